@@ -1,0 +1,242 @@
+"""``td.derivative``: f' by one of three methods, honest where f' does not exist.
+
+Every method's values pass through the same kink analysis (:mod:`tridiff.kinks`), so all three
+return NaN at exactly the same points; they differ in how f' is computed where it exists.
+Each (function, method, order, options) gets one jitted kernel, cached on the Function.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax.numpy as jnp
+import numpy as np
+import sympy as sp
+
+from . import automatic, numeric, symbolic
+from .compiling import Lowering, elementwise, to_numpy, x64
+from .errors import MethodUnavailableError, TridiffError
+from .function import Function, function
+from .kinks import NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, analyse, collect_switches, reasons_of
+from .points import as_points
+
+METHODS = ("symbolic", "automatic", "numeric")
+SCHEMES = ("central", "forward", "backward")
+MAX_ORDER = 8
+
+
+@dataclass(frozen=True)
+class DerivativeResult:
+    """f^(n) at a set of points, with where and why it does not exist.
+
+    Attributes:
+        values: the derivative, NaN where it does not exist (same shape as the input).
+        undefined: True where the derivative does not exist.
+        reasons: why, per point ('' where it exists).
+        left, right: the one-sided derivatives (equal to ``values`` where f is smooth).
+        error_estimate: numeric method: an estimate of each value's absolute error; else None.
+        method: the method used.
+    """
+
+    values: np.ndarray
+    undefined: np.ndarray
+    reasons: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    error_estimate: np.ndarray | None
+    method: str
+
+
+class Derivative:
+    """The ``order``-th derivative of a :class:`~tridiff.Function` by one method.
+
+    Call it for values (``d(xs)``: NaN where f' does not exist), or use :meth:`evaluate` for values
+    with reasons and one-sided derivatives. Symbolic derivatives also have ``expr`` and ``latex``.
+
+    >>> import tridiff as td
+    >>> d = td.derivative("abs(x)")
+    >>> d([-2, 0, 3])
+    array([-1., nan,  1.])
+    >>> d.evaluate(0.0).reasons
+    array('kink: the left and right derivatives differ', dtype=object)
+    """
+
+    def __init__(self, f: Function, method: str, order: int, scheme: str, accuracy: int, step: float | None):
+        self.function, self.method, self.order = f, method, order
+        self.scheme, self.accuracy, self.step = scheme, accuracy, step
+        self._key = (method, order, scheme, accuracy, step)
+        if f.expr is not None:
+            self.expressions = _derivatives(f, order)
+            self.switches = _switches(f, order, self.expressions)
+
+    @property
+    def expr(self) -> sp.Expr | None:
+        """The derivative as a SymPy expression (None when f has no formula)."""
+        return self.expressions[-1] if self.function.expr is not None else None
+
+    @property
+    def latex(self) -> str | None:
+        """The derivative in LaTeX (None when f has no formula)."""
+        return symbolic.latex(self.expr) if self.expr is not None else None
+
+    def __repr__(self) -> str:
+        prime = "'" * self.order if self.order <= 3 else f"^({self.order})"
+        shown = f" = {self.expr}" if self.expr is not None else ""
+        return f"<Derivative f{prime}{shown} of f = {self.function} by {self.method}>"
+
+    def _repr_latex_(self) -> str | None:
+        return f"$\\displaystyle {self.latex}$" if self.expr is not None else None
+
+    def __call__(self, xs):
+        """f^(n) at ``xs``: same shape, float64 for float64 and int input, NaN where it does not exist."""
+        pts = as_points(xs)
+        if pts.flat.size == 0:
+            return pts.shaped(np.empty(0, pts.flat.dtype))
+        if self.function.expr is None:
+            return pts.shaped(self._opaque(pts.flat).values)
+        kernel = self._cached("fast", lambda: elementwise(self._fast_program()))
+        return pts.shaped(kernel(pts.flat))
+
+    def evaluate(self, xs) -> DerivativeResult:
+        """f^(n) at ``xs`` with the undefined points, their reasons, one-sided values and error estimates."""
+        pts = as_points(xs)
+        if pts.flat.size == 0:
+            empty = np.empty(0, pts.flat.dtype)
+            return _result(pts, empty, np.zeros(0, np.int8), empty, empty, None, self.method)
+        if self.function.expr is None:
+            return self._opaque(pts.flat, pts)
+        import jax
+
+        kernel = self._cached("rich", lambda: jax.jit(self._rich_program))
+        with x64():
+            value, code, left, right, error = (to_numpy(a) for a in kernel(pts.flat))
+        return _result(pts, value, code, left, right, error if self.method == "numeric" else None, self.method)
+
+    # -- kernels -------------------------------------------------------------------------------
+    def _cached(self, kind: str, build):
+        cache = self.function.cache
+        key = (kind,) + self._key
+        if key not in cache:
+            cache[key] = build()
+        return cache[key]
+
+    def _fast_program(self):
+        def program(x):
+            value, code, *_ = self._rich_program(x)
+            return jnp.where(code == 0, value, jnp.nan)
+
+        return program
+
+    def _rich_program(self, x):
+        f, n = self.function, self.order
+        analysis = analyse(x, f.symbol, self.expressions, self.switches)
+        code, error = analysis.code, jnp.zeros_like(x)
+        if self.method == "symbolic":
+            value = analysis.value
+        elif self.method == "automatic":
+            value = automatic.nth_derivative(f.program(), n)(x)
+        else:
+            est = self._numeric(f.program(), x, jnp, analysis.flagged, analysis.distance)
+            value, error = est.value, est.error
+            code = jnp.where(code == 0, est.code, code)
+        code = jnp.where((code == 0) & ~jnp.isfinite(value), NOT_FINITE, code).astype(jnp.int8)
+        nan = jnp.nan
+        return (jnp.where(code == 0, value, nan), code, analysis.left, analysis.right, error)
+
+    def _numeric(self, values_at, x, xp, flagged=None, distance=None, opaque=False):
+        states_at = None
+        if self.switches_needed():
+            symbol, args = self.function.symbol, [s.arg for s in self.switches]
+
+            def states_at(points):
+                low = Lowering({symbol: points})
+                return [jnp.sign(low(u)) for u in args]
+
+        if self.scheme == "central":
+            return numeric.differentiate(values_at, x, self.order, self.accuracy, xp, opaque=opaque,
+                                         states_at=states_at, flagged=flagged, distance=distance,
+                                         step=self.step)
+        return numeric.one_sided(values_at, x, self.order, self.accuracy, xp, self.scheme, step=self.step)
+
+    def switches_needed(self) -> bool:
+        return self.function.expr is not None and bool(self.switches)
+
+    def _opaque(self, x: np.ndarray, pts=None) -> DerivativeResult:
+        """Numeric differentiation of a callable with no formula, in NumPy, point by point if need be."""
+        f = self.function
+        fx = f.numpy_values(x)
+        est = self._numeric(f.numpy_values, x, np, opaque=True)
+        with np.errstate(invalid="ignore"):
+            code = np.where(np.isfinite(est.value), est.code, np.where(est.code == 0, NOT_FINITE, est.code))
+            code = np.where(np.isfinite(fx), code, OUTSIDE_DOMAIN)
+            code = np.where(np.isfinite(x), code, NOT_FINITE_INPUT).astype(np.int8)
+        value = np.where(code == 0, est.value, np.nan)
+        return _result(pts or as_points(x), value, code, est.left, est.right, est.error, "numeric")
+
+
+def _result(pts, value, code, left, right, error, method) -> DerivativeResult:
+    undefined = code != 0
+    return DerivativeResult(
+        values=pts.shaped(value),
+        undefined=pts.shaped(undefined),
+        reasons=pts.shaped(reasons_of(code)),
+        left=pts.shaped(left),
+        right=pts.shaped(right),
+        error_estimate=None if error is None else pts.shaped(np.where(undefined, np.nan, error)),
+        method=method,
+    )
+
+
+def _derivatives(f: Function, order: int):
+    key = ("derivatives", order)
+    if key not in f.cache:
+        f.cache[key] = symbolic.derivatives(f.expr, f.symbol, order)
+    return f.cache[key]
+
+
+def _switches(f: Function, order: int, exprs):
+    key = ("switches", order)
+    if key not in f.cache:
+        f.cache[key] = collect_switches(exprs, f.symbol)
+    return f.cache[key]
+
+
+def derivative(f, method: str = "auto", order: int = 1, *, scheme: str = "central",
+               accuracy: int = numeric.DEFAULT_ACCURACY, step: float | None = None) -> Derivative:
+    """The ``order``-th derivative of f by a method.
+
+    Args:
+        f: a :class:`Function`, or anything :func:`tridiff.function` accepts.
+        method: "symbolic", "automatic", "numeric", or "auto": symbolic when f has a formula,
+            else numeric.
+        order: 1, 2, 3, ...
+        scheme: numeric only: "central" (one-sided beside a kink), "forward" or "backward".
+        accuracy: numeric only: the stencil's order of accuracy (2, 4, 6, 8).
+        step: numeric only: the step relative to max(|x|, 1), overriding the automatic choice.
+
+    >>> import tridiff as td
+    >>> d = td.derivative("exp(-2*x) + 3*sin(3*x)")
+    >>> d.expr
+    -2*exp(-2*x) + 9*cos(3*x)
+    >>> float(d(0))
+    7.0
+    """
+    f = function(f)
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
+        raise TridiffError(f"order must be an integer from 1 to {MAX_ORDER}, got {order!r}")
+    order = int(order)
+    if method == "auto":
+        method = "symbolic" if f.expr is not None else "numeric"
+    if method not in METHODS:
+        raise TridiffError(f"unknown method {method!r}: choose one of 'auto', {', '.join(map(repr, METHODS))}")
+    if f.expr is None and method != "numeric":
+        raise MethodUnavailableError(f"method {method!r} is not available for this function: {f.opaque_reason}")
+    if scheme not in SCHEMES:
+        raise TridiffError(f"unknown scheme {scheme!r}: choose one of {', '.join(map(repr, SCHEMES))}")
+    if isinstance(accuracy, bool) or accuracy not in (2, 4, 6, 8):
+        raise TridiffError(f"accuracy must be 2, 4, 6 or 8, got {accuracy!r}")
+    if step is not None and not (isinstance(step, (int, float)) and 0 < step < 1):
+        raise TridiffError(f"step must be a number between 0 and 1 (relative to max(|x|, 1)), got {step!r}")
+    if method != "numeric" and (scheme != "central" or accuracy != numeric.DEFAULT_ACCURACY or step is not None):
+        raise TridiffError("scheme, accuracy and step apply to method='numeric' only")
+    return Derivative(f, method, order, scheme, accuracy, step)

@@ -1,0 +1,205 @@
+"""One definition of f: text, a SymPy expression or a Python callable, as a :class:`Function`."""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Callable
+
+import numpy as np
+import sympy as sp
+
+from .compiling import JAX_FUNCTIONS, Lowering, elementwise
+from .errors import BranchingError, TraceError, TridiffError
+from .parsing import parse
+from .points import as_points
+from .tracing import constant, trace_jax, trace_numpy
+
+# SymPy heads the compiler understands beyond its table of functions.
+_STRUCTURAL = {sp.sign, sp.Heaviside, sp.DiracDelta, sp.Max, sp.Min, sp.Piecewise}
+
+
+@dataclass(frozen=True, eq=False)
+class Function:
+    """f, defined once; differentiate it with :func:`tridiff.derivative`.
+
+    Attributes:
+        expr: the SymPy expression over real symbols, or None when f has no formula (a callable
+            that branches on its argument's value): then only the numeric method applies.
+        variables: the variables, in order.
+        kind: how f was given: "text", "sympy", "numpy" (a callable), "jax" (a jax.numpy callable)
+            or "opaque" (a callable with no formula).
+        source: the callable, the text or the expression f came from.
+        opaque_reason: why a callable has no formula.
+
+    >>> import tridiff as td
+    >>> f = td.function("x**2")
+    >>> f([1, 2, 3])
+    array([1., 4., 9.])
+    """
+
+    expr: sp.Expr | None
+    variables: tuple[sp.Symbol, ...]
+    kind: str
+    source: object = None
+    opaque_reason: str | None = None
+    cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @property
+    def symbol(self) -> sp.Symbol:
+        """The one variable of f."""
+        if len(self.variables) != 1:
+            names = ", ".join(v.name for v in self.variables)
+            raise TridiffError(f"f has variables ({names}); this operation needs a function of one variable")
+        return self.variables[0]
+
+    def __str__(self) -> str:
+        return str(self.expr) if self.expr is not None else getattr(self.source, "__name__", repr(self.source))
+
+    def _repr_latex_(self) -> str | None:
+        return f"$\\displaystyle {sp.latex(self.expr)}$" if self.expr is not None else None
+
+    def program(self) -> Callable:
+        """f as an elementwise JAX function of an array (its own code when written in jax.numpy)."""
+        if self.kind == "jax":
+            import jax
+
+            return jax.vmap(self.source)
+        expr, symbol = self.expr, self.symbol
+        return lambda x: Lowering({symbol: x})(expr)
+
+    def numpy_values(self, x: np.ndarray) -> np.ndarray:
+        """f on a flat float array via the original callable (for f with no formula)."""
+        return _call_pointwise(self.source, x)
+
+    def __call__(self, xs):
+        """f at the points ``xs`` (any shape; ints are read as floats)."""
+        pts = as_points(xs)
+        if pts.flat.size == 0:
+            return pts.shaped(np.empty(0, pts.flat.dtype))
+        if self.expr is None:
+            return pts.shaped(self.numpy_values(pts.flat))
+        kernel = self.cache.get("values")
+        if kernel is None:
+            kernel = self.cache["values"] = elementwise(self.program())
+        return pts.shaped(kernel(pts.flat))
+
+
+def function(source, variables=None) -> Function:
+    """Make a :class:`Function` from text, a SymPy expression, or a Python callable.
+
+    Args:
+        source: ``"exp(-2*x) + 3*sin(3*x)"`` (parsed by a whitelist, never evaluated), a SymPy
+            expression, or a callable of one number written with operators, NumPy or jax.numpy.
+            A Function is returned as it is.
+        variables: names of the variables in order (default: the free names, sorted).
+
+    >>> function("abs(x) + sin(x)*cos(x)").expr
+    sin(x)*cos(x) + Abs(x)
+    """
+    if isinstance(source, Function):
+        return source
+    if variables is not None:
+        variables = (variables,) if isinstance(variables, str) else tuple(str(v) for v in variables)
+    if isinstance(source, str):
+        return _from_text(source, variables)
+    if isinstance(source, sp.Basic):
+        return _from_sympy(source, variables)
+    if isinstance(source, (int, float, np.integer, np.floating)) and not isinstance(source, bool):
+        return _from_sympy(constant(source), variables)
+    if callable(source):
+        return _from_callable(source, variables)
+    raise TridiffError(
+        f"cannot make a function from {type(source).__name__}: pass text such as 'x**2', "
+        "a SymPy expression, or a Python function of x"
+    )
+
+
+@lru_cache(maxsize=256)
+def _from_text(text: str, variables) -> Function:
+    expr, symbols = parse(text, variables)
+    return Function(expr, symbols or (sp.Symbol("x", real=True),), "text", text)
+
+
+def _from_sympy(expr: sp.Basic, variables) -> Function:
+    if not isinstance(expr, sp.Expr):
+        raise TridiffError(f"a SymPy expression is needed, got {type(expr).__name__}: {expr}")
+    if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.nan) or expr.has(sp.oo):
+        raise TridiffError(f"{expr} is not a finite real expression (it contains I, oo, zoo or nan)")
+    names = variables or sorted(s.name for s in expr.free_symbols) or ["x"]
+    extra = sorted({s.name for s in expr.free_symbols} - set(names))
+    if extra:
+        raise TridiffError(f"unknown name {extra[0]!r}: the variables are {', '.join(names)}")
+    symbols = tuple(sp.Symbol(name, real=True) for name in names)
+    by_name = dict(zip(names, symbols))
+    expr = expr.xreplace({s: by_name[s.name] for s in expr.free_symbols})
+    check_supported(expr)
+    return Function(expr, symbols, "sympy", expr)
+
+
+def check_supported(expr: sp.Expr) -> None:
+    """Refuse SymPy functions tridiff cannot compile, naming them."""
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, (sp.Derivative, sp.Integral, sp.Subs)):
+            raise TridiffError(f"unevaluated {type(node).__name__} in {expr}: evaluate it first (.doit())")
+        if isinstance(node, sp.Function) and node.func not in JAX_FUNCTIONS and node.func not in _STRUCTURAL:
+            raise TridiffError(f"SymPy function {node.func.__name__} is not supported by tridiff")
+
+
+def _from_callable(fn: Callable, variables) -> Function:
+    name = _parameter_name(fn, variables)
+    symbol = sp.Symbol(name, real=True)
+    try:
+        expr = trace_numpy(fn, symbol)
+        kind = "numpy"
+    except BranchingError as err:
+        return Function(None, (symbol,), "opaque", fn, str(err))
+    except Exception as numpy_err:  # noqa: BLE001 - user code may raise anything while traced
+        try:
+            expr = trace_jax(fn, symbol)
+            kind = "jax"
+        except BranchingError as err:
+            return Function(None, (symbol,), "opaque", fn, str(err))
+        except Exception:  # noqa: BLE001
+            reason = numpy_err if isinstance(numpy_err, TraceError) else f"{type(numpy_err).__name__}: {numpy_err}"
+            return Function(None, (symbol,), "opaque", fn, f"cannot trace the function: {reason}")
+    check_supported(expr)
+    return Function(expr, (symbol,), kind, fn)
+
+
+def _parameter_name(fn: Callable, variables) -> str:
+    if variables:
+        if len(variables) != 1:
+            raise TridiffError("callables of several variables are not supported yet: pass one variable")
+        return variables[0]
+    try:
+        params = [p for p in inspect.signature(fn).parameters.values()
+                  if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):  # builtins such as np.sin have no signature
+        return "x"
+    if len(params) > 1:
+        raise TridiffError(f"{getattr(fn, '__name__', 'the function')} takes {len(params)} arguments; "
+                           "callables of several variables are not supported yet")
+    return params[0].name if params and not params[0].name.startswith("_") else "x"
+
+
+def _call_pointwise(fn: Callable, x: np.ndarray) -> np.ndarray:
+    """Call fn on the whole array if it is vectorised, else point by point (``None`` reads as NaN)."""
+    with np.errstate(all="ignore"):
+        try:
+            out = np.asarray(fn(x), dtype=x.dtype)
+            if out.shape == x.shape:
+                return out
+        except Exception:  # noqa: BLE001 - e.g. `if x > 0` on an array: go point by point
+            pass
+        return np.array([_as_float(fn(v)) for v in x], dtype=x.dtype)
+
+
+def _as_float(value) -> float:
+    if value is None:
+        return np.nan
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise TridiffError(f"the function returned {value!r}, which is not a number") from None

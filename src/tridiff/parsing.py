@@ -1,0 +1,198 @@
+"""Text to SymPy by a whitelist: Python's own tokenizer and parser, never ``eval`` or ``sympify``.
+
+The text is parsed into a Python syntax tree with :func:`ast.parse`, and each node is turned into
+SymPy only if its kind is listed below; anything else (attribute access, subscripts, lambdas,
+calls of names not in :data:`tridiff.rules.RULES`) is refused with the offending token named.
+Sizes are bounded before SymPy sees them, so hostile text fails fast instead of hanging.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import operator
+
+import sympy as sp
+
+from .errors import ParseError
+from .rules import BY_NAME, CONSTANTS
+
+MAX_LENGTH = 10_000  # characters of text
+MAX_DEPTH = 100  # nesting of operations
+MAX_DIGITS = 10_000  # digits of an exact number built from literals
+
+_BINARY = {
+    ast.Add: operator.add,
+    ast.Sub: operator.sub,
+    ast.Mult: operator.mul,
+    ast.Div: operator.truediv,
+    ast.Pow: operator.pow,
+    ast.BitXor: operator.pow,  # x^2 is how people write powers
+}
+_UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
+_COMPARE = {ast.Gt: sp.Gt, ast.GtE: sp.Ge, ast.Lt: sp.Lt, ast.LtE: sp.Le}
+_SYMBOL_OF = {
+    ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.BitXor: "^",
+    ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
+    ast.LShift: "<<", ast.RShift: ">>", ast.Not: "not", ast.Invert: "~",
+}
+
+
+def parse(text: str, variables: tuple[str, ...] | None = None) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
+    """Parse ``text`` into a SymPy expression over real symbols.
+
+    Args:
+        text: a formula such as ``"exp(-2*x) + 3*sin(3*x)"``.
+        variables: the variable names in order; by default every free name, sorted.
+
+    Returns:
+        ``(expr, symbols)``.
+
+    >>> parse("x**3")
+    (x**3, (x,))
+    """
+    if not isinstance(text, str):
+        raise ParseError(f"expected a formula as text, got {type(text).__name__}")
+    if len(text) > MAX_LENGTH:
+        raise ParseError(f"formula is {len(text)} characters long; the limit is {MAX_LENGTH}")
+    if not text.strip():
+        raise ParseError("formula is empty: write an expression such as 'x**2'")
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as err:
+        where = f" at column {err.offset}" if err.offset else ""
+        raise ParseError(f"cannot read {text!r}{where}: {err.msg}") from None
+    except (RecursionError, MemoryError):
+        raise ParseError(f"formula is nested more deeply than {MAX_DEPTH} levels") from None
+    names = _free_names(tree)
+    if variables is None:
+        variables = tuple(sorted(names))
+    else:
+        variables = tuple(variables)
+        unknown = sorted(names - set(variables))
+        if unknown:
+            raise ParseError(
+                f"unknown name {unknown[0]!r}: the variables are {', '.join(variables)}; "
+                "pass variables=... to add it"
+            )
+    symbols = {name: sp.Symbol(name, real=True) for name in variables}
+    return _Builder(symbols).build(tree.body, 0), tuple(symbols.values())
+
+
+def _free_names(tree: ast.AST) -> set[str]:
+    """Names used as values (not called, not constants): these are the variables."""
+    called = {id(node.func) for node in ast.walk(tree) if isinstance(node, ast.Call)}
+    return {
+        node.id
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and id(node) not in called and node.id not in CONSTANTS
+        and node.id not in BY_NAME and node.id != "where" and not node.id.startswith("_")
+    }
+
+
+class _Builder:
+    def __init__(self, symbols: dict[str, sp.Symbol]):
+        self.symbols = symbols
+
+    def build(self, node: ast.AST, depth: int):
+        if depth > MAX_DEPTH:
+            raise ParseError(f"formula is nested more deeply than {MAX_DEPTH} levels")
+        method = getattr(self, "_" + type(node).__name__, None)
+        if method is None:
+            raise ParseError(f"{_describe(node)} is not allowed in a formula")
+        return method(node, depth + 1)
+
+    def _Constant(self, node, depth):
+        value = node.value
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ParseError(f"{_describe(node)} is not allowed in a formula; use numbers")
+        if isinstance(value, float):
+            if not math.isfinite(value):
+                raise ParseError(f"number {_source(node)} is not finite")
+            return sp.Rational(repr(value))  # exact decimal: 0.1 means 1/10
+        if value.bit_length() > MAX_DIGITS * 3.33:
+            raise ParseError(f"number {_source(node)[:20]}... has more than {MAX_DIGITS} digits")
+        return sp.Integer(value)
+
+    def _Name(self, node, depth):
+        name = node.id
+        if name.startswith("_"):
+            raise ParseError(f"name {name!r} is not allowed: names starting with '_' are reserved")
+        if name in CONSTANTS:
+            return CONSTANTS[name]
+        if name in BY_NAME or name == "where":
+            raise ParseError(f"{name!r} is a function: write {name}(...)")
+        return self.symbols[name]
+
+    def _UnaryOp(self, node, depth):
+        op = _UNARY.get(type(node.op))
+        if op is None:
+            raise ParseError(f"operator {_SYMBOL_OF.get(type(node.op), '?')!r} is not allowed in a formula")
+        return op(self.build(node.operand, depth))
+
+    def _BinOp(self, node, depth):
+        op = _BINARY.get(type(node.op))
+        if op is None:
+            symbol = _SYMBOL_OF.get(type(node.op), type(node.op).__name__)
+            raise ParseError(f"operator {symbol!r} is not allowed in a formula")
+        left, right = self.build(node.left, depth), self.build(node.right, depth)
+        if op is operator.pow:
+            _check_power(left, right, node)
+        if op is operator.truediv and right == 0:
+            raise ParseError(f"division by zero in {_source(node)!r}")
+        return op(left, right)
+
+    def _Call(self, node, depth):
+        if not isinstance(node.func, ast.Name):
+            raise ParseError(f"{_describe(node.func)} cannot be called: only known functions such as sin(x)")
+        name = node.func.id
+        if node.keywords:
+            raise ParseError(f"{name}() takes no keyword arguments")
+        if name == "where":
+            return self._where(node, depth)
+        rule = BY_NAME.get(name)
+        if rule is None:
+            known = ", ".join(sorted(BY_NAME))
+            raise ParseError(f"unknown function {name!r}; known functions: {known}, where")
+        if len(node.args) != rule.arity:
+            raise ParseError(f"{name}() takes {rule.arity} argument(s), got {len(node.args)}")
+        return rule.build(*(self.build(arg, depth) for arg in node.args))
+
+    def _where(self, node, depth):
+        # where(cond, a, b) as in NumPy: a where cond holds, else b.
+        if len(node.args) != 3:
+            raise ParseError(f"where() takes 3 arguments (condition, if_true, if_false), got {len(node.args)}")
+        cond, yes, no = node.args
+        if not isinstance(cond, ast.Compare) or len(cond.ops) != 1 or type(cond.ops[0]) not in _COMPARE:
+            raise ParseError("where() needs a single comparison with <, <=, > or >= as its condition")
+        relation = _COMPARE[type(cond.ops[0])](self.build(cond.left, depth), self.build(cond.comparators[0], depth))
+        return sp.Piecewise((self.build(yes, depth), relation), (self.build(no, depth), True))
+
+
+def _check_power(base, exponent, node) -> None:
+    """Refuse powers whose exact value would be absurdly large (``9**9**9``) before computing them."""
+    if base.is_Number and exponent.is_Number and abs(base) not in (0, 1):
+        size = abs(float(exponent)) * abs(math.log10(abs(float(base)))) if abs(base) < 1e300 else math.inf
+        if size > MAX_DIGITS:
+            raise ParseError(f"power {_source(node)!r} is too large to compute exactly (about 10^{size:.3g})")
+    if exponent.is_Number and abs(exponent) > 1_000_000:
+        raise ParseError(f"exponent in {_source(node)!r} is too large (limit 10^6)")
+
+
+def _source(node: ast.AST) -> str:
+    try:
+        return ast.unparse(node)
+    except (RecursionError, ValueError):
+        return type(node).__name__
+
+
+def _describe(node: ast.AST) -> str:
+    kinds = {
+        ast.Attribute: "attribute access", ast.Subscript: "indexing", ast.Lambda: "lambda",
+        ast.Compare: "a comparison (only inside where())", ast.BoolOp: "and/or", ast.IfExp: "if/else",
+        ast.List: "a list", ast.Tuple: "a tuple", ast.Dict: "a dict", ast.Set: "a set",
+        ast.NamedExpr: "assignment (:=)", ast.Starred: "unpacking (*)", ast.JoinedStr: "an f-string",
+        ast.ListComp: "a comprehension", ast.GeneratorExp: "a generator", ast.Await: "await",
+    }
+    kind = kinds.get(type(node), type(node).__name__)
+    return f"{kind} {_source(node)[:40]!r}"

@@ -1,0 +1,57 @@
+"""Validation at the boundary: what ``f(xs)`` and ``d(xs)`` accept, and the shape of what they return.
+
+NumPy semantics: any shape, a scalar or 0-d array gives a NumPy scalar; ints become float64;
+float32 stays float32; complex, bool, text and objects that are not numbers are refused.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import TridiffError
+
+
+@dataclass(frozen=True)
+class Points:
+    """Evaluation points as one contiguous 1-d array, and how to give results their shape back."""
+
+    flat: np.ndarray
+    shape: tuple[int, ...]
+    scalar: bool
+
+    def shaped(self, values: np.ndarray):
+        out = np.asarray(values).reshape(self.shape)
+        return out[()] if self.scalar else out
+
+
+def as_points(xs, name: str = "x") -> Points:
+    """Check and convert evaluation points.
+
+    >>> as_points(3).flat
+    array([3.])
+    """
+    try:
+        arr = np.asarray(xs)
+    except Exception as err:  # ragged lists and the like
+        raise TridiffError(f"{name} must be numbers or an array of numbers: {err}") from None
+    kind = arr.dtype.kind
+    if kind == "b":
+        raise TridiffError(f"{name} is boolean; pass numbers, e.g. {name}.astype(float)")
+    if kind == "c":
+        raise TridiffError(f"{name} is complex; tridiff differentiates real functions: pass {name}.real")
+    if kind in "USV":
+        raise TridiffError(f"{name} is text ({arr.dtype}); pass numbers (formulas go to td.function)")
+    if kind == "O":
+        try:
+            arr = arr.astype(np.float64)
+        except (TypeError, ValueError):
+            raise TridiffError(f"{name} holds objects that are not numbers") from None
+    elif kind in "iu" or (kind == "f" and arr.dtype.itemsize > 8):
+        arr = arr.astype(np.float64)
+    elif kind == "f" and arr.dtype.itemsize < 4:
+        arr = arr.astype(np.float32)
+    elif kind not in "f":
+        raise TridiffError(f"{name} has unsupported dtype {arr.dtype}")
+    return Points(np.ascontiguousarray(arr).reshape(-1), arr.shape, arr.ndim == 0)
