@@ -76,6 +76,10 @@ class Lowering:
             for u, (flag, _) in self.switches.items():
                 self.memo[u] = jnp.where(flag, 0.0, natural(u))
 
+    def array(self, expr, like):
+        """The value of ``expr`` as an array of ``like``'s shape and dtype (constants broadcast)."""
+        return jnp.broadcast_to(jnp.asarray(self(expr), like.dtype), like.shape)
+
     def __call__(self, expr):
         try:
             return self.memo[expr]

@@ -150,7 +150,7 @@ class Derivative:
 
             def states_at(points):
                 low = Lowering({symbol: points})
-                return [jnp.sign(low(u)) for u in args]
+                return [jnp.sign(low.array(u, points)) for u in args]
 
         if self.scheme == "central":
             return numeric.differentiate(values_at, x, self.order, self.accuracy, xp, opaque=opaque,

@@ -67,7 +67,7 @@ class Function:
 
             return jax.vmap(self.source)
         expr, symbol = self.expr, self.symbol
-        return lambda x: Lowering({symbol: x})(expr)
+        return lambda x: Lowering({symbol: x}).array(expr, x)
 
     def numpy_values(self, x: np.ndarray) -> np.ndarray:
         """f on a flat float array via the original callable (for f with no formula)."""

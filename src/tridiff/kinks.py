@@ -131,7 +131,7 @@ def analyse(x, symbol: sp.Symbol, exprs, switches: tuple[Switch, ...]) -> Analys
     """Decide, in JAX, where ``exprs[-1]`` (the n-th derivative of ``exprs[0]``) exists at ``x``."""
     eps = jnp.finfo(x.dtype).eps
     natural = Lowering({symbol: x})
-    vals = [natural(e) for e in exprs]
+    vals = [natural.array(e, x) for e in exprs]
     n = len(exprs) - 1
 
     code = jnp.zeros(x.shape, jnp.int8)
@@ -164,7 +164,7 @@ def analyse(x, symbol: sp.Symbol, exprs, switches: tuple[Switch, ...]) -> Analys
     if lefts:
         low_l = Lowering({symbol: x}, lefts, natural)
         low_r = Lowering({symbol: x}, rights, natural)
-        ls, rs = [low_l(e) for e in exprs], [low_r(e) for e in exprs]
+        ls, rs = [low_l.array(e, x) for e in exprs], [low_r.array(e, x) for e in exprs]
         at_switch = jnp.zeros(x.shape, jnp.int8)
         for k in range(n, 0, -1):
             at_switch = jnp.where(_close(ls[k], rs[k]), at_switch, KINK)

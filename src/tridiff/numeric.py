@@ -111,8 +111,9 @@ def differentiate(
         opaque: f is a callable with no formula: kinks are detected by one-sided disagreement.
         states_at: for a formula with switches, the signs of the switch arguments at the points;
             kinks are where they change. None for a smooth formula.
-        flagged: points that lie on a switch: the kink analysis decides there; f is only C^order
-            there, so the step is the one that balances a first-order error against round-off.
+        flagged: points that lie on a switch, where the kink analysis found f^(order) to exist
+            or not: a central stencil would straddle the switch there, so the forward and backward
+            stencils (each on one smooth piece) are averaged.
         distance: the distance from each point to the nearest switch: steps stay well inside it.
         step: a relative step overriding the default.
     """
@@ -121,7 +122,7 @@ def differentiate(
         rel, h = step, _step(x, step, xp)
     else:
         rel = base_step(order, accuracy, eps)
-        h = _step(x, rel, xp, distance, flagged, base_step(order, 1, eps))
+        h = _step(x, rel, xp, distance, flagged)
     central, fwd, bwd = (stencil(k, order, accuracy) for k in ("central", "forward", "backward"))
     smooth = not opaque and states_at is None
     offsets = central.offsets if smooth else sorted(set(central.offsets) | set(fwd.offsets) | set(bwd.offsets))
@@ -150,8 +151,8 @@ def differentiate(
         straddle = (cross_l | cross_r) & ~flagged
         one_sided = xp.where(cross_l & fwd_ok, v_f, xp.where(cross_r & bwd_ok, v_b, np.nan))
         one_err = xp.where(cross_l & fwd_ok, e_f, xp.where(cross_r & bwd_ok, e_b, np.nan))
-        value = xp.where(straddle, one_sided, value)
-        error = xp.where(straddle, one_err, error)
+        value = xp.where(straddle, one_sided, xp.where(flagged, 0.5 * (v_f + v_b), value))
+        error = xp.where(straddle, one_err, xp.where(flagged, xp.maximum(e_f, e_b) + 0.5 * xp.abs(v_f - v_b), error))
         code = xp.where(straddle & xp.isnan(one_sided), BRANCHING, zero).astype(np.int8)
         return Estimate(value, error, code, value, value)
 
@@ -177,13 +178,13 @@ def one_sided(values_at, x, order: int, accuracy: int, xp, kind: str, step: floa
     return Estimate(value, error, xp.zeros(x.shape, np.int8), value, value)
 
 
-def _step(x, rel: float, xp, distance=None, flagged=None, kink_rel: float = 0.0):
+def _step(x, rel: float, xp, distance=None, flagged=None):
     # h scales with |x| (at least rel) and stays a small fraction of the distance to the nearest
-    # kink or pole; it is kept clear of x's rounding and made exact: (x + h) - x == h.
+    # kink or pole (except on one); it is kept clear of x's rounding and made exact: (x + h) - x == h.
     scale = xp.maximum(xp.abs(x), 1.0)
     h = rel * scale if distance is None else rel * xp.minimum(scale, distance)
     if flagged is not None:
-        h = xp.where(flagged, kink_rel * scale, h)
+        h = xp.where(flagged, rel * scale, h)
     h = xp.maximum(h, 16 * np.finfo(x.dtype).eps * xp.abs(x))
     return (x + h) - x
 
