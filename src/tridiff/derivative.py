@@ -17,7 +17,7 @@ from . import automatic, numeric, symbolic
 from .compiling import Lowering, elementwise, to_numpy, x64
 from .errors import MethodUnavailableError, TridiffError
 from .function import Function, function
-from .kinks import NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, analyse, collect_switches, reasons_of
+from .kinks import NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, analyse, collect_switches, not_finite_code, reasons_of
 from .points import as_points
 
 METHODS = ("symbolic", "automatic", "numeric")
@@ -139,7 +139,7 @@ class Derivative:
             est = self._numeric(f.program(), x, jnp, analysis.flagged, analysis.distance)
             value, error = est.value, est.error
             code = jnp.where(code == 0, est.code, code)
-        code = jnp.where((code == 0) & ~jnp.isfinite(value), NOT_FINITE, code).astype(jnp.int8)
+        code = jnp.where((code == 0) & ~jnp.isfinite(value), not_finite_code(value), code).astype(jnp.int8)
         nan = jnp.nan
         return (jnp.where(code == 0, value, nan), code, analysis.left, analysis.right, error)
 

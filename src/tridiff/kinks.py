@@ -58,6 +58,7 @@ _BRANCH_ARGS = {
     sp.DiracDelta: lambda e: [e.args[0]],
     sp.Max: lambda e: [a - b for i, a in enumerate(e.args) for b in e.args[i + 1:]],
     sp.Min: lambda e: [a - b for i, a in enumerate(e.args) for b in e.args[i + 1:]],
+    sp.atan2: lambda e: [e.args[0]],  # jumps by 2π where y crosses 0 with x < 0
 }
 _DOMAIN_ARGS = {
     sp.log: lambda u: [u],
@@ -134,10 +135,10 @@ def analyse(x, symbol: sp.Symbol, exprs, switches: tuple[Switch, ...]) -> Analys
     vals = [natural.array(e, x) for e in exprs]
     n = len(exprs) - 1
 
+    # f^(n) itself is checked by the caller, on the values its method computes; lower orders here.
     code = jnp.zeros(x.shape, jnp.int8)
-    for k in range(n, 0, -1):  # lower orders last, so they take precedence
-        bad = jnp.where(jnp.isinf(vals[k]), INFINITE, NOT_FINITE).astype(jnp.int8)
-        code = jnp.where(jnp.isfinite(vals[k]), code, bad)
+    for k in range(n - 1, 0, -1):  # lower orders last, so they take precedence
+        code = jnp.where(jnp.isfinite(vals[k]), code, not_finite_code(vals[k]))
     value = left = right = vals[n]
     flagged = pole = jnp.zeros(x.shape, bool)
     distance = None
@@ -179,9 +180,17 @@ def analyse(x, symbol: sp.Symbol, exprs, switches: tuple[Switch, ...]) -> Analys
         right = jnp.where(right_out, jnp.nan, jnp.where(flagged, rs[n], vals[n]))
         value = jnp.where(flagged, rs[n], vals[n])
 
-    code = jnp.where(jnp.isfinite(vals[0]) & ~pole, code, OUTSIDE_DOMAIN)
+    # Where f has no domain or pole switch it is defined on all of R (an overflow to inf in
+    # float64 is no reason to deny f' there), so its values need not be checked.
+    if any(s.kind != "branch" for s in switches):
+        code = jnp.where(jnp.isfinite(vals[0]) & ~pole, code, OUTSIDE_DOMAIN)
     code = jnp.where(jnp.isfinite(x), code, NOT_FINITE_INPUT).astype(jnp.int8)
     return Analysis(code, left, right, value, flagged, distance)
+
+
+def not_finite_code(values):
+    """INFINITE where ``values`` is ±inf, else NOT_FINITE (for points where they are not finite)."""
+    return jnp.where(jnp.isinf(values), INFINITE, NOT_FINITE).astype(jnp.int8)
 
 
 def reasons_of(codes: np.ndarray) -> np.ndarray:

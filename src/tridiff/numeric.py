@@ -90,7 +90,10 @@ class Estimate:
 def _apply(xp, st: Stencil, values: dict, h, order: int):
     total = sum(w * values[j] for j, w in zip(st.offsets, st.weights) if w != 0)
     rounding = sum(abs(w) * xp.abs(values[j]) for j, w in zip(st.offsets, st.weights) if w != 0)
-    return total / h**order, rounding / h**order
+    # Multiply by 1/h^m: XLA will not fuse a divide whose result has several consumers, and a
+    # separate pass over memory would cost as much as the whole kernel.
+    scale = 1.0 / h**order
+    return total * scale, rounding * scale
 
 
 def _with_error(xp, kind, order, accuracy, values, h, eps):
