@@ -90,7 +90,13 @@ class Lowering:
         return value
 
     def _side_of(self, u):
-        return self.switches.get(u)
+        # Max(0, x) switches on 0 - x while its derivative Heaviside(x) switches on x: same place.
+        if u in self.switches:
+            return self.switches[u]
+        if -u in self.switches:
+            flag, side = self.switches[-u]
+            return flag, -side
+        return None
 
     def _lower(self, e):
         if e.is_Number or e.is_NumberSymbol:

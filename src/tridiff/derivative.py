@@ -66,8 +66,15 @@ class Derivative:
         self.scheme, self.accuracy, self.step = scheme, accuracy, step
         self._key = (method, order, scheme, accuracy, step)
         if f.expr is not None:
-            self.expressions = _derivatives(f, order)
-            self.switches = _switches(f, order, self.expressions)
+            # Automatic and numeric need the derivative formulas only for one-sided limits at
+            # switches and for lower orders: SymPy's diff is skipped when neither arises.
+            self._formulas = method == "symbolic" or order > 1 or bool(_switches(f, (f.expr,)))
+            self.switches = _switches(f, self.expressions if self._formulas else (f.expr,))
+
+    @property
+    def expressions(self) -> tuple[sp.Expr, ...]:
+        """``(f, f', …, f^(order))`` as SymPy expressions."""
+        return _derivatives(self.function, self.order)
 
     @property
     def expr(self) -> sp.Expr | None:
@@ -129,7 +136,8 @@ class Derivative:
 
     def _rich_program(self, x):
         f, n = self.function, self.order
-        analysis = analyse(x, f.symbol, self.expressions, self.switches)
+        exprs = self.expressions if self._formulas else (f.expr,)
+        analysis = analyse(x, f.symbol, exprs, self.switches, n)
         code, error = analysis.code, jnp.zeros_like(x)
         if self.method == "symbolic":
             value = analysis.value
@@ -140,8 +148,9 @@ class Derivative:
             value, error = est.value, est.error
             code = jnp.where(code == 0, est.code, code)
         code = jnp.where((code == 0) & ~jnp.isfinite(value), not_finite_code(value), code).astype(jnp.int8)
-        nan = jnp.nan
-        return (jnp.where(code == 0, value, nan), code, analysis.left, analysis.right, error)
+        left = value if analysis.left is None else analysis.left
+        right = value if analysis.right is None else analysis.right
+        return (jnp.where(code == 0, value, jnp.nan), code, left, right, error)
 
     def _numeric(self, values_at, x, xp, flagged=None, distance=None, opaque=False):
         states_at = None
@@ -194,8 +203,8 @@ def _derivatives(f: Function, order: int):
     return f.cache[key]
 
 
-def _switches(f: Function, order: int, exprs):
-    key = ("switches", order)
+def _switches(f: Function, exprs):
+    key = ("switches", len(exprs))
     if key not in f.cache:
         f.cache[key] = collect_switches(exprs, f.symbol)
     return f.cache[key]

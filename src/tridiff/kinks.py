@@ -98,7 +98,13 @@ def _switch_args(expr: sp.Expr):
 
 
 def collect_switches(exprs, symbol: sp.Symbol) -> tuple[Switch, ...]:
-    """The switches of all ``exprs`` (f and its derivatives) that depend on ``symbol``."""
+    """The switches of ``exprs`` (f and the derivatives needed) that depend on ``symbol``.
+
+    A derivative's switches vanish only where f's do: differentiating keeps the branch conditions
+    and arguments (|u|' = sign(u)·u', √u' = u'/(2√u), log(u)' = u'/u). So f's own switches locate
+    every kink; the derivatives' are collected too when their formulas are evaluated at a kink,
+    because forcing a branch there needs the very argument the derivative's formula uses.
+    """
     seen: dict[sp.Expr, str] = {}
     for expr in exprs:
         for u, kind in _switch_args(expr):
@@ -128,18 +134,21 @@ def _close(a, b):
     return (a == b) | (jnp.abs(a - b) <= 1e-9 * jnp.maximum(jnp.abs(a), jnp.abs(b)))
 
 
-def analyse(x, symbol: sp.Symbol, exprs, switches: tuple[Switch, ...]) -> Analysis:
-    """Decide, in JAX, where ``exprs[-1]`` (the n-th derivative of ``exprs[0]``) exists at ``x``."""
+def analyse(x, symbol: sp.Symbol, exprs, switches: tuple[Switch, ...], n: int) -> Analysis:
+    """Decide, in JAX, where f^(n) exists at ``x``.
+
+    ``exprs`` is ``(f, f', …, f^(n))``, or just ``(f,)`` when f has no switches and n = 1: then
+    only f's domain is checked and ``value``, ``left`` and ``right`` are None.
+    """
     eps = jnp.finfo(x.dtype).eps
     natural = Lowering({symbol: x})
     vals = [natural.array(e, x) for e in exprs]
-    n = len(exprs) - 1
 
     # f^(n) itself is checked by the caller, on the values its method computes; lower orders here.
     code = jnp.zeros(x.shape, jnp.int8)
     for k in range(n - 1, 0, -1):  # lower orders last, so they take precedence
         code = jnp.where(jnp.isfinite(vals[k]), code, not_finite_code(vals[k]))
-    value = left = right = vals[n]
+    value = left = right = vals[n] if len(vals) > n else None
     flagged = pole = jnp.zeros(x.shape, bool)
     distance = None
     lefts, rights = {}, {}

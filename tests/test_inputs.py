@@ -1,0 +1,346 @@
+"""What ``f(xs)`` and ``d(xs)`` accept and return: NumPy semantics at the boundary, for every method.
+
+f = x**2, so f' = 2x: the expected values are computed here by NumPy from that formula.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import tridiff as td
+
+METHODS = ("symbolic", "automatic", "numeric")
+
+
+@pytest.fixture(scope="module")
+def f():
+    return td.function("x**2")
+
+
+@pytest.fixture(scope="module", params=METHODS)
+def d(request, f):
+    return td.derivative(f, method=request.param)
+
+
+def close(d, got, expected, dtype=np.float64):
+    """Exact for symbolic/automatic (2x is exact in floating point); finite-difference accuracy for numeric."""
+    if d.method == "numeric":
+        tol = 1e-8 if dtype == np.float64 else 1e-4
+        np.testing.assert_allclose(got, expected, rtol=tol, atol=tol)
+    elif dtype == np.float64:
+        np.testing.assert_array_equal(got, expected)
+    else:
+        np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+
+
+# -- scalars -----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("x", [3, 3.0, np.int64(3), np.float64(3.0), np.array(3.0), np.array(3)],
+                         ids=["int", "float", "np.int64", "np.float64", "0-d float", "0-d int"])
+def test_scalars_give_a_float64_numpy_scalar(d, x):
+    got = d(x)
+    assert type(got) is np.float64  # a NumPy scalar, not a 0-d array
+    close(d, got, 6.0)
+
+
+@pytest.mark.parametrize("x", [3, 3.0, np.array(3.0)])
+def test_function_values_at_scalars_are_float64_scalars(f, x):
+    got = f(x)
+    assert type(got) is np.float64
+    assert got == 9.0
+
+
+def test_float32_scalar_gives_a_float32_scalar(d):
+    got = d(np.float32(3.0))
+    assert type(got) is np.float32
+    close(d, got, 6.0, np.float32)
+
+
+def test_ints_just_work_with_a_lambda():
+    # the lab's failure: jax.grad(f)(3) raises on an int
+    assert td.derivative(lambda x: x**2, method="automatic")(3) == 6.0
+    assert td.derivative(lambda x: x**2, method="symbolic")(3) == 6.0
+    assert td.derivative(lambda x: x**2, method="numeric")(3) == pytest.approx(6.0, rel=1e-8)
+    got = td.derivative(lambda x: x**2, method="automatic")(np.arange(6).reshape(2, 3))
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, 2.0 * np.arange(6).reshape(2, 3))
+
+
+def test_jax_numpy_callable_takes_int_arrays_of_any_shape():
+    import jax.numpy as jnp
+
+    d = td.derivative(lambda x: jnp.sin(x) * x, method="automatic")
+    xs = np.arange(-6, 6).reshape(2, 3, 2)
+    got = d(xs)
+    assert got.shape == xs.shape and got.dtype == np.float64
+    np.testing.assert_allclose(got, np.cos(xs) * xs + np.sin(xs), rtol=1e-13, atol=1e-14)
+
+
+# -- arrays ------------------------------------------------------------------------------------
+
+def test_lists_become_float64_arrays(d, f):
+    got = d([1, 2, 3])
+    assert isinstance(got, np.ndarray) and got.dtype == np.float64 and got.shape == (3,)
+    close(d, got, [2.0, 4.0, 6.0])
+    got = d([[1.5, -2.0], [0.25, 4]])
+    assert got.shape == (2, 2)
+    close(d, got, [[3.0, -4.0], [0.5, 8.0]])
+    np.testing.assert_array_equal(f([1, 2, 3]), [1.0, 4.0, 9.0])
+
+
+@pytest.mark.parametrize("shape", [(7,), (3, 4), (2, 3, 4), (1, 1, 1, 5)])
+def test_arrays_keep_their_shape(d, f, shape):
+    xs = np.linspace(-3.0, 3.0, int(np.prod(shape))).reshape(shape)
+    got = d(xs)
+    assert got.shape == shape and got.dtype == np.float64
+    close(d, got, 2.0 * xs)
+    values = f(xs)
+    assert values.shape == shape
+    np.testing.assert_array_equal(values, xs**2)
+
+
+@pytest.mark.parametrize("shape", [(0,), (2, 0), (0, 3)])
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+def test_empty_arrays_give_empty_float64_arrays(d, f, shape, dtype):
+    xs = np.empty(shape, dtype)
+    for got in (d(xs), f(xs), d.evaluate(xs).values):
+        assert isinstance(got, np.ndarray)
+        assert got.shape == shape and got.dtype == np.float64
+
+
+def test_empty_list(d):
+    got = d([])
+    assert isinstance(got, np.ndarray) and got.shape == (0,) and got.dtype == np.float64
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.int8, np.uint8, np.uint64])
+def test_integer_arrays_give_float64(d, f, dtype):
+    xs = np.arange(0, 6, dtype=dtype)
+    got = d(xs)
+    assert got.dtype == np.float64
+    close(d, got, 2.0 * np.arange(0, 6))
+    assert f(xs).dtype == np.float64
+
+
+def test_float32_stays_float32(d, f):
+    xs = np.linspace(-2, 2, 9, dtype=np.float32)
+    got = d(xs)
+    assert got.dtype == np.float32
+    close(d, got, 2.0 * xs.astype(np.float64), np.float32)
+    assert f(xs).dtype == np.float32
+    assert d.evaluate(xs).values.dtype == np.float32
+
+
+def test_non_contiguous_input(d):
+    x = np.linspace(-2.0, 2.0, 21)
+    strided = x[::2]
+    assert not strided.flags.c_contiguous
+    np.testing.assert_array_equal(d(strided), d(strided.copy()))
+    close(d, d(strided), 2.0 * strided)
+    reversed_ = x[::-1]
+    np.testing.assert_array_equal(d(reversed_), d(reversed_.copy()))
+
+    grid = np.linspace(-1.0, 1.0, 12).reshape(3, 4)
+    got = d(grid.T)
+    assert got.shape == (4, 3)
+    np.testing.assert_array_equal(got, d(np.ascontiguousarray(grid.T)))
+    np.testing.assert_array_equal(got, d(grid).T)
+    fortran = np.asfortranarray(grid)
+    np.testing.assert_array_equal(d(fortran), d(grid))
+
+
+def test_nan_and_inf_give_nan_with_a_reason(d, f):
+    xs = np.array([np.nan, np.inf, -np.inf, 1.5])
+    got = d(xs)
+    assert np.isnan(got[:3]).all()
+    close(d, got[3], 3.0)
+    result = d.evaluate(xs)
+    assert np.isnan(result.values[:3]).all()
+    assert result.undefined.tolist() == [True, True, True, False]
+    reasons = list(result.reasons)
+    assert all(isinstance(r, str) and r for r in reasons[:3]), reasons
+    assert reasons[3] == ""
+    # f itself follows NumPy: inf**2 is inf
+    np.testing.assert_array_equal(f(xs), np.square(xs))
+
+
+def test_nan_at_a_scalar(d):
+    assert np.isnan(d(np.nan))
+    result = d.evaluate(np.inf)
+    assert bool(result.undefined)
+    assert str(result.reasons)
+
+
+def test_result_is_writable_and_does_not_alias_the_input(d, f):
+    xs = np.linspace(-1.0, 1.0, 5)
+    before = xs.copy()
+    for call in (d, f):
+        out = call(xs)
+        assert out.flags.writeable
+        assert not np.shares_memory(out, xs)
+        out[...] = 123.0
+        np.testing.assert_array_equal(xs, before)
+    # and a second call is not handed the buffer the first caller scribbled on
+    first = d(xs)
+    first[...] = -1.0
+    close(d, d(xs), 2.0 * xs)
+
+
+def test_identity_does_not_return_its_input():
+    xs = np.linspace(-1.0, 1.0, 5)
+    out = td.function("x")(xs)
+    assert out is not xs and not np.shares_memory(out, xs)
+    assert out.flags.writeable
+    ones = td.derivative("x", method="symbolic")(xs)  # a constant derivative: still a fresh array
+    assert ones.flags.writeable and ones.shape == xs.shape
+    np.testing.assert_array_equal(ones, np.ones(5))
+
+
+# -- bad input ---------------------------------------------------------------------------------
+
+BAD_POINTS = [
+    (np.array([1.0 + 2.0j]), "complex"),
+    (1j, "complex"),
+    ([1.0, 2j], "complex"),
+    (np.array([True, False]), "bool"),
+    (True, "bool"),
+    ("3", None),
+    (np.array(["1.0", "2.0"]), None),
+    (["1", "2"], None),
+    ([[1.0, 2.0], [3.0]], None),
+    (None, None),
+    ([1.0, None], None),  # np.square(np.array([1.0, None])) raises TypeError too
+    (object(), None),
+    (np.array(["2020-01-01"], dtype="datetime64[D]"), None),
+]
+
+
+def _ids(value):
+    return type(value).__name__ if not isinstance(value, str) else repr(value)
+
+
+@pytest.mark.parametrize("xs, word", BAD_POINTS, ids=[f"{_ids(x)}-{i}" for i, (x, _) in enumerate(BAD_POINTS)])
+def test_bad_points_raise_a_tridiff_error(d, f, xs, word):
+    for call in (d, f, d.evaluate):
+        with pytest.raises(td.TridiffError) as info:
+            call(xs)
+        message = str(info.value)
+        assert message
+        if word is not None:
+            assert word in message.lower(), message
+
+
+@pytest.mark.parametrize("method", ["bogus", "Symbolic ", "", None, 3])
+def test_bad_method(f, method):
+    with pytest.raises(td.TridiffError) as info:
+        td.derivative(f, method=method)
+    message = str(info.value)
+    assert repr(method) in message
+    assert all(m in message for m in METHODS)
+
+
+@pytest.mark.parametrize("order", [0, -1, 2.5, True, "2", None])
+def test_bad_order(f, order):
+    with pytest.raises(td.TridiffError) as info:
+        td.derivative(f, order=order)
+    assert "order" in str(info.value)
+    assert repr(order) in str(info.value)
+
+
+@pytest.mark.parametrize("order", [1, 2, 3, np.int64(2)])
+def test_good_order(f, order):
+    d = td.derivative(f, order=order)
+    expected = {1: 2.0 * 1.5, 2: 2.0, 3: 0.0}[int(order)]
+    assert d(1.5) == expected
+
+
+@pytest.mark.parametrize("scheme", ["bogus", "centre", "", None])
+def test_bad_scheme(f, scheme):
+    with pytest.raises(td.TridiffError) as info:
+        td.derivative(f, method="numeric", scheme=scheme)
+    assert "scheme" in str(info.value)
+    assert repr(scheme) in str(info.value)
+
+
+@pytest.mark.parametrize("method", ["symbolic", "automatic"])
+@pytest.mark.parametrize("option", [{"step": 1e-3}, {"accuracy": 2}, {"scheme": "forward"}])
+def test_numeric_options_with_another_method(f, method, option):
+    with pytest.raises(td.TridiffError) as info:
+        td.derivative(f, method=method, **option)
+    assert "numeric" in str(info.value)
+
+
+@pytest.mark.parametrize("option", [{"step": 0}, {"step": -1e-3}, {"step": "1e-3"}, {"accuracy": 3},
+                                    {"accuracy": True}])
+def test_bad_numeric_options(f, option):
+    with pytest.raises(td.TridiffError) as info:
+        td.derivative(f, method="numeric", **option)
+    assert next(iter(option)) in str(info.value)
+
+
+@pytest.mark.parametrize("source", [object(), None, [1, 2], b"x**2"])
+def test_function_of_something_that_is_not_a_function(source):
+    with pytest.raises(td.TridiffError) as info:
+        td.function(source)
+    assert type(source).__name__ in str(info.value)
+    with pytest.raises(td.TridiffError):
+        td.derivative(source)
+
+
+# -- a callable that branches on its argument's value ------------------------------------------
+
+def branching_abs(x):
+    return x if x > 0 else -x
+
+
+def test_branching_callable_works_numerically():
+    f = td.function(branching_abs)
+    np.testing.assert_array_equal(f(np.array([-2.0, 0.0, 3.0])), [2.0, 0.0, 3.0])
+    d = td.derivative(branching_abs, method="numeric")
+    xs = np.array([-2.0, -0.5, -0.1, 0.0, 0.1, 0.5, 2.0])
+    got = d(xs)
+    np.testing.assert_allclose(got[xs < 0], -1.0, rtol=1e-8)
+    np.testing.assert_allclose(got[xs > 0], 1.0, rtol=1e-8)
+    assert np.isnan(got[xs == 0]).all()
+    result = d.evaluate(xs)
+    assert result.undefined.tolist() == (xs == 0).tolist()
+    assert result.reasons[3]  # why f' does not exist at 0
+    # "auto" picks the method that works
+    np.testing.assert_array_equal(td.derivative(branching_abs)(xs), got)
+
+
+def test_branching_callable_is_right_or_undefined_close_to_its_kink():
+    # Within a finite-difference step of the kink a central stencil averages the two sides (the
+    # lab's np.gradient giving +-0.5 beside |x|'s kink). DESIGN.md: "values beside it are right".
+    # Either the one-sided value +-1 or NaN with a reason is honest; anything else is not.
+    d = td.derivative(branching_abs, method="numeric")
+    xs = np.array([-1e-3, -5e-4, -1e-4, -1e-6, 1e-6, 1e-4, 5e-4, 1e-3])
+    result = d.evaluate(xs)
+    defined = ~result.undefined
+    np.testing.assert_allclose(result.values[defined], np.sign(xs[defined]), rtol=1e-6)
+    assert all(result.reasons[~defined])
+    # an error estimate, where one is given, must cover the actual error
+    actual = np.abs(result.values - np.sign(xs))[defined]
+    assert (actual <= result.error_estimate[defined]).all()
+
+
+def test_branching_callable_takes_ints_and_shapes():
+    d = td.derivative(branching_abs, method="numeric")
+    assert type(d(3)) is np.float64
+    assert d(3) == pytest.approx(1.0, rel=1e-8)
+    grid = np.array([[3.0, -1.0], [2.0, 0.0]])
+    got = d(grid)
+    assert got.shape == (2, 2)
+    np.testing.assert_allclose(got[grid != 0], np.sign(grid[grid != 0]), rtol=1e-8)
+    assert np.isnan(got[1, 1])
+    empty = d(np.empty((2, 0)))
+    assert empty.shape == (2, 0) and empty.dtype == np.float64
+
+
+@pytest.mark.parametrize("method", ["symbolic", "automatic"])
+def test_branching_callable_has_no_formula_for_symbolic_or_automatic(method):
+    with pytest.raises(td.MethodUnavailableError) as info:
+        td.derivative(branching_abs, method=method)
+    assert "np.where" in str(info.value)
+    assert isinstance(info.value, td.TridiffError)
