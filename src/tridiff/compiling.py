@@ -220,4 +220,5 @@ def to_numpy(array: jax.Array) -> np.ndarray:
     """A writable NumPy array sharing the JAX result's memory (a copy when it is empty)."""
     if array.size == 0:
         return np.array(array)
+    array.block_until_ready()  # JAX dispatches asynchronously: the buffer may not be written yet
     return np.asarray(_Owner(array))
