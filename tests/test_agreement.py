@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import tridiff as td
 from tridiff.catalog import EXAMPLES
 from tridiff.testing import TOLERANCES, check_derivative
 
@@ -90,18 +91,21 @@ def test_checker_passes_and_reports_errors():
 
 
 # -- random smooth formulas ----------------------------------------------------------------------
-# Built as text from pieces that are smooth on all of R and stay moderate on [-2, 2]: frequencies
-# and exponents are bounded so that a finite-difference stencil resolves them (exp only of a
-# bounded argument; polynomials of degree <= 3 with small coefficients).
+# Built as text from pieces that are smooth on all of R and stay moderate on [-2, 2]: polynomials
+# of degree <= 3 with small coefficients; exp only of a bounded argument; tanh only of an argument
+# with |u| <= 3, because 1 - tanh(u)**2 loses relative accuracy for large |u| (a known shortfall,
+# tested on its own in test_tanh_tail_accuracy so that this random test stays deterministic in
+# what it can find).
 
 _POLY = st.builds(
     lambda c, k, d: f"({c}*x**{k} + {d})",
     st.sampled_from(["1", "-1", "2", "0.5", "-1.5"]), st.integers(1, 3), st.sampled_from(["0", "1", "-2", "0.25"]),
 )
 _LEAF = st.one_of(st.just("x"), _POLY)
-_BOUNDED = ("sin({})", "cos({})", "tanh({})")  # |value| <= 1
-_UNARY = _BOUNDED + ("exp(sin({}))", "exp(-tanh({}))", "sqrt(({})**2 + 1)", "log(({})**2 + 1)")
-
+_UNARY = (
+    "sin({})", "cos({})", "tanh(sin({}))", "tanh(cos({}) + x)",
+    "exp(sin({}))", "exp(-cos({}))", "sqrt(({})**2 + 1)", "log(({})**2 + 1)",
+)
 
 def _extend(children):
     unary = st.builds(lambda fmt, u: fmt.format(u), st.sampled_from(_UNARY), children)
@@ -112,7 +116,25 @@ def _extend(children):
 SMOOTH = st.recursive(_LEAF, _extend, max_leaves=4)
 
 
+# Symbolic and automatic are held to DESIGN.md's 1e-13. Numeric to 1e-6, not 1e-8: composed
+# polynomials put frequencies up to ~25 rad per unit into sin/cos on [-2, 2], where the default
+# 4th-order stencil's truncation error (h*omega)**4 reaches ~1e-7 (worst measured over 300 random
+# formulas: 1.0e-7, for exp(sin(2x^3 - x + 1.25)); typical: 1e-9).
+RANDOM_TOLERANCES = {"numeric": 1e-6}
+
+
 @settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=SMOOTH, xs=st.lists(st.floats(-2, 2, allow_nan=False), min_size=3, max_size=3))
 def test_random_smooth_formulas(text, xs):
-    check_derivative(text, np.array(xs + [-1.7, 0.6, 1.9]), undefined=())
+    check_derivative(text, np.array(xs + [-1.7, 0.6, 1.9]), undefined=(), tolerances=RANDOM_TOLERANCES)
+
+
+def test_tanh_tail_accuracy():
+    # tanh'(x) = sech(x)**2 is well conditioned (relative condition number 2x*tanh(x) <= 2x), so
+    # float64 can deliver it to ~1e-15 relative; evaluating it as 1 - tanh(x)**2 cancels for large x
+    # (at x = 9, 1 - tanh**2 = 6e-8 carries an absolute error of ~1e-16, 2e-9 relative).
+    xs = np.array([4.0, 6.0, 9.0, 12.0, -9.0])
+    exact = 1 / np.cosh(xs) ** 2  # correctly rounded to a few ulp: cosh has no cancellation
+    for method in ("symbolic", "automatic"):
+        got = td.derivative("tanh(x)", method=method)(xs)
+        np.testing.assert_allclose(got, exact, rtol=1e-13, err_msg=method)

@@ -125,8 +125,6 @@ def _from_text(text: str, variables) -> Function:
 def _from_sympy(expr: sp.Basic, variables) -> Function:
     if not isinstance(expr, sp.Expr):
         raise TridiffError(f"a SymPy expression is needed, got {type(expr).__name__}: {expr}")
-    if expr.has(sp.I) or expr.has(sp.zoo) or expr.has(sp.nan) or expr.has(sp.oo):
-        raise TridiffError(f"{expr} is not a finite real expression (it contains I, oo, zoo or nan)")
     names = variables or sorted(s.name for s in expr.free_symbols) or ["x"]
     extra = sorted({s.name for s in expr.free_symbols} - set(names))
     if extra:
@@ -139,8 +137,12 @@ def _from_sympy(expr: sp.Basic, variables) -> Function:
 
 
 def check_supported(expr: sp.Expr) -> None:
-    """Refuse SymPy functions tridiff cannot compile, naming them."""
+    """Refuse SymPy functions tridiff cannot compile, and constants that are not finite reals."""
     for node in sp.preorder_traversal(expr):
+        if not node.free_symbols and isinstance(node, sp.Expr) and (
+            node.is_real is False or node.is_finite is False or node.has(sp.nan, sp.zoo, sp.I)
+        ):
+            raise TridiffError(f"{node} in {expr} is not a finite real number")
         if isinstance(node, (sp.Derivative, sp.Integral, sp.Subs)):
             raise TridiffError(f"unevaluated {type(node).__name__} in {expr}: evaluate it first (.doit())")
         if isinstance(node, sp.Function) and node.func not in JAX_FUNCTIONS and node.func not in _STRUCTURAL:

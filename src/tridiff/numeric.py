@@ -96,8 +96,10 @@ def _apply(xp, st: Stencil, values: dict, h, order: int):
     return total * scale, rounding * scale
 
 
-def _with_error(xp, kind, order, accuracy, values, h, eps):
+def _with_error(xp, kind, order, accuracy, values, h, eps, rounding_only=False):
     fine, rounding = _apply(xp, stencil(kind, order, accuracy), values, h, order)
+    if rounding_only:
+        return fine, 4 * eps * rounding
     coarse, _ = _apply(xp, stencil(kind, order, max(accuracy - 2, 1)), values, h, order)
     return fine, xp.abs(fine - coarse) + 4 * eps * rounding
 
@@ -134,8 +136,8 @@ def differentiate(
     zero = xp.zeros(x.shape, np.int8)
     if smooth:
         return Estimate(value, error, zero, value, value)
-    v_f, e_f = _with_error(xp, "forward", order, accuracy, values, h, eps)
-    v_b, e_b = _with_error(xp, "backward", order, accuracy, values, h, eps)
+    v_f, e_f = _with_error(xp, "forward", order, accuracy, values, h, eps, rounding_only=opaque)
+    v_b, e_b = _with_error(xp, "backward", order, accuracy, values, h, eps, rounding_only=opaque)
 
     if states_at is not None:
         states = {j: states_at(x + j * h) for j in offsets}
@@ -159,17 +161,35 @@ def differentiate(
         code = xp.where(straddle & xp.isnan(one_sided), BRANCHING, zero).astype(np.int8)
         return Estimate(value, error, code, value, value)
 
-    # Opaque callable: a kink within the stencil shows as forward and backward disagreeing.
-    agree = _agree(xp, v_f, v_b, e_f, e_b)
-    if bool(xp.all(agree)):
-        return Estimate(value, error, zero, v_b, v_f)
-    near = differentiate_sides(values_at, x, order, accuracy, xp, rel * 1e-3)
-    (s_f, se_f), (s_b, se_b) = near
-    agree_small = _agree(xp, s_f, s_b, se_f, se_b)
-    value = xp.where(agree, value, xp.where(agree_small, 0.5 * (s_f + s_b), np.nan))
-    error = xp.where(agree, error, xp.where(agree_small, xp.maximum(se_f, se_b) + xp.abs(s_f - s_b), np.inf))
-    code = xp.where(agree | agree_small, OK, UNRESOLVED).astype(np.int8)
-    return Estimate(value, error, code, xp.where(agree, v_b, s_b), xp.where(agree, v_f, s_f))
+    _, e_c = _with_error(xp, "central", order, accuracy, values, h, eps, rounding_only=True)
+    return _resolve_opaque(values_at, x, order, accuracy, rel, Estimate(value, error, zero, v_b, v_f), e_c, e_f, e_b)
+
+
+def _resolve_opaque(values_at, x, order, accuracy, rel, est: Estimate, e_c, e_f, e_b) -> Estimate:
+    """NumPy only. For a callable with no formula, a kink within the stencil shows as forward and
+    backward differences that disagree. Where they do, both are retried with steps 10³, 10⁶ and 10⁹
+    times smaller: once the kink lies outside both stencils they agree (and their mean is the
+    derivative); if they never do, the kink is at x itself."""
+    value, error, left, right = (np.array(a, dtype=x.dtype) for a in (est.value, est.error, est.left, est.right))
+    code = np.zeros(x.shape, np.int8)
+    todo = ~_agree(right, left, e_f, e_b)
+    # Sides that agree while the central value does not: f is only C¹ inside the stencil (a
+    # kink of f'), where a central difference errs by about the step and one-sided ones do not.
+    sides = 0.5 * (left + right)
+    c1 = ~todo & ~_agree(value, sides, e_c, 0.5 * (e_f + e_b))
+    value[c1], error[c1] = sides[c1], (np.maximum(e_f, e_b) + np.abs(right - left))[c1]
+    for shrink in (1e-3, 1e-6, 1e-9):
+        if not todo.any():
+            break
+        idx = np.nonzero(todo)[0]
+        (s_f, se_f), (s_b, se_b) = differentiate_sides(values_at, x[idx], order, accuracy, np, rel * shrink)
+        left[idx], right[idx] = s_b, s_f
+        ok = _agree(s_f, s_b, se_f, se_b)
+        value[idx[ok]] = 0.5 * (s_f + s_b)[ok]
+        error[idx[ok]] = (np.maximum(se_f, se_b) + np.abs(s_f - s_b))[ok]
+        todo[idx[ok]] = False
+    value[todo], error[todo], code[todo] = np.nan, np.inf, UNRESOLVED
+    return Estimate(value, error, code, left, right)
 
 
 def one_sided(values_at, x, order: int, accuracy: int, xp, kind: str, step: float | None = None) -> Estimate:
@@ -193,15 +213,18 @@ def _step(x, rel: float, xp, distance=None, flagged=None):
 
 
 def differentiate_sides(values_at, x, order, accuracy, xp, rel):
-    """Forward and backward estimates ``((value, error), (value, error))`` with relative step ``rel``."""
+    """Forward and backward estimates with relative step ``rel``: ``((value, rounding), (value, rounding))``."""
     eps = float(np.finfo(x.dtype).eps)
     h = _step(x, rel, xp)
     fwd, bwd = stencil("forward", order, accuracy), stencil("backward", order, accuracy)
     values = {j: values_at(x + j * h) for j in sorted(set(fwd.offsets) | set(bwd.offsets))}
-    return (_with_error(xp, "forward", order, accuracy, values, h, eps),
-            _with_error(xp, "backward", order, accuracy, values, h, eps))
+    return (_with_error(xp, "forward", order, accuracy, values, h, eps, rounding_only=True),
+            _with_error(xp, "backward", order, accuracy, values, h, eps, rounding_only=True))
 
 
-def _agree(xp, a, b, ea, eb):
+def _agree(a, b, rounding_a, rounding_b):
+    # One-sided estimates of a smooth f agree to within their round-off and 1e-6 of their size
+    # (their truncation errors are far smaller); across a kink they differ by the jump in slope.
     with np.errstate(invalid="ignore"):
-        return xp.isfinite(a) & xp.isfinite(b) & (xp.abs(a - b) <= 10 * (ea + eb) + 1e-6 * (xp.abs(a) + xp.abs(b)))
+        close = np.abs(a - b) <= 10 * (rounding_a + rounding_b) + 1e-6 * (np.abs(a) + np.abs(b))
+        return np.isfinite(a) & np.isfinite(b) & close

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import warnings
 
 import sympy as sp
 
@@ -18,8 +19,8 @@ from .errors import ParseError
 from .rules import BY_NAME, CONSTANTS
 
 MAX_LENGTH = 10_000  # characters of text
-MAX_DEPTH = 100  # nesting of operations
-MAX_DIGITS = 10_000  # digits of an exact number built from literals
+MAX_DEPTH = 100  # nesting of parentheses and calls (a long flat sum is not deep)
+MAX_DIGITS = 400  # digits of an exact number: float64 ends near 1e308 anyway
 
 _BINARY = {
     ast.Add: operator.add,
@@ -27,8 +28,8 @@ _BINARY = {
     ast.Mult: operator.mul,
     ast.Div: operator.truediv,
     ast.Pow: operator.pow,
-    ast.BitXor: operator.pow,  # x^2 is how people write powers
 }
+_CHAINS = {ast.Add: (ast.Add, ast.Sub), ast.Sub: (ast.Add, ast.Sub), ast.Mult: (ast.Mult, ast.Div), ast.Div: (ast.Mult, ast.Div)}
 _UNARY = {ast.USub: operator.neg, ast.UAdd: operator.pos}
 _COMPARE = {ast.Gt: sp.Gt, ast.GtE: sp.Ge, ast.Lt: sp.Lt, ast.LtE: sp.Le}
 _SYMBOL_OF = {
@@ -57,8 +58,11 @@ def parse(text: str, variables: tuple[str, ...] | None = None) -> tuple[sp.Expr,
         raise ParseError(f"formula is {len(text)} characters long; the limit is {MAX_LENGTH}")
     if not text.strip():
         raise ParseError("formula is empty: write an expression such as 'x**2'")
+    source = text.strip().replace("^", "**")  # x^2 is how people write powers
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "invalid decimal literal": the error says it
+            tree = ast.parse(source, mode="eval")
     except SyntaxError as err:
         where = f" at column {err.offset}" if err.offset else ""
         raise ParseError(f"cannot read {text!r}{where}: {err.msg}") from None
@@ -76,7 +80,7 @@ def parse(text: str, variables: tuple[str, ...] | None = None) -> tuple[sp.Expr,
                 "pass variables=... to add it"
             )
     symbols = {name: sp.Symbol(name, real=True) for name in variables}
-    return _Builder(symbols).build(tree.body, 0), tuple(symbols.values())
+    return _Builder(symbols, source).build(tree.body, 0), tuple(symbols.values())
 
 
 def _free_names(tree: ast.AST) -> set[str]:
@@ -91,8 +95,9 @@ def _free_names(tree: ast.AST) -> set[str]:
 
 
 class _Builder:
-    def __init__(self, symbols: dict[str, sp.Symbol]):
+    def __init__(self, symbols: dict[str, sp.Symbol], source: str):
         self.symbols = symbols
+        self.source = source
 
     def build(self, node: ast.AST, depth: int):
         if depth > MAX_DEPTH:
@@ -100,18 +105,24 @@ class _Builder:
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
             raise ParseError(f"{_describe(node)} is not allowed in a formula")
-        return method(node, depth + 1)
+        return _checked(method(node, depth + 1), self.text_of(node))
+
+    def text_of(self, node: ast.AST) -> str:
+        return ast.get_source_segment(self.source, node) or _source(node)
 
     def _Constant(self, node, depth):
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ParseError(f"{_describe(node)} is not allowed in a formula; use numbers")
+        literal = self.text_of(node).replace("_", "")
         if isinstance(value, float):
             if not math.isfinite(value):
-                raise ParseError(f"number {_source(node)} is not finite")
-            return sp.Rational(repr(value))  # exact decimal: 0.1 means 1/10
+                raise ParseError(f"number {literal} is too large for a float (not finite)")
+            if abs(value) > 10**MAX_DIGITS:
+                raise ParseError(f"number {literal} has more than {MAX_DIGITS} digits")
+            return sp.Rational(literal)  # exact decimal as written: 0.1 means 1/10
         if value.bit_length() > MAX_DIGITS * 3.33:
-            raise ParseError(f"number {_source(node)[:20]}... has more than {MAX_DIGITS} digits")
+            raise ParseError(f"number {literal[:20]}... has more than {MAX_DIGITS} digits")
         return sp.Integer(value)
 
     def _Name(self, node, depth):
@@ -131,15 +142,25 @@ class _Builder:
         return op(self.build(node.operand, depth))
 
     def _BinOp(self, node, depth):
+        # a + b + c + ... is a left-leaning chain in Python's tree: walk it without recursing,
+        # so a long flat sum or product does not count as deep nesting.
+        chain = [node]
+        while isinstance(chain[-1].left, ast.BinOp) and type(chain[-1].left.op) in _CHAINS.get(type(node.op), ()):
+            chain.append(chain[-1].left)
+        value = self.build(chain[-1].left, depth)
+        for link in reversed(chain):
+            value = _checked(self._apply(link, value, self.build(link.right, depth)), self.text_of(link))
+        return value
+
+    def _apply(self, node, left, right):
         op = _BINARY.get(type(node.op))
         if op is None:
             symbol = _SYMBOL_OF.get(type(node.op), type(node.op).__name__)
             raise ParseError(f"operator {symbol!r} is not allowed in a formula")
-        left, right = self.build(node.left, depth), self.build(node.right, depth)
         if op is operator.pow:
-            _check_power(left, right, node)
+            _check_power(left, right, self.text_of(node))
         if op is operator.truediv and right == 0:
-            raise ParseError(f"division by zero in {_source(node)!r}")
+            raise ParseError(f"division by zero in {self.text_of(node)!r}")
         return op(left, right)
 
     def _Call(self, node, depth):
@@ -169,14 +190,26 @@ class _Builder:
         return sp.Piecewise((self.build(yes, depth), relation), (self.build(no, depth), True))
 
 
-def _check_power(base, exponent, node) -> None:
+def _check_power(base, exponent, text: str) -> None:
     """Refuse powers whose exact value would be absurdly large (``9**9**9``) before computing them."""
+    if base == 0 and exponent.is_Number and exponent < 0:
+        raise ParseError(f"division by zero in {text!r}")
     if base.is_Number and exponent.is_Number and abs(base) not in (0, 1):
         size = abs(float(exponent)) * abs(math.log10(abs(float(base)))) if abs(base) < 1e300 else math.inf
         if size > MAX_DIGITS:
-            raise ParseError(f"power {_source(node)!r} is too large to compute exactly (about 10^{size:.3g})")
+            raise ParseError(f"power {text!r} is too large to compute exactly (about 10^{size:.3g})")
     if exponent.is_Number and abs(exponent) > 1_000_000:
-        raise ParseError(f"exponent in {_source(node)!r} is too large (limit 10^6)")
+        raise ParseError(f"exponent in {text!r} is too large (limit 10^6)")
+
+
+def _checked(value, text: str):
+    """Refuse a part of the formula that is a constant but not a finite real number, or too big."""
+    if isinstance(value, sp.Basic) and not value.free_symbols and not value.is_Relational:
+        if value.is_real is False or value.is_finite is False or value.has(sp.nan, sp.zoo, sp.I):
+            raise ParseError(f"{text!r} is not a finite real number")
+        if value.is_Rational and max(abs(value.p), value.q).bit_length() > MAX_DIGITS * 3.33:
+            raise ParseError(f"{text[:40]!r} has more than {MAX_DIGITS} digits")
+    return value
 
 
 def _source(node: ast.AST) -> str:

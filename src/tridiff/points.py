@@ -44,6 +44,9 @@ def as_points(xs, name: str = "x") -> Points:
     if kind in "USV":
         raise TridiffError(f"{name} is text ({arr.dtype}); pass numbers (formulas go to td.function)")
     if kind == "O":
+        # NumPy would read None as NaN: refuse it, as np.square(None) does.
+        if any(v is None or isinstance(v, (str, bytes, bool, complex)) for v in arr.flat):
+            raise TridiffError(f"{name} holds None, text, booleans or complex numbers; pass real numbers")
         try:
             arr = arr.astype(np.float64)
         except (TypeError, ValueError):

@@ -2,8 +2,9 @@
 
 Real symbols are what make ``|x|' = sign(x)`` rather than the lab's ``re(x)…/x``. ``Max``/``Min``
 differentiate to ``Heaviside``; the kink analysis decides what happens where those switch.
-No ``simplify``: it can take seconds on a nested polynomial and buys nothing for evaluation,
-which shares subexpressions anyway (see :mod:`tridiff.compiling`).
+No ``simplify``: it can take seconds on a nested polynomial; ``factor_terms`` takes milliseconds
+and already turns the lab's swollen derivative into a product of six short factors. Evaluation
+shares subexpressions anyway (see :mod:`tridiff.compiling`).
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ def _tidy(expr: sp.Expr) -> sp.Expr:
     # and at the switch the kink analysis checks continuity instead, so drop it from the formula.
     if expr.has(sp.DiracDelta):
         expr = expr.replace(lambda e: e.func is sp.DiracDelta, lambda e: sp.S.Zero)
-    return expr
+    # Pull common factors out of sums (cheap, unlike simplify): the chain rule's 18x² − 18x
+    # becomes 18x(x − 1), which reads better and halves the arithmetic of evaluating it.
+    return sp.factor_terms(expr)
 
 
 def latex(expr: sp.Expr) -> str:

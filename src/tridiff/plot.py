@@ -1,0 +1,418 @@
+"""``td.plot``: f and f' by each method in the lab's style, never drawing a line across a kink.
+
+Each curve is sampled on a grid that also contains every point where f^(n) does not exist (from
+:func:`tridiff.kinks`); there the derivative is NaN, and NaN breaks a matplotlib line, so no segment
+joins -1 to +1 across the kink of |x| or -inf to +inf across the pole of 1/x however coarse the
+grid. Each kink is marked with hollow circles at the left and right derivatives (values that are
+approached, not attained). Figures are made with ``matplotlib.figure.Figure`` directly: no pyplot,
+no global state, no window; matplotlib itself is imported only when a plot is drawn.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import sympy as sp
+from sympy.printing.latex import LatexPrinter
+from sympy.printing.str import StrPrinter
+
+from .catalog import BY_NAME
+from .derivative import METHODS, derivative
+from .errors import MethodUnavailableError, TridiffError
+from .function import Function, function
+from .kinks import INFINITE, JUMP, KINK, REASONS, Kink, _interval, _zeros, kinks
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+#: The lab's gallery of common derivatives (its section 4.2), as texts from the catalog.
+LAB_GALLERY = tuple(BY_NAME[name].text for name in
+                    ("cube", "cubic", "reciprocal", "exp", "log", "sin", "cos", "abs", "abs_plus_sincos"))
+
+# f in red and f' in blue as in the lab; the other methods overlap it, told apart by style and colour.
+F_STYLE = dict(color="tab:red", linestyle="-", linewidth=2.0, zorder=2)
+METHOD_STYLES = {
+    "symbolic": dict(color="tab:blue", linestyle="-", linewidth=3.0, zorder=3),
+    "automatic": dict(color="tab:green", linestyle=(0, (6, 4)), linewidth=1.8, zorder=4),
+    "numeric": dict(color="tab:orange", linestyle=(0, (1, 2)), linewidth=2.2, zorder=5),
+}
+MARKER_STYLE = dict(linestyle="none", marker="o", markersize=7, markerfacecolor="none",
+                    markeredgewidth=1.6, zorder=6)
+REFERENCE_POINTS = 200  # mpmath is slow: the error panel's reference is computed on this many points
+ERROR_FLOOR = 1e-17  # an error of exactly 0 is drawn here on the log scale
+
+_CONTINUOUS = {REASONS[KINK], REASONS[INFINITE]}  # f is continuous at these; elsewhere f breaks too
+
+
+@dataclass(frozen=True)
+class Curves:
+    """What one plot draws: f and each available method's f^(n) on a grid that contains every kink."""
+
+    x: np.ndarray
+    f: np.ndarray
+    derivatives: dict[str, np.ndarray]
+    kinks: tuple[Kink, ...]
+    unavailable: dict[str, str]  # method -> why it cannot differentiate f
+
+
+def plot(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int = 1001,
+         error_panel: bool = False, ax: Axes | None = None, title: str | None = None) -> Figure:
+    """Plot f and its derivative by each method, in the lab's style, honest at kinks.
+
+    Axes cross at the origin; f is red, f' solid blue (symbolic), dashed green (automatic) and
+    dotted orange (numeric), so methods that agree overlap visibly. Lines break wherever f or f'
+    does not exist; each kink is marked with open circles at the left and right derivatives.
+    Methods that cannot handle f (a callable with no formula has only numeric) are named in the
+    legend and a note, with the reason.
+
+    Args:
+        f: a :class:`~tridiff.Function` or anything :func:`tridiff.function` accepts.
+        methods: the methods to draw, from "symbolic", "automatic", "numeric".
+        x_range: the interval ``(a, b)`` to draw.
+        order: which derivative to draw (1: f').
+        points: grid points (the kinks are added to them).
+        error_panel: add a log-scale panel below with |method − reference| per method, the
+            reference being mpmath at 40 digits (else the symbolic derivative), on 200 points.
+        ax: draw into these axes (without an error panel); default: a new figure.
+        title: the axes title.
+
+    Returns:
+        The matplotlib ``Figure`` (save it with ``fig.savefig("f.png")``).
+
+    >>> from tridiff.plot import plot
+    >>> fig = plot("abs(x)", x_range=(-2, 2), points=101)
+    >>> [line.get_label() for line in fig.axes[0].get_lines()][1:4]
+    ["f'(x) symbolic", "f'(x) automatic", "f'(x) numeric"]
+    """
+    fn = function(f)
+    a, b = _interval(x_range)
+    methods = _methods(methods)
+    if ax is not None and error_panel:
+        raise TridiffError("error_panel=True needs a figure of its own: leave ax=None")
+    curves = sample(fn, methods, (a, b), order=order, points=points)
+    if ax is None:
+        fig = _figure(figsize=(7.5, 7.5 if error_panel else 5.5))
+        if error_panel:
+            ax, err_ax = fig.subplots(2, 1, sharex=True, height_ratios=(2.4, 1))
+        else:
+            ax = fig.add_subplot()
+    _draw(ax, fn, curves, order, legend=True)
+    if title:
+        ax.set_title(title)
+    if error_panel:
+        _draw_errors(err_ax, fn, [m for m in methods if m not in curves.unavailable], (a, b), order)
+    return ax.figure
+
+
+def plot_gallery(functions=LAB_GALLERY, x_range=(-5, 5), methods=METHODS, *, order: int = 1,
+                 points: int = 401, ncols: int = 3, title: str | None = None) -> Figure:
+    """One figure with a grid of :func:`plot` panels, one per function (default: the lab's gallery).
+
+    The lab's gallery (its section 4.2) is x³, 2x³ − 3x² + 5, 1/x, eˣ, log x, sin x, cos x, |x| and
+    |x| + sin x·cos x; one legend for the whole figure names the line styles.
+
+    >>> from tridiff.plot import plot_gallery
+    >>> fig = plot_gallery(["x**2", "abs(x)"], points=51)
+    >>> len(fig.axes)
+    2
+    """
+    fns = [function(f) for f in functions]
+    if not fns:
+        raise TridiffError("functions must name at least one function")
+    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
+        raise TridiffError(f"ncols must be a positive integer, got {ncols!r}")
+    a, b = _interval(x_range)
+    methods = _methods(methods)
+    ncols = min(ncols, len(fns))
+    nrows = -(-len(fns) // ncols)
+    fig = _figure(figsize=(4.2 * ncols, 3.4 * nrows + 0.6))
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    for ax, fn in zip(axes, fns):
+        _draw(ax, fn, sample(fn, methods, (a, b), order=order, points=points), order, legend=False)
+        ax.set_title(formula_label(fn), fontsize=10)
+    for ax in axes[len(fns):]:
+        ax.remove()
+    handles = [_legend_line(F_STYLE, "f(x)")]
+    handles += [_legend_line(METHOD_STYLES[m], f"{_prime(order)}(x) {m}") for m in methods]
+    handles.append(_legend_line(dict(MARKER_STYLE, color="0.2"), "one-sided limits at a kink"))
+    fig.legend(handles=handles, loc="outside upper center", ncols=len(handles), frameon=False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+# -- sampling ------------------------------------------------------------------------------------
+def sample(fn: Function, methods, x_range, *, order: int = 1, points: int = 1001) -> Curves:
+    """f and f^(n) by each method on ``points`` grid points plus the kinks, NaN where they do not exist."""
+    a, b = x_range
+    if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 3:
+        raise TridiffError(f"points must be an integer of at least 3, got {points!r}")
+    grid = np.linspace(a, b, int(points))
+    derivs, unavailable = {}, {}
+    for m in methods:
+        try:
+            derivs[m] = derivative(fn, method=m, order=order)
+        except MethodUnavailableError:
+            unavailable[m] = fn.opaque_reason or "not available for this function"
+    found = singular_points(fn, (a, b), order) if fn.expr is not None else ()
+    x = np.union1d(grid, [k.x for k in found])
+    at_kink = np.isin(x, [k.x for k in found])
+    results = {m: d.evaluate(x) for m, d in derivs.items()}
+    values = {m: np.where(at_kink, np.nan, r.values) for m, r in results.items()}
+    with np.errstate(all="ignore"):
+        fx = np.asarray(fn(x), dtype=float)
+    broken = np.isin(x, [k.x for k in found if k.reason not in _CONTINUOUS])
+    fx = np.where(np.isfinite(fx) & ~broken, fx, np.nan)
+    if fn.expr is None and results:  # no formula: kinks and jumps are found on the grid itself
+        found = _grid_kinks(x, next(iter(results.values())))
+        x, fx, values = _break_jumps(x, fx, values)
+    return Curves(x, fx, values, tuple(found), unavailable)
+
+
+def singular_points(fn: Function, x_range, order: int = 1) -> tuple[Kink, ...]:
+    """Where f^(order) does not exist in ``x_range``, with its one-sided limits (:func:`kinks` for order 1)."""
+    if order == 1:
+        return kinks(fn, x_range)
+    a, b = x_range
+    d = derivative(fn, method="symbolic", order=order)
+    xs = np.array(sorted({z for s in d.switches for z in _zeros(s.arg, fn.symbol, a, b, 4001)}))
+    if xs.size == 0:
+        return ()
+    r = d.evaluate(xs)
+    return tuple(Kink(float(x), float(lv), float(rv), str(why))
+                 for x, lv, rv, bad, why in zip(xs, r.left, r.right, r.undefined, r.reasons) if bad)
+
+
+def _grid_kinks(x, result) -> list[Kink]:
+    """Grid points where a method found f' undefined with finite, different one-sided values."""
+    bad = result.undefined & np.isfinite(result.left) & np.isfinite(result.right) & (result.left != result.right)
+    return [Kink(float(x[i]), float(result.left[i]), float(result.right[i]), str(result.reasons[i]))
+            for i in np.flatnonzero(bad)]
+
+
+def _break_jumps(x, fx, values):
+    """Insert a NaN sample wherever f or some f' jumps between grid points (for f with no formula)."""
+    cuts = set(_jumps(fx).tolist())
+    for v in values.values():
+        cuts.update(_jumps(v).tolist())
+    if not cuts:
+        return x, fx, values
+    at = np.array(sorted(cuts)) + 1
+    mid = 0.5 * (x[at - 1] + x[at])
+    return (np.insert(x, at, mid), np.insert(fx, at, np.nan),
+            {m: np.insert(v, at, np.nan) for m, v in values.items()})
+
+
+def _jumps(y: np.ndarray) -> np.ndarray:
+    """Indices i where y[i] → y[i+1] looks like a jump, not a steep stretch of a continuous curve.
+
+    A step is a jump when it is large (2% of the range of y) and either 10× both neighbouring steps
+    (a step in a flat curve) or against the direction of both (a pole: -big then +big).
+    """
+    dy = np.diff(y)
+    finite = np.isfinite(y)
+    if finite.sum() < 4:
+        return np.array([], dtype=int)
+    span = np.ptp(y[finite])
+    prev = np.concatenate(([np.nan], dy[:-1]))
+    nxt = np.concatenate((dy[1:], [np.nan]))
+    neighbours = np.fmax(np.abs(prev), np.abs(nxt))
+    with np.errstate(invalid="ignore"):
+        large = np.abs(dy) > 0.02 * span
+        isolated = np.abs(dy) > 10 * np.nan_to_num(neighbours, nan=0.0)
+        reversal = (np.sign(dy) == -np.sign(prev)) & (np.sign(dy) == -np.sign(nxt)) & (np.abs(dy) > neighbours)
+    return np.flatnonzero(large & (isolated | reversal))
+
+
+# -- drawing -------------------------------------------------------------------------------------
+def _draw(ax: Axes, fn: Function, c: Curves, order: int, legend: bool) -> None:
+    """Draw f, each method's f^(n), the kink markers and the unavailable-method note into ax."""
+    prime = _prime(order)
+    ax.plot(c.x, c.f, label=formula_label(fn), gid="f", **F_STYLE)
+    for m, v in c.derivatives.items():
+        ax.plot(c.x, v, label=f"{prime}(x) {m}", gid=f"derivative-{m}", **METHOD_STYLES[m])
+    for m, why in c.unavailable.items():  # an empty entry, so the legend still names the method
+        ax.plot([], [], linestyle="none", label=f"{prime}(x) {m}: not available", gid=f"unavailable-{m}")
+    _mark_kinks(ax, fn, c, prime)
+    ax.set_xlim(c.x[0], c.x[-1])
+    ax.set_ylim(*_y_limits([c.f, *c.derivatives.values()]))
+    _origin_spines(ax)
+    if legend:
+        ax.legend(fontsize=8, loc="best", framealpha=0.85)
+    if c.unavailable:
+        _note(ax, c.unavailable)
+
+
+def _mark_kinks(ax: Axes, fn: Function, c: Curves, prime: str) -> None:
+    """Open circles at the one-sided derivatives of each kink (and at f's one-sided values at a jump)."""
+    color = METHOD_STYLES[next(iter(c.derivatives), "symbolic")]["color"]
+    xs, ys = [], []
+    for k in c.kinks:
+        ax.axvline(k.x, color="0.55", linewidth=0.8, linestyle=(0, (2, 4)), alpha=0.6, zorder=1)
+        for y in {k.left, k.right}:
+            if np.isfinite(y):
+                xs.append(k.x)
+                ys.append(y)
+    if xs:
+        ax.plot(xs, ys, color=color, label=f"{prime}(x) one-sided limits at a kink", gid="kinks", **MARKER_STYLE)
+    jumps = [k.x for k in c.kinks if k.reason == REASONS[JUMP]]
+    if jumps and fn.expr is not None:
+        xj = np.repeat(jumps, 2) + np.tile([-1, 1], len(jumps)) * 1e-9 * np.maximum(1, np.abs(np.repeat(jumps, 2)))
+        ax.plot(np.round(xj, 8), fn(xj), color=F_STYLE["color"], gid="jumps", **MARKER_STYLE)
+        ax.plot(jumps, fn(np.array(jumps)), color=F_STYLE["color"], gid="jump-values",  # the value f takes
+                **{**MARKER_STYLE, "markerfacecolor": F_STYLE["color"], "markersize": 5})
+
+
+def _note(ax: Axes, unavailable: dict[str, str]) -> None:
+    """Name the methods that could not be drawn, and why, under the axes."""
+    reasons = {}
+    for m, why in unavailable.items():
+        reasons.setdefault(why, []).append(m)
+    text = "\n".join(f"{', '.join(ms)}: not available — {why}" for why, ms in reasons.items())
+    width = max(40, int(ax.get_position().width * ax.figure.get_figwidth() * 20))
+    wrapped = "\n".join(textwrap.fill(line, width) for line in text.splitlines())
+    ax.annotate(wrapped, xy=(0, 0), xycoords="axes fraction", xytext=(0, -6), textcoords="offset points",
+                va="top", ha="left", fontsize=7, color="0.25", annotation_clip=False, gid="unavailable-note")
+
+
+def _origin_spines(ax: Axes) -> None:
+    """The lab's axes: spines through the origin when 0 is in range, top and right hidden."""
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    ax.spines["left"].set_position(("data", 0) if x0 <= 0 <= x1 else ("outward", 0))
+    ax.spines["bottom"].set_position(("data", 0) if y0 <= 0 <= y1 else ("outward", 0))
+    ax.spines["top"].set_visible(False)
+    ax.spines["right"].set_visible(False)
+    ax.xaxis.set_ticks_position("bottom")
+    ax.yaxis.set_ticks_position("left")
+
+
+def _y_limits(arrays, margin: float = 0.06) -> tuple[float, float]:
+    """y-limits from robust percentiles, so a pole (1/x near 0) does not squash the rest.
+
+    The 5th–95th percentile band of the finite values, widened by its own width on each side and
+    never beyond the data; 0 is included when the data comes close to it, so the x-axis shows.
+    """
+    v = np.concatenate([np.ravel(a) for a in arrays])
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return -1.0, 1.0
+    q_lo, q_hi = np.percentile(v, [5, 95])
+    band = q_hi - q_lo
+    lo, hi = max(v.min(), q_lo - band), min(v.max(), q_hi + band)
+    if 0 < lo <= 0.5 * (hi - lo):
+        lo = 0.0
+    if -0.5 * (hi - lo) <= hi < 0:
+        hi = 0.0
+    pad = margin * (hi - lo) if hi > lo else max(1.0, abs(hi))
+    return float(lo - pad), float(hi + pad)
+
+
+def _draw_errors(ax: Axes, fn: Function, methods, x_range, order: int) -> None:
+    """|method − reference| per method on a log scale, the reference named in the title."""
+    xs = np.linspace(*x_range, REFERENCE_POINTS)
+    results = {m: derivative(fn, method=m, order=order).evaluate(xs) for m in methods}
+    ref, name = _reference(fn, xs, order, results)
+    ax.set_yscale("log")
+    for m, r in results.items():
+        if ref is None:  # no formula: only the numeric method's own error estimate is known
+            err = r.error_estimate
+        elif name.startswith("symbolic") and m == "symbolic":
+            continue
+        else:
+            err = np.abs(r.values - ref)
+        err = np.where(np.isfinite(err), np.maximum(err, ERROR_FLOOR), np.nan)
+        ax.plot(xs, err, gid=f"error-{m}", label=m, **{**METHOD_STYLES[m], "linewidth": 1.4})
+    ax.set_title(f"error: |method − {name}|" if ref is not None else name, fontsize=9)
+    ax.set_ylabel(f"|error| (0 drawn at {ERROR_FLOOR:.0e})", fontsize=8)
+    ax.grid(True, which="major", alpha=0.3)
+    if ax.get_lines():
+        ax.legend(fontsize=8, loc="best", framealpha=0.85)
+
+
+def _reference(fn: Function, xs, order: int, results):
+    """The best reference available: mpmath at 40 digits, else the symbolic derivative, else none."""
+    if fn.expr is not None:
+        from .testing import reference
+
+        try:
+            ref = reference(fn, xs, order)
+        except Exception:  # noqa: BLE001 - mpmath may not handle every formula; fall back below
+            ref = np.full(xs.shape, np.nan)
+        if np.isfinite(ref).any():
+            return ref, "mpmath reference (40 digits)"
+        if "symbolic" in results:
+            return results["symbolic"].values, "symbolic (mpmath failed)"
+    return None, "numeric error estimate (no reference: f has no formula)"
+
+
+# -- labels and helpers --------------------------------------------------------------------------
+def formula_label(fn: Function) -> str:
+    """``f(x) = …`` for a legend: mathtext of the formula when matplotlib can typeset it, else plain text."""
+    name = fn.symbol.name
+    if fn.expr is None:
+        src = getattr(fn.source, "__name__", "")
+        return f"f({name}) = {src}({name})" if src and src != "<lambda>" else f"f({name}) (a callable with no formula)"
+    tex = f"${_LatexPrinter().doprint(fn.expr)}$".replace("$", f"$f({name}) = ", 1)
+    if len(tex) <= 120 and _typesets(tex):
+        return tex
+    text = fn.source if fn.kind == "text" else _PlainPrinter().doprint(fn.expr)
+    return f"f({name}) = " + (text if len(text) <= 60 else text[:57] + "…")
+
+
+class _LatexPrinter(LatexPrinter):
+    """SymPy's LaTeX as mathtext sets it well: |u| for Abs, a/b inline."""
+
+    def __init__(self):
+        super().__init__({"fold_short_frac": True})
+
+    def _print_Abs(self, e, exp=None):
+        tex = f"|{self._print(e.args[0])}|"
+        return f"{tex}^{{{exp}}}" if exp else tex
+
+
+class _PlainPrinter(StrPrinter):
+    """SymPy's str, with |u| for Abs and ^ for powers."""
+
+    def _print_Abs(self, e):
+        return f"|{self._print(e.args[0])}|"
+
+    def _print_Pow(self, e, rational=False):
+        return super()._print_Pow(e, rational).replace("**", "^")
+
+
+def _typesets(tex: str) -> bool:
+    from matplotlib.mathtext import MathTextParser
+
+    try:
+        MathTextParser("path").parse(tex)
+        return True
+    except ValueError:
+        return False
+
+
+def _methods(methods) -> tuple[str, ...]:
+    methods = (methods,) if isinstance(methods, str) else tuple(methods)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise TridiffError(f"methods must be some of {', '.join(map(repr, METHODS))}, got {methods!r}")
+    return methods
+
+
+def _prime(order: int) -> str:
+    return "f" + "'" * order if order <= 3 else f"f^({order})"
+
+
+def _legend_line(style: dict, label: str):
+    from matplotlib.lines import Line2D
+
+    return Line2D([], [], label=label, **{k: v for k, v in style.items() if k != "zorder"})
+
+
+def _figure(figsize) -> Figure:
+    from matplotlib.figure import Figure  # heavy: imported on first plot
+
+    return Figure(figsize=figsize, layout="constrained")
