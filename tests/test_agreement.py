@@ -6,6 +6,7 @@ mpmath at 40 digits, independent of SymPy's rules, JAX and the compiler.
 
 from __future__ import annotations
 
+import mpmath
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -16,13 +17,15 @@ from tridiff.catalog import EXAMPLES
 from tridiff.testing import TOLERANCES, check_derivative
 
 # Numeric tolerances for higher orders (default central stencil, accuracy 4), set a modest margin
-# above the worst scaled error measured over the whole catalog on 41 points per domain
-# (symbolic and automatic stay below 1e-13 at every order, so DESIGN.md's 1e-13 is kept for them):
-#   order 2: worst 4.7e-8 (nested_polynomial; 1e-8..1e-9 elsewhere)       -> 1e-7
-#   order 3: worst 8.6e-6 (nested_polynomial; abs_plus_sincos 6.5e-7)      -> 3e-5
-#   order 4: worst 5.4e-4 (nested_polynomial; abs_sin 2.6e-4, step_ramp 1.5e-5) -> 2e-3
-# Order 1 uses DESIGN.md's targets as they are (worst numeric measured: 3.6e-9, abs_plus_sincos).
-NUMERIC_TOLERANCE = {1: TOLERANCES["numeric"], 2: 1e-7, 3: 3e-5, 4: 2e-3}
+# above the worst scaled error measured over the whole catalog on 41 points per domain (two library
+# revisions measured; symbolic and automatic stay below 1e-13 at every order, so DESIGN.md's 1e-13
+# is kept for them):
+#   order 2: worst 2.2e-8 (step_ramp) / 4.7e-8 (nested_polynomial); 1e-9 typical     -> 1e-7
+#   order 3: worst 5.6e-6 / 8.6e-6 (nested_polynomial); 1e-8 typical                  -> 3e-5
+#   order 4: worst 1.0e-3 (abs_sin at 3.25, 0.11 from its kink at pi, where the stencil must
+#            shrink; its error_estimate there, 2.8e-3, covers it) / 5.4e-4 (nested_polynomial) -> 3e-3
+# Order 1 uses DESIGN.md's targets as they are (worst numeric measured: 5.7e-10 / 3.6e-9).
+NUMERIC_TOLERANCE = {1: TOLERANCES["numeric"], 2: 1e-7, 3: 3e-5, 4: 3e-3}
 
 # Where f^(n) stops existing at higher orders on top of where f' does not exist (derived by hand):
 # x|x|'' = 2 sign(x) jumps at 0; (|x|³)''' = 6 sign(x) jumps at 0; the step ramp's f'' is 2 for x > 1
@@ -123,7 +126,7 @@ SMOOTH = st.recursive(_LEAF, _extend, max_leaves=4)
 RANDOM_TOLERANCES = {"numeric": 1e-6}
 
 
-@settings(max_examples=25, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=15, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=SMOOTH, xs=st.lists(st.floats(-2, 2, allow_nan=False), min_size=3, max_size=3))
 def test_random_smooth_formulas(text, xs):
     check_derivative(text, np.array(xs + [-1.7, 0.6, 1.9]), undefined=(), tolerances=RANDOM_TOLERANCES)
@@ -134,7 +137,8 @@ def test_tanh_tail_accuracy():
     # float64 can deliver it to ~1e-15 relative; evaluating it as 1 - tanh(x)**2 cancels for large x
     # (at x = 9, 1 - tanh**2 = 6e-8 carries an absolute error of ~1e-16, 2e-9 relative).
     xs = np.array([4.0, 6.0, 9.0, 12.0, -9.0])
-    exact = 1 / np.cosh(xs) ** 2  # correctly rounded to a few ulp: cosh has no cancellation
+    with mpmath.workdps(30):
+        exact = np.array([float(mpmath.sech(mpmath.mpf(x)) ** 2) for x in xs])
     for method in ("symbolic", "automatic"):
         got = td.derivative("tanh(x)", method=method)(xs)
         np.testing.assert_allclose(got, exact, rtol=1e-13, err_msg=method)

@@ -6,25 +6,37 @@
 -sin(x)**2 + cos(x)**2 + sign(x)
 """
 
+from .compare import Comparison, MethodReport, compare
 from .derivative import METHODS, Derivative, DerivativeResult, derivative
 from .errors import BranchingError, MethodUnavailableError, ParseError, TraceError, TridiffError
 from .function import Function, function
 from .kinks import Kink, kinks
+from .plot import plot, plot_gallery
+from .sweeps import Series, Sweep, sweep_depth, sweep_sizes
 
 __version__ = "0.1.0"
 
 __all__ = [
     "METHODS",
     "BranchingError",
+    "Comparison",
     "Derivative",
     "DerivativeResult",
     "Function",
     "Kink",
+    "MethodReport",
     "MethodUnavailableError",
     "ParseError",
+    "Series",
+    "Sweep",
     "TraceError",
     "TridiffError",
+    "compare",
     "derivative",
     "function",
     "kinks",
+    "plot",
+    "plot_gallery",
+    "sweep_depth",
+    "sweep_sizes",
 ]

@@ -21,11 +21,20 @@ import numpy as np
 import sympy as sp
 from jax import lax
 
+@jax.custom_jvp
+def _tanh(u):
+    return jnp.tanh(u)
+
+
+# JAX's own rule, (1 - tanh u)(1 + tanh u), cancels for large |u|: at u = 9 it keeps 8 digits.
+# sech² u = 1/cosh² u has no cancellation (cosh overflowing to inf gives the right 0).
+_tanh.defjvp(lambda primals, tangents: (_tanh(primals[0]), tangents[0] / jnp.cosh(primals[0]) ** 2))
+
 #: One JAX implementation per SymPy function class (the lowering rules).
 JAX_FUNCTIONS: dict[type, Callable] = {
     sp.sin: jnp.sin, sp.cos: jnp.cos, sp.tan: jnp.tan,
     sp.asin: jnp.arcsin, sp.acos: jnp.arccos, sp.atan: jnp.arctan, sp.atan2: jnp.arctan2,
-    sp.sinh: jnp.sinh, sp.cosh: jnp.cosh, sp.tanh: jnp.tanh,
+    sp.sinh: jnp.sinh, sp.cosh: jnp.cosh, sp.tanh: _tanh,
     sp.asinh: jnp.arcsinh, sp.acosh: jnp.arccosh, sp.atanh: jnp.arctanh,
     sp.exp: jnp.exp, sp.log: jnp.log, sp.Abs: jnp.abs, sp.sign: jnp.sign, sp.erf: jsp.erf,
     sp.sec: lambda u: 1 / jnp.cos(u), sp.csc: lambda u: 1 / jnp.sin(u), sp.cot: lambda u: 1 / jnp.tan(u),
@@ -65,12 +74,19 @@ class Lowering:
             to be exactly 0 and every branch depending on the sign of ``u`` (sign, Heaviside,
             relations) takes the value it has on the side where ``u`` has sign ``side``.
         natural: the unforced lowering of the same ``env``, to share its work.
+        analytic: evaluate at complex points (for the complex step) the analytic continuation of
+            the branch f follows on the real axis: every switch is decided by the real part, and
+            |u| is u·sign(Re u) rather than the modulus, which is not analytic. Switch arguments
+            are then not snapped to 0, since their imaginary parts carry the derivative.
     """
 
-    def __init__(self, env: dict, switches: dict | None = None, natural: Lowering | None = None):
+    def __init__(self, env: dict, switches: dict | None = None, natural: Lowering | None = None,
+                 analytic: bool = False):
         self.memo: dict = dict(env)
         self.switches = switches or {}
-        if self.switches:
+        self.real = jnp.real if analytic else (lambda v: v)
+        self.analytic = analytic
+        if self.switches and not analytic:
             # Snap each switch argument to 0 where flagged: the caller evaluates the limit there.
             natural = natural or Lowering(env)
             for u, (flag, _) in self.switches.items():
@@ -109,6 +125,8 @@ class Lowering:
             return self._pow(*e.args)
         if e.func is sp.sign:
             return self._switched(e.args[0], jnp.sign, lambda s: s)
+        if e.func is sp.Abs and self.analytic:
+            return self(e.args[0]) * self._switched(e.args[0], jnp.sign, lambda s: s)
         if e.func is sp.Heaviside:
             half = 0.5 if len(e.args) == 1 else float(e.args[1])
             step = lambda u: jnp.where(u > 0, 1.0, jnp.where(u < 0, 0.0, half))
@@ -117,6 +135,8 @@ class Lowering:
             # Zero off its support; at the support the analysis checks continuity instead.
             return jnp.zeros_like(self(e.args[0]))
         if e.func in (sp.Max, sp.Min):
+            if self.analytic:
+                return self._analytic_extremum(e)
             return _reduce(jnp.maximum if e.func is sp.Max else jnp.minimum, [self(a) for a in e.args])
         if e.is_Piecewise:
             return self._piecewise(e)
@@ -142,12 +162,22 @@ class Lowering:
         return rule(*(self(a) for a in e.args))
 
     def _switched(self, u, natural: Callable, on_side: Callable):
-        value = natural(self(u))
+        value = natural(self.real(self(u)))
         forced = self._side_of(u)
         if forced is None:
             return value
         flag, side = forced
         return jnp.where(flag, on_side(side), value)
+
+    def _analytic_extremum(self, e):
+        if len(e.args) != 2:
+            raise NotImplementedError(f"complex step of {e.func.__name__} with {len(e.args)} arguments")
+        a, b = e.args
+        # Max(a, b) is a where a - b > 0, else b (Min the other way round); decided on the real axis.
+        pick_a = self._switched(a - b, lambda v: v > 0, lambda s: s > 0)
+        if e.func is sp.Min:
+            pick_a = ~pick_a
+        return jnp.where(pick_a, self(a), self(b))
 
     def _pow(self, base, exponent):
         if base is sp.E:

@@ -21,8 +21,9 @@ from .kinks import NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, analyse, collec
 from .points import as_points
 
 METHODS = ("symbolic", "automatic", "numeric")
-SCHEMES = ("central", "forward", "backward")
 MAX_ORDER = 8
+NUMERIC_MAX_ORDER = 4
+COMPLEX_STEP_UNSUPPORTED = (sp.erf, sp.atan2)  # no complex implementation in JAX
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class Derivative:
     >>> d([-2, 0, 3])
     array([-1., nan,  1.])
     >>> d.evaluate(0.0).reasons
-    array('kink: the left and right derivatives differ', dtype=object)
+    'kink: the left and right derivatives differ'
     """
 
     def __init__(self, f: Function, method: str, order: int, scheme: str, accuracy: int, step: float | None):
@@ -143,6 +144,9 @@ class Derivative:
             value = analysis.value
         elif self.method == "automatic":
             value = automatic.nth_derivative(f.program(), n)(x)
+        elif self.scheme == "complex-step":
+            est = self._complex_step(x, analysis)
+            value, error = est.value, est.error
         else:
             est = self._numeric(f.program(), x, jnp, analysis.flagged, analysis.distance)
             value, error = est.value, est.error
@@ -154,21 +158,32 @@ class Derivative:
 
     def _numeric(self, values_at, x, xp, flagged=None, distance=None, opaque=False):
         states_at = None
-        if self.switches_needed():
+        if self.function.expr is not None and self.switches:
             symbol, args = self.function.symbol, [s.arg for s in self.switches]
 
             def states_at(points):
                 low = Lowering({symbol: points})
                 return [jnp.sign(low.array(u, points)) for u in args]
 
-        if self.scheme == "central":
-            return numeric.differentiate(values_at, x, self.order, self.accuracy, xp, opaque=opaque,
-                                         states_at=states_at, flagged=flagged, distance=distance,
-                                         step=self.step)
-        return numeric.one_sided(values_at, x, self.order, self.accuracy, xp, self.scheme, step=self.step)
+        return numeric.differentiate(values_at, x, self.order, xp, scheme=self.scheme, accuracy=self.accuracy,
+                                     opaque=opaque, states_at=states_at, flagged=flagged, distance=distance,
+                                     step=self.step)
 
-    def switches_needed(self) -> bool:
-        return self.function.expr is not None and bool(self.switches)
+    def _complex_step(self, x, analysis):
+        """Complex step on f's analytic continuation; on a kink, the mean of its two branches'."""
+        f = self.function
+
+        def along(switches=None):
+            return lambda z: Lowering({f.symbol: z}, switches, analytic=True).array(f.expr, z)
+
+        est = numeric.complex_step(along(), x, jnp, distance=analysis.distance, step=self.step)
+        if not analysis.lefts:
+            return est
+        left = numeric.complex_step(along(analysis.lefts), x, jnp, step=self.step)
+        right = numeric.complex_step(along(analysis.rights), x, jnp, step=self.step)
+        value = jnp.where(analysis.flagged, 0.5 * (left.value + right.value), est.value)
+        error = jnp.where(analysis.flagged, est.error + jnp.abs(left.value - right.value), est.error)
+        return numeric.Estimate(value, error, est.code, left.value, right.value)
 
     def _opaque(self, x: np.ndarray, pts=None) -> DerivativeResult:
         """Numeric differentiation of a callable with no formula, in NumPy, point by point if need be."""
@@ -210,23 +225,26 @@ def _switches(f: Function, exprs):
     return f.cache[key]
 
 
-def derivative(f, method: str = "auto", order: int = 1, *, scheme: str = "central",
-               accuracy: int = numeric.DEFAULT_ACCURACY, step: float | None = None) -> Derivative:
+def derivative(f, method: str = "auto", order: int = 1, *, scheme: str | None = None,
+               accuracy: int | None = None, step: float | None = None) -> Derivative:
     """The ``order``-th derivative of f by a method.
 
     Args:
         f: a :class:`Function`, or anything :func:`tridiff.function` accepts.
         method: "symbolic", "automatic", "numeric", or "auto": symbolic when f has a formula,
             else numeric.
-        order: 1, 2, 3, ...
-        scheme: numeric only: "central" (one-sided beside a kink), "forward" or "backward".
-        accuracy: numeric only: the stencil's order of accuracy (2, 4, 6, 8).
+        order: 1, 2, 3, ... (numeric: up to 4; complex step: 1).
+        scheme: numeric only: "central" (the default; one-sided beside a kink), "forward",
+            "backward", "richardson" (extrapolated central differences) or "complex-step"
+            (f must have a formula).
+        accuracy: numeric only: the scheme's order of accuracy, 2, 4, 6 or 8 (default: 4 for
+            central, forward and backward, 8 for richardson).
         step: numeric only: the step relative to max(|x|, 1), overriding the automatic choice.
 
     >>> import tridiff as td
     >>> d = td.derivative("exp(-2*x) + 3*sin(3*x)")
     >>> d.expr
-    -2*exp(-2*x) + 9*cos(3*x)
+    9*cos(3*x) - 2*exp(-2*x)
     >>> float(d(0))
     7.0
     """
@@ -240,12 +258,37 @@ def derivative(f, method: str = "auto", order: int = 1, *, scheme: str = "centra
         raise TridiffError(f"unknown method {method!r}: choose one of 'auto', {', '.join(map(repr, METHODS))}")
     if f.expr is None and method != "numeric":
         raise MethodUnavailableError(f"method {method!r} is not available for this function: {f.opaque_reason}")
-    if scheme not in SCHEMES:
-        raise TridiffError(f"unknown scheme {scheme!r}: choose one of {', '.join(map(repr, SCHEMES))}")
-    if isinstance(accuracy, bool) or accuracy not in (2, 4, 6, 8):
-        raise TridiffError(f"accuracy must be 2, 4, 6 or 8, got {accuracy!r}")
-    if step is not None and not (isinstance(step, (int, float)) and 0 < step < 1):
+    if method != "numeric":
+        if (scheme, accuracy, step) != (None, None, None):
+            raise TridiffError("scheme, accuracy and step apply to method='numeric' only")
+        return Derivative(f, method, order, "central", numeric.DEFAULT_ACCURACY["central"], None)
+    scheme = "central" if scheme is None else scheme
+    if scheme not in numeric.SCHEMES:
+        raise TridiffError(f"unknown scheme {scheme!r}: choose one of {', '.join(map(repr, numeric.SCHEMES))}")
+    accuracy = numeric.DEFAULT_ACCURACY[scheme] if accuracy is None else accuracy
+    if isinstance(accuracy, bool) or accuracy not in numeric.ACCURACIES:
+        raise TridiffError(f"accuracy must be one of {numeric.ACCURACIES}, got {accuracy!r}")
+    if step is not None and (isinstance(step, bool) or not isinstance(step, (int, float)) or not 0 < step < 1):
         raise TridiffError(f"step must be a number between 0 and 1 (relative to max(|x|, 1)), got {step!r}")
-    if method != "numeric" and (scheme != "central" or accuracy != numeric.DEFAULT_ACCURACY or step is not None):
-        raise TridiffError("scheme, accuracy and step apply to method='numeric' only")
+    if order > NUMERIC_MAX_ORDER:
+        raise TridiffError(f"numeric derivatives go up to order {NUMERIC_MAX_ORDER}; use method='symbolic' "
+                           "or 'automatic' for higher orders")
+    if scheme == "complex-step":
+        _check_complex_step(f, order)
     return Derivative(f, method, order, scheme, accuracy, step)
+
+
+def _check_complex_step(f: Function, order: int) -> None:
+    if order != 1:
+        raise TridiffError("the complex step gives first derivatives only: use scheme='richardson' for order > 1")
+    if f.expr is None:
+        raise MethodUnavailableError(
+            "the complex step needs f's formula, to know where f is analytic (a callable evaluated at "
+            "complex points can silently be wrong, as np.abs is): use scheme='richardson'"
+        )
+    unsupported = sorted({n.func.__name__ for n in sp.preorder_traversal(f.expr) if n.func in COMPLEX_STEP_UNSUPPORTED}
+                         | {n.func.__name__ for n in sp.preorder_traversal(f.expr)
+                            if n.func in (sp.Max, sp.Min) and len(n.args) > 2})
+    if unsupported:
+        raise MethodUnavailableError(f"the complex step cannot evaluate {', '.join(unsupported)} at complex points: "
+                                     "use scheme='richardson'")

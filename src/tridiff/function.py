@@ -61,11 +61,11 @@ class Function:
         return f"$\\displaystyle {sp.latex(self.expr)}$" if self.expr is not None else None
 
     def program(self) -> Callable:
-        """f as an elementwise JAX function of an array (its own code when written in jax.numpy)."""
-        if self.kind == "jax":
-            import jax
+        """f as an elementwise JAX function of an array, compiled from its formula.
 
-            return jax.vmap(self.source)
+        jax.numpy code too runs as the program read from its jaxpr, so that every function gets
+        the same lowering rules (such as tanh's stable derivative).
+        """
         expr, symbol = self.expr, self.symbol
         return lambda x: Lowering({symbol: x}).array(expr, x)
 

@@ -127,6 +127,8 @@ class Analysis:
     value: jnp.ndarray  # f^(n) from the formula; where a switch vanishes, the agreed one-sided limit
     flagged: jnp.ndarray  # a branch or domain switch vanishes here
     distance: jnp.ndarray | None  # Newton estimate of the distance to the nearest switch's zero
+    lefts: dict  # {u: (flag, sign of u just left of x)}: forces a Lowering onto the left branch
+    rights: dict  # the same for the right branch
 
 
 def _close(a, b):
@@ -194,7 +196,7 @@ def analyse(x, symbol: sp.Symbol, exprs, switches: tuple[Switch, ...], n: int) -
     if any(s.kind != "branch" for s in switches):
         code = jnp.where(jnp.isfinite(vals[0]) & ~pole, code, OUTSIDE_DOMAIN)
     code = jnp.where(jnp.isfinite(x), code, NOT_FINITE_INPUT).astype(jnp.int8)
-    return Analysis(code, left, right, value, flagged, distance)
+    return Analysis(code, left, right, value, flagged, distance, lefts, rights)
 
 
 def not_finite_code(values):

@@ -1,15 +1,31 @@
-"""Numeric differentiation: finite-difference stencils over f's values, with a step per point.
+"""Numeric differentiation: finite-difference stencils over f's values, a step per point, honest errors.
 
-Weights come from Fornberg's algorithm (exact rationals), never typed in. The step at x is
-``h = eps**(1/(m+p)) * max(|x|, 1)`` for derivative order m and accuracy order p: it balances the
-truncation error ~h^p against the round-off error ~eps/h^m, and scales with x so that x + h differs
-from x in the same leading digits wherever x is. The error estimate is the gap to the same
-derivative at accuracy p - 2 (which bounds the truncation error) plus the round-off term.
+Schemes
+    ``central``, ``forward``, ``backward``: stencils of accuracy order p = 2, 4, 6, 8 whose weights
+    come from Fornberg's algorithm in exact rationals, never typed in.
+    ``richardson``: central differences at steps h, h/2, h/4, … extrapolated to h → 0. Eliminating
+    the h², h⁴, … terms level by level is exact for the same polynomials as the single stencil on
+    the union of those nested points, so the tableau *is* that stencil: Fornberg gives its weights.
+    ``complex-step``: f'(x) = Im f(x + ih)/h with no subtraction, hence no cancellation: accurate
+    to rounding for any tiny h, wherever f is analytic (see :mod:`tridiff.compiling` for how
+    branches are taken along the real axis so that it stays valid beside kinks).
 
-Near a kink a central stencil would average the two sides (the lab's ±0.5 beside |x|'s kink), so
-a stencil that would straddle one is replaced by a one-sided stencil on x's side. Where f is a
+Step
+    ``h = eps**(1/(m+p)) * min(max(|x|, 1), d)`` for derivative order m and accuracy p. The power
+    balances the truncation error ~h^p against the round-off ~eps/h^m; ``max(|x|, 1)`` keeps
+    x + h distinct from x in the same leading digits wherever x is; ``d``, the distance to the
+    nearest kink, pole or domain edge, keeps the stencil on one smooth piece of f. The step is
+    rounded down to a power of two, so that every point of the stencil is exact.
+
+Error estimate
+    Truncation: the same stencil at 2h differs from it at h by (2^p − 1)·C·h^p, which gives C·h^p
+    (Richardson: the gap to the tableau's previous level); round-off: ``eps · Σ|w_j f(x_j)| / h^m``.
+    Their sum, doubled for safety.
+
+Near a kink a central stencil would average the two sides (the lab's ±0.5 beside |x|'s kink), so a
+stencil that would straddle one is replaced by a one-sided stencil on x's side. Where f is a
 formula the switches say where the kinks are; for an opaque callable, forward and backward
-differences that disagree reveal one, and are retried with a 1000× smaller step before giving up.
+differences that disagree reveal one, and are retried with smaller steps before giving up.
 """
 
 from __future__ import annotations
@@ -21,12 +37,14 @@ from typing import Callable
 
 import numpy as np
 
-from .kinks import BRANCHING, OK, UNRESOLVED
+from .kinks import BRANCHING, UNRESOLVED
 
-DEFAULT_ACCURACY = 4
+SCHEMES = ("central", "forward", "backward", "richardson", "complex-step")
+DEFAULT_ACCURACY = {"central": 4, "forward": 4, "backward": 4, "richardson": 8, "complex-step": 2}
+ACCURACIES = (2, 4, 6, 8)
 
 
-def fornberg(offsets: tuple[int, ...], order: int) -> tuple[Fraction, ...]:
+def fornberg(offsets, order: int) -> tuple[Fraction, ...]:
     """Weights ``w`` with ``f^(order)(0) ≈ Σ w_j f(offsets_j)`` on a unit grid (Fornberg 1988).
 
     >>> [str(w) for w in fornberg((-1, 0, 1), 1)]
@@ -46,7 +64,7 @@ def fornberg(offsets: tuple[int, ...], order: int) -> tuple[Fraction, ...]:
             c2 *= c3
             for k in range(min(i, order), -1, -1):
                 prev = c[i - 1][k - 1] if k else Fraction(0)
-                c[i][k] = c1 * (k * prev - (z[i - 1]) * c[i - 1][k]) / c2
+                c[i][k] = c1 * (k * prev - z[i - 1] * c[i - 1][k]) / c2
             for k in range(min(i, order), -1, -1):
                 prev = c[j][k - 1] if k else Fraction(0)
                 c[j][k] = (z[i] * c[j][k] - k * prev) / c3
@@ -56,29 +74,43 @@ def fornberg(offsets: tuple[int, ...], order: int) -> tuple[Fraction, ...]:
 
 @dataclass(frozen=True)
 class Stencil:
-    offsets: tuple[int, ...]
+    """Offsets (in units of the step) and weights of one finite-difference formula."""
+
+    offsets: tuple[Fraction, ...]
     weights: tuple[float, ...]
+    accuracy: int
+    kind: str
 
 
 @lru_cache(maxsize=None)
 def stencil(kind: str, order: int, accuracy: int) -> Stencil:
-    """The ``kind`` ("central" | "forward" | "backward") stencil of a given order and accuracy."""
+    """The ``kind`` stencil ("central", "forward", "backward" or "richardson") of an order and accuracy.
+
+    >>> stencil("central", 1, 4).weights
+    (0.08333333333333333, -0.6666666666666666, 0.0, 0.6666666666666666, -0.08333333333333333)
+    """
     if kind == "central":
         half = (order + 1) // 2 - 1 + (accuracy + 1) // 2
-        offsets = tuple(range(-half, half + 1))
+        offsets = range(-half, half + 1)
+    elif kind == "richardson":
+        # Levels of the accuracy-2 central stencil at steps 1, 1/2, 1/4, …: one level per order p/2.
+        base = stencil("central", order, 2).offsets
+        offsets = sorted({b * Fraction(1, 2**level) for b in base for level in range(accuracy // 2)})
     else:
         reach = order + accuracy - 1
-        offsets = tuple(range(0, reach + 1)) if kind == "forward" else tuple(range(-reach, 1))
-    return Stencil(offsets, tuple(float(w) for w in fornberg(offsets, order)))
+        offsets = range(0, reach + 1) if kind == "forward" else range(-reach, 1)
+    offsets = tuple(Fraction(o) for o in offsets)
+    return Stencil(offsets, tuple(float(w) for w in fornberg(offsets, order)), accuracy, kind)
 
 
 def base_step(order: int, accuracy: int, eps: float) -> float:
+    """The relative step balancing truncation ~h^accuracy against round-off ~eps/h^order."""
     return eps ** (1.0 / (order + accuracy))
 
 
 @dataclass(frozen=True)
 class Estimate:
-    """Finite-difference derivative values, error estimates and reason codes (0: fine)."""
+    """Finite-difference derivative values, error estimates, reason codes (0: fine), one-sided values."""
 
     value: object
     error: object
@@ -87,25 +119,61 @@ class Estimate:
     right: object
 
 
-def _apply(xp, st: Stencil, values: dict, h, order: int):
-    total = sum(w * values[j] for j, w in zip(st.offsets, st.weights) if w != 0)
-    rounding = sum(abs(w) * xp.abs(values[j]) for j, w in zip(st.offsets, st.weights) if w != 0)
+class _Values:
+    """f at x + j·h for the offsets j asked for, each evaluated once."""
+
+    def __init__(self, values_at: Callable, x, h):
+        self.values_at, self.x, self.h, self.cache = values_at, x, h, {}
+
+    def __getitem__(self, j: Fraction):
+        if j not in self.cache:
+            self.cache[j] = self.values_at(self.x + float(j) * self.h)
+        return self.cache[j]
+
+
+def _apply(xp, st: Stencil, f: _Values, h, order: int, scale: int = 1):
+    """``Σ w_j f(x + scale·j·h) / (scale·h)^m`` and its round-off bound, for ``scale`` = 1 or 2."""
+    terms = [(w, f[scale * j]) for j, w in zip(st.offsets, st.weights) if w != 0]
     # Multiply by 1/h^m: XLA will not fuse a divide whose result has several consumers, and a
     # separate pass over memory would cost as much as the whole kernel.
-    scale = 1.0 / h**order
-    return total * scale, rounding * scale
+    inv = 1.0 / (scale * h) ** order
+    total = sum(w * v for w, v in terms) * inv
+    rounding = sum(abs(w) * xp.abs(v) for w, v in terms) * inv
+    return total, rounding
 
 
-def _with_error(xp, kind, order, accuracy, values, h, eps, rounding_only=False):
-    fine, rounding = _apply(xp, stencil(kind, order, accuracy), values, h, order)
-    if rounding_only:
-        return fine, 4 * eps * rounding
-    coarse, _ = _apply(xp, stencil(kind, order, max(accuracy - 2, 1)), values, h, order)
-    return fine, xp.abs(fine - coarse) + 4 * eps * rounding
+def _estimate(xp, st: Stencil, f: _Values, h, order: int, eps: float):
+    """A stencil's value and error estimate: truncation plus round-off, doubled for safety.
+
+    Truncation: from the same stencil at 2h; for Richardson, whose steps are large enough that
+    h^p is not yet the whole error, from the tableau's previous level (the standard estimate).
+    """
+    value, rounding = _apply(xp, st, f, h, order)
+    if st.kind == "richardson":
+        truncation = xp.abs(value - _apply(xp, stencil("richardson", order, st.accuracy - 2), f, h, order)[0])
+    else:
+        doubled, _ = _apply(xp, st, f, h, order, scale=2)
+        truncation = xp.abs(doubled - value) / (2**st.accuracy - 1)
+    return value, 2 * (truncation + eps * rounding)
+
+
+def step_size(x, rel: float, xp, distance=None, flagged=None):
+    """The step at each point: ``rel·max(|x|, 1)``, kept inside ``distance``, as a power of two.
+
+    A power of two at least 16 ulps of x makes every stencil point ``x + j·h`` (j a small
+    multiple of 1/8) exactly representable, so the abscissae carry no rounding error of their own.
+    """
+    scale = xp.maximum(xp.abs(x), 1.0)
+    h = rel * scale if distance is None else rel * xp.minimum(scale, distance)
+    if flagged is not None:  # on a kink the distance is 0: one-sided stencils take over there
+        h = xp.where(flagged, rel * scale, h)
+    h = xp.maximum(h, 16 * np.finfo(x.dtype).eps * xp.abs(x))
+    _, exponent = xp.frexp(h)
+    return xp.ldexp(xp.ones_like(h), exponent - 1)
 
 
 def differentiate(
-    values_at: Callable, x, order: int, accuracy: int, xp, *,
+    values_at: Callable, x, order: int, xp, *, scheme: str = "central", accuracy: int | None = None,
     opaque: bool = False, states_at: Callable | None = None, flagged=None, distance=None,
     step: float | None = None,
 ) -> Estimate:
@@ -113,113 +181,100 @@ def differentiate(
 
     Args:
         values_at: f on an array of points (NumPy or JAX).
+        scheme: "central", "forward", "backward" or "richardson" (complex step: :func:`complex_step`).
+        accuracy: the scheme's order of accuracy (default :data:`DEFAULT_ACCURACY`).
         opaque: f is a callable with no formula: kinks are detected by one-sided disagreement.
         states_at: for a formula with switches, the signs of the switch arguments at the points;
             kinks are where they change. None for a smooth formula.
-        flagged: points that lie on a switch, where the kink analysis found f^(order) to exist
-            or not: a central stencil would straddle the switch there, so the forward and backward
-            stencils (each on one smooth piece) are averaged.
-        distance: the distance from each point to the nearest switch: steps stay well inside it.
+        flagged: points on a switch, where the kink analysis decides whether f^(order) exists: a
+            central stencil would straddle the switch, so forward and backward ones are averaged.
+        distance: the distance from each point to the nearest switch: steps stay inside it.
         step: a relative step overriding the default.
     """
+    accuracy = accuracy or DEFAULT_ACCURACY[scheme]
     eps = float(np.finfo(x.dtype).eps)
-    if step is not None:
-        rel, h = step, _step(x, step, xp)
-    else:
-        rel = base_step(order, accuracy, eps)
-        h = _step(x, rel, xp, distance, flagged)
-    central, fwd, bwd = (stencil(k, order, accuracy) for k in ("central", "forward", "backward"))
-    smooth = not opaque and states_at is None
-    offsets = central.offsets if smooth else sorted(set(central.offsets) | set(fwd.offsets) | set(bwd.offsets))
-    values = {j: values_at(x + j * h) for j in offsets}
-    value, error = _with_error(xp, "central", order, accuracy, values, h, eps)
+    main = stencil(scheme, order, accuracy)
+    rel = step if step is not None else base_step(order, accuracy, eps)
+    h = step_size(x, rel, xp, None if step is not None else distance, flagged)
+    f = _Values(values_at, x, h)
+    value, error = _estimate(xp, main, f, h, order, eps)
     zero = xp.zeros(x.shape, np.int8)
-    if smooth:
+    if scheme in ("forward", "backward") or (not opaque and states_at is None):
         return Estimate(value, error, zero, value, value)
-    v_f, e_f = _with_error(xp, "forward", order, accuracy, values, h, eps, rounding_only=opaque)
-    v_b, e_b = _with_error(xp, "backward", order, accuracy, values, h, eps, rounding_only=opaque)
 
-    if states_at is not None:
-        states = {j: states_at(x + j * h) for j in offsets}
+    fwd, bwd = stencil("forward", order, accuracy), stencil("backward", order, accuracy)
+    v_f, e_f = _estimate(xp, fwd, f, h, order, eps)
+    v_b, e_b = _estimate(xp, bwd, f, h, order, eps)
+    if opaque:
+        return _resolve_opaque(f, x, main, order, accuracy, rel, eps, Estimate(value, error, zero, v_b, v_f))
 
-        def crossed(js):
-            out = xp.zeros(x.shape, bool)
-            for j in js:
-                for s_j, s_0 in zip(states[j], states[0]):
-                    out = out | (s_j != s_0)
-            return out
+    states = {j: states_at(x + float(j) * h) for j in set(main.offsets) | set(fwd.offsets) | set(bwd.offsets)}
 
-        cross_l = crossed([j for j in central.offsets if j < 0])
-        cross_r = crossed([j for j in central.offsets if j > 0])
-        fwd_ok = ~crossed(fwd.offsets)
-        bwd_ok = ~crossed(bwd.offsets)
-        straddle = (cross_l | cross_r) & ~flagged
-        one_sided = xp.where(cross_l & fwd_ok, v_f, xp.where(cross_r & bwd_ok, v_b, np.nan))
-        one_err = xp.where(cross_l & fwd_ok, e_f, xp.where(cross_r & bwd_ok, e_b, np.nan))
-        value = xp.where(straddle, one_sided, xp.where(flagged, 0.5 * (v_f + v_b), value))
-        error = xp.where(straddle, one_err, xp.where(flagged, xp.maximum(e_f, e_b) + 0.5 * xp.abs(v_f - v_b), error))
-        code = xp.where(straddle & xp.isnan(one_sided), BRANCHING, zero).astype(np.int8)
-        return Estimate(value, error, code, value, value)
+    def crossed(offsets):
+        out = xp.zeros(x.shape, bool)
+        for j in offsets:
+            for s_j, s_0 in zip(states[j], states[Fraction(0)]):
+                out = out | (s_j != s_0)
+        return out
 
-    _, e_c = _with_error(xp, "central", order, accuracy, values, h, eps, rounding_only=True)
-    return _resolve_opaque(values_at, x, order, accuracy, rel, Estimate(value, error, zero, v_b, v_f), e_c, e_f, e_b)
+    cross_l = crossed([j for j in main.offsets if j < 0])
+    cross_r = crossed([j for j in main.offsets if j > 0])
+    fwd_ok, bwd_ok = ~crossed(fwd.offsets), ~crossed(bwd.offsets)
+    straddle = (cross_l | cross_r) & ~flagged
+    one_sided = xp.where(cross_l & fwd_ok, v_f, xp.where(cross_r & bwd_ok, v_b, np.nan))
+    one_err = xp.where(cross_l & fwd_ok, e_f, xp.where(cross_r & bwd_ok, e_b, np.nan))
+    value = xp.where(straddle, one_sided, xp.where(flagged, 0.5 * (v_f + v_b), value))
+    error = xp.where(straddle, one_err, xp.where(flagged, xp.maximum(e_f, e_b) + 0.5 * xp.abs(v_f - v_b), error))
+    code = xp.where(straddle & xp.isnan(one_sided), BRANCHING, zero).astype(np.int8)
+    return Estimate(value, error, code, value, value)
 
 
-def _resolve_opaque(values_at, x, order, accuracy, rel, est: Estimate, e_c, e_f, e_b) -> Estimate:
+def complex_step(complex_values_at: Callable, x, xp, *, distance=None, step: float | None = None) -> Estimate:
+    """f'(x) = Im f(x + ih) / h: no difference of nearby values, so no cancellation.
+
+    ``complex_values_at`` evaluates f's analytic continuation along the real axis. The step is
+    tiny (1e-20 relative, and far inside the distance to the nearest singularity): the
+    truncation error h²·f'''/6 is then below rounding, and the value is as accurate as f itself.
+    """
+    tiny = float(np.finfo(x.dtype).tiny) ** 0.5
+    rel = step if step is not None else 1e-20
+    h = rel * xp.maximum(xp.abs(x), tiny)
+    if distance is not None and step is None:
+        h = xp.minimum(h, 1e-8 * distance + tiny)
+    value = xp.imag(complex_values_at(x + 1j * h)) / h
+    error = 4 * float(np.finfo(x.dtype).eps) * xp.abs(value)
+    zero = xp.zeros(x.shape, np.int8)
+    return Estimate(value, error, zero, value, value)
+
+
+def _resolve_opaque(f: _Values, x, main: Stencil, order, accuracy, rel, eps, est: Estimate) -> Estimate:
     """NumPy only. For a callable with no formula, a kink within the stencil shows as forward and
     backward differences that disagree. Where they do, both are retried with steps 10³, 10⁶ and 10⁹
     times smaller: once the kink lies outside both stencils they agree (and their mean is the
     derivative); if they never do, the kink is at x itself."""
     value, error, left, right = (np.array(a, dtype=x.dtype) for a in (est.value, est.error, est.left, est.right))
+    fwd, bwd = stencil("forward", order, accuracy), stencil("backward", order, accuracy)
+    rounding = {k: eps * _apply(np, st, f, f.h, order)[1] for k, st in (("c", main), ("f", fwd), ("b", bwd))}
     code = np.zeros(x.shape, np.int8)
-    todo = ~_agree(right, left, e_f, e_b)
+    todo = ~_agree(right, left, rounding["f"], rounding["b"])
     # Sides that agree while the central value does not: f is only C¹ inside the stencil (a
     # kink of f'), where a central difference errs by about the step and one-sided ones do not.
     sides = 0.5 * (left + right)
-    c1 = ~todo & ~_agree(value, sides, e_c, 0.5 * (e_f + e_b))
-    value[c1], error[c1] = sides[c1], (np.maximum(e_f, e_b) + np.abs(right - left))[c1]
+    c1 = ~todo & ~_agree(value, sides, rounding["c"], 0.5 * (rounding["f"] + rounding["b"]))
+    value[c1], error[c1] = sides[c1], (2 * (rounding["f"] + rounding["b"]) + np.abs(right - left))[c1]
     for shrink in (1e-3, 1e-6, 1e-9):
         if not todo.any():
             break
         idx = np.nonzero(todo)[0]
-        (s_f, se_f), (s_b, se_b) = differentiate_sides(values_at, x[idx], order, accuracy, np, rel * shrink)
+        sub = _Values(f.values_at, x[idx], step_size(x[idx], rel * shrink, np))
+        (s_f, r_f), (s_b, r_b) = (_apply(np, st, sub, sub.h, order) for st in (fwd, bwd))
         left[idx], right[idx] = s_b, s_f
-        ok = _agree(s_f, s_b, se_f, se_b)
+        ok = _agree(s_f, s_b, eps * r_f, eps * r_b)
         value[idx[ok]] = 0.5 * (s_f + s_b)[ok]
-        error[idx[ok]] = (np.maximum(se_f, se_b) + np.abs(s_f - s_b))[ok]
+        error[idx[ok]] = (2 * eps * np.maximum(r_f, r_b) + np.abs(s_f - s_b))[ok]
         todo[idx[ok]] = False
     value[todo], error[todo], code[todo] = np.nan, np.inf, UNRESOLVED
     return Estimate(value, error, code, left, right)
-
-
-def one_sided(values_at, x, order: int, accuracy: int, xp, kind: str, step: float | None = None) -> Estimate:
-    """The ``kind`` ("forward" | "backward") finite difference only, kinks or not."""
-    eps = float(np.finfo(x.dtype).eps)
-    h = _step(x, step if step is not None else base_step(order, accuracy, eps), xp)
-    values = {j: values_at(x + j * h) for j in stencil(kind, order, accuracy).offsets}
-    value, error = _with_error(xp, kind, order, accuracy, values, h, eps)
-    return Estimate(value, error, xp.zeros(x.shape, np.int8), value, value)
-
-
-def _step(x, rel: float, xp, distance=None, flagged=None):
-    # h scales with |x| (at least rel) and stays a small fraction of the distance to the nearest
-    # kink or pole (except on one); it is kept clear of x's rounding and made exact: (x + h) - x == h.
-    scale = xp.maximum(xp.abs(x), 1.0)
-    h = rel * scale if distance is None else rel * xp.minimum(scale, distance)
-    if flagged is not None:
-        h = xp.where(flagged, rel * scale, h)
-    h = xp.maximum(h, 16 * np.finfo(x.dtype).eps * xp.abs(x))
-    return (x + h) - x
-
-
-def differentiate_sides(values_at, x, order, accuracy, xp, rel):
-    """Forward and backward estimates with relative step ``rel``: ``((value, rounding), (value, rounding))``."""
-    eps = float(np.finfo(x.dtype).eps)
-    h = _step(x, rel, xp)
-    fwd, bwd = stencil("forward", order, accuracy), stencil("backward", order, accuracy)
-    values = {j: values_at(x + j * h) for j in sorted(set(fwd.offsets) | set(bwd.offsets))}
-    return (_with_error(xp, "forward", order, accuracy, values, h, eps, rounding_only=True),
-            _with_error(xp, "backward", order, accuracy, values, h, eps, rounding_only=True))
 
 
 def _agree(a, b, rounding_a, rounding_b):

@@ -23,7 +23,7 @@ from .catalog import BY_NAME
 from .derivative import METHODS, derivative
 from .errors import MethodUnavailableError, TridiffError
 from .function import Function, function
-from .kinks import INFINITE, JUMP, KINK, REASONS, Kink, _interval, _zeros, kinks
+from .kinks import JUMP, OUTSIDE_DOMAIN, REASONS, Kink, _interval, _zeros, kinks
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -45,7 +45,7 @@ MARKER_STYLE = dict(linestyle="none", marker="o", markersize=7, markerfacecolor=
 REFERENCE_POINTS = 200  # mpmath is slow: the error panel's reference is computed on this many points
 ERROR_FLOOR = 1e-17  # an error of exactly 0 is drawn here on the log scale
 
-_CONTINUOUS = {REASONS[KINK], REASONS[INFINITE]}  # f is continuous at these; elsewhere f breaks too
+_F_BREAKS = {REASONS[JUMP], REASONS[OUTSIDE_DOMAIN]}  # f itself breaks at these (elsewhere it is continuous)
 
 
 @dataclass(frozen=True)
@@ -100,9 +100,7 @@ def plot(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int = 1
             ax, err_ax = fig.subplots(2, 1, sharex=True, height_ratios=(2.4, 1))
         else:
             ax = fig.add_subplot()
-    _draw(ax, fn, curves, order, legend=True)
-    if title:
-        ax.set_title(title)
+    _draw(ax, fn, curves, order, legend=True, title=title)
     if error_panel:
         _draw_errors(err_ax, fn, [m for m in methods if m not in curves.unavailable], (a, b), order)
     return ax.figure
@@ -139,16 +137,25 @@ def plot_gallery(functions=LAB_GALLERY, x_range=(-5, 5), methods=METHODS, *, ord
     handles = [_legend_line(F_STYLE, "f(x)")]
     handles += [_legend_line(METHOD_STYLES[m], f"{_prime(order)}(x) {m}") for m in methods]
     handles.append(_legend_line(dict(MARKER_STYLE, color="0.2"), "one-sided limits at a kink"))
-    fig.legend(handles=handles, loc="outside upper center", ncols=len(handles), frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
     if title:
         fig.suptitle(title)
     return fig
 
 
 # -- sampling ------------------------------------------------------------------------------------
-def sample(fn: Function, methods, x_range, *, order: int = 1, points: int = 1001) -> Curves:
-    """f and f^(n) by each method on ``points`` grid points plus the kinks, NaN where they do not exist."""
-    a, b = x_range
+def sample(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int = 1001) -> Curves:
+    """f and f^(n) by each method on ``points`` grid points plus the kinks, NaN where they do not exist.
+
+    This is what :func:`plot` draws; use it to draw with other tools.
+
+    >>> c = sample("abs(x)", x_range=(-1, 1), points=4)
+    >>> c.x, c.derivatives["numeric"]
+    (array([-1.        , -0.33333333,  0.        ,  0.33333333,  1.        ]), array([-1., -1., nan,  1.,  1.]))
+    """
+    fn = function(f)
+    a, b = _interval(x_range)
+    methods = _methods(methods)
     if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 3:
         raise TridiffError(f"points must be an integer of at least 3, got {points!r}")
     grid = np.linspace(a, b, int(points))
@@ -165,16 +172,21 @@ def sample(fn: Function, methods, x_range, *, order: int = 1, points: int = 1001
     values = {m: np.where(at_kink, np.nan, r.values) for m, r in results.items()}
     with np.errstate(all="ignore"):
         fx = np.asarray(fn(x), dtype=float)
-    broken = np.isin(x, [k.x for k in found if k.reason not in _CONTINUOUS])
+    broken = np.isin(x, [k.x for k in found if k.reason in _F_BREAKS])
     fx = np.where(np.isfinite(fx) & ~broken, fx, np.nan)
-    if fn.expr is None and results:  # no formula: kinks and jumps are found on the grid itself
-        found = _grid_kinks(x, next(iter(results.values())))
+    if fn.expr is None:  # no formula: kinks and jumps are found on the grid itself
+        found = _grid_kinks(x, next(iter(results.values()))) if results else []
         x, fx, values = _break_jumps(x, fx, values)
     return Curves(x, fx, values, tuple(found), unavailable)
 
 
 def singular_points(fn: Function, x_range, order: int = 1) -> tuple[Kink, ...]:
-    """Where f^(order) does not exist in ``x_range``, with its one-sided limits (:func:`kinks` for order 1)."""
+    """Where f^(order) does not exist in ``x_range``, with its one-sided limits (:func:`kinks` for order 1).
+
+    >>> k = singular_points(function("x*abs(x)"), (-5, 5), order=2)[0]
+    >>> k.x, k.left, k.right
+    (0.0, -2.0, 2.0)
+    """
     if order == 1:
         return kinks(fn, x_range)
     a, b = x_range
@@ -229,20 +241,24 @@ def _jumps(y: np.ndarray) -> np.ndarray:
 
 
 # -- drawing -------------------------------------------------------------------------------------
-def _draw(ax: Axes, fn: Function, c: Curves, order: int, legend: bool) -> None:
+def _draw(ax: Axes, fn: Function, c: Curves, order: int, legend: bool, title: str | None = None) -> None:
     """Draw f, each method's f^(n), the kink markers and the unavailable-method note into ax."""
-    prime = _prime(order)
+    prime = f"{_prime(order)}({fn.symbol.name})"
     ax.plot(c.x, c.f, label=formula_label(fn), gid="f", **F_STYLE)
     for m, v in c.derivatives.items():
-        ax.plot(c.x, v, label=f"{prime}(x) {m}", gid=f"derivative-{m}", **METHOD_STYLES[m])
-    for m, why in c.unavailable.items():  # an empty entry, so the legend still names the method
-        ax.plot([], [], linestyle="none", label=f"{prime}(x) {m}: not available", gid=f"unavailable-{m}")
+        ax.plot(c.x, v, label=f"{prime} {m}", gid=f"derivative-{m}", **METHOD_STYLES[m])
+    for m in c.unavailable:  # an empty entry, so the legend still names the method
+        ax.plot([], [], linestyle="none", label=f"{prime} {m}: not available", gid=f"unavailable-{m}")
     _mark_kinks(ax, fn, c, prime)
     ax.set_xlim(c.x[0], c.x[-1])
-    ax.set_ylim(*_y_limits([c.f, *c.derivatives.values()]))
+    ax.set_ylim(*_y_limits([c.f, *list(c.derivatives.values())[:1]]))  # methods agree: f and one f'
     _origin_spines(ax)
     if legend:
-        ax.legend(fontsize=8, loc="best", framealpha=0.85)
+        # Above the axes (and above the title, if any): never over a curve or a tick label.
+        ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, frameon=False,
+                  borderaxespad=2.8 if title else 0.5)
+    if title:
+        ax.set_title(title)
     if c.unavailable:
         _note(ax, c.unavailable)
 
@@ -258,13 +274,19 @@ def _mark_kinks(ax: Axes, fn: Function, c: Curves, prime: str) -> None:
                 xs.append(k.x)
                 ys.append(y)
     if xs:
-        ax.plot(xs, ys, color=color, label=f"{prime}(x) one-sided limits at a kink", gid="kinks", **MARKER_STYLE)
-    jumps = [k.x for k in c.kinks if k.reason == REASONS[JUMP]]
-    if jumps and fn.expr is not None:
-        xj = np.repeat(jumps, 2) + np.tile([-1, 1], len(jumps)) * 1e-9 * np.maximum(1, np.abs(np.repeat(jumps, 2)))
-        ax.plot(np.round(xj, 8), fn(xj), color=F_STYLE["color"], gid="jumps", **MARKER_STYLE)
-        ax.plot(jumps, fn(np.array(jumps)), color=F_STYLE["color"], gid="jump-values",  # the value f takes
-                **{**MARKER_STYLE, "markerfacecolor": F_STYLE["color"], "markersize": 5})
+        ax.plot(xs, ys, color=color, label=f"{prime} one-sided limits at a kink", gid="kinks", **MARKER_STYLE)
+    jumps = np.array([k.x for k in c.kinks if k.reason == REASONS[JUMP]])
+    if jumps.size and fn.expr is not None:
+        _mark_jumps(ax, fn, jumps)
+
+
+def _mark_jumps(ax: Axes, fn: Function, jumps: np.ndarray) -> None:
+    """At each jump of f: open circles at its one-sided limits, a filled dot at the value it takes."""
+    delta = 1e-9 * np.maximum(1.0, np.abs(jumps))
+    sides = np.concatenate((fn(jumps - delta), fn(jumps + delta)))
+    ax.plot(np.tile(jumps, 2), sides, color=F_STYLE["color"], gid="jumps", **MARKER_STYLE)
+    ax.plot(jumps, fn(jumps), color=F_STYLE["color"], gid="jump-values",
+            **{**MARKER_STYLE, "markerfacecolor": F_STYLE["color"], "markersize": 5})
 
 
 def _note(ax: Axes, unavailable: dict[str, str]) -> None:
@@ -291,18 +313,22 @@ def _origin_spines(ax: Axes) -> None:
 
 
 def _y_limits(arrays, margin: float = 0.06) -> tuple[float, float]:
-    """y-limits from robust percentiles, so a pole (1/x near 0) does not squash the rest.
+    """y-limits that a pole (1/x near 0) does not squash: the full range unless the data is heavy-tailed.
 
-    The 5th–95th percentile band of the finite values, widened by its own width on each side and
-    never beyond the data; 0 is included when the data comes close to it, so the x-axis shows.
+    When the range of the finite values exceeds 12× their 10th–90th percentile band (a polynomial's
+    is under 6, a pole's in the hundreds), the limits are that band widened by 1.5× its width on
+    each side (never beyond the data). 0 is included when the data comes close to it, so the x-axis
+    shows.
     """
     v = np.concatenate([np.ravel(a) for a in arrays])
     v = v[np.isfinite(v)]
     if v.size == 0:
         return -1.0, 1.0
-    q_lo, q_hi = np.percentile(v, [5, 95])
+    lo, hi = v.min(), v.max()
+    q_lo, q_hi = np.percentile(v, [10, 90])
     band = q_hi - q_lo
-    lo, hi = max(v.min(), q_lo - band), min(v.max(), q_hi + band)
+    if hi - lo > 12 * band:
+        lo, hi = max(lo, q_lo - 1.5 * band), min(hi, q_hi + 1.5 * band)
     if 0 < lo <= 0.5 * (hi - lo):
         lo = 0.0
     if -0.5 * (hi - lo) <= hi < 0:
@@ -351,7 +377,11 @@ def _reference(fn: Function, xs, order: int, results):
 
 # -- labels and helpers --------------------------------------------------------------------------
 def formula_label(fn: Function) -> str:
-    """``f(x) = …`` for a legend: mathtext of the formula when matplotlib can typeset it, else plain text."""
+    """``f(x) = …`` for a legend: mathtext of the formula when matplotlib can typeset it, else plain text.
+
+    >>> formula_label(function("abs(x) + 1/x"))
+    '$f(x) = |x| + 1 / x$'
+    """
     name = fn.symbol.name
     if fn.expr is None:
         src = getattr(fn.source, "__name__", "")
