@@ -1,10 +1,15 @@
-"""The ``tridiff`` command: a thin layer over the public API (click for parsing, rich for tables)."""
+"""The ``tridiff`` command: a thin layer over the public API (click parses, rich prints).
+
+A user error (a bad formula, range or method) prints one line, ``tridiff: error: …``, on stderr
+and exits with status 2; there is never a traceback for it.
+"""
 
 from __future__ import annotations
 
 import json
 import math
 import sys
+from pathlib import Path
 
 import click
 import numpy as np
@@ -13,76 +18,108 @@ from .derivative import METHODS, derivative
 from .errors import TridiffError
 from .function import function
 
-
-class _Command(click.Group):
-    """Turns a TridiffError into one line on stderr and exit status 2, never a traceback."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except TridiffError as err:
-            click.echo(f"tridiff: error: {err}", err=True)
-            sys.exit(2)
+_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(cls=_Command, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings=_CONTEXT)
 @click.version_option(package_name="tridiff")
-def main():
-    """Differentiate a function three ways — symbolic, automatic, numeric — from one definition."""
+def cli():
+    """Differentiate a function three ways — symbolic, automatic, numeric — from one definition.
+
+    EXPR is a formula in x such as 'exp(-2*x) + 3*sin(3*x)' or 'abs(x) + sin(x)*cos(x)'
+    (quote it for the shell). Start with `tridiff lab`.
+    """
 
 
-def _points(text: str) -> list[float]:
+def main(argv=None) -> None:
+    """Entry point: run the command; a user error becomes one line on stderr and exit status 2."""
+    try:
+        cli.main(args=argv, prog_name="tridiff", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.Abort:
+        click.echo("tridiff: aborted", err=True)
+        sys.exit(130)
+    except (click.ClickException, TridiffError) as err:
+        message = err.format_message() if isinstance(err, click.ClickException) else str(err)
+        click.echo(f"tridiff: error: {message}", err=True)
+        sys.exit(2)
+
+
+def _points(text: str) -> np.ndarray:
     try:
         values = [float(v) for v in text.split(",") if v.strip()]
     except ValueError:
         raise TridiffError(f"--at takes numbers separated by commas, got {text!r}") from None
     if not values:
         raise TridiffError("--at needs at least one number")
-    return values
+    return np.array(values)
+
+
+def _range(a: float, b: float) -> tuple[float, float]:
+    if not (math.isfinite(a) and math.isfinite(b) and a < b):
+        raise TridiffError(f"--range needs two finite numbers A < B, got {a:g} {b:g}")
+    return a, b
+
+
+def _methods(text: str) -> tuple[str, ...]:
+    methods = tuple(m.strip() for m in text.split(",") if m.strip())
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        raise TridiffError(f"unknown method {unknown[0] if unknown else text!r}: choose from {', '.join(METHODS)}")
+    return methods
 
 
 def _json_number(v: float):
-    return None if not math.isfinite(v) else v
+    return v if math.isfinite(v) else None
 
 
-@main.command("diff")
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+@cli.command("diff")
 @click.argument("expr")
 @click.option("--at", "at", default="-1,0,1,2", show_default=True, help="Points, separated by commas.")
 @click.option("--method", type=click.Choice(("all",) + METHODS), default="all", show_default=True)
-@click.option("--order", type=int, default=1, show_default=True, help="Order of the derivative.")
+@click.option("--order", type=click.IntRange(1, 8), default=1, show_default=True, help="Order of the derivative.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def diff_command(expr, at, method, order, as_json):
-    """The derivative of EXPR (e.g. 'abs(x) + sin(x)*cos(x)') and its values at points."""
+    """The derivative of EXPR and its values at points, by every method, with undefined points."""
+    import sympy as sp
+
     f = function(expr)
-    xs = np.array(_points(at))
+    xs = _points(at)
     methods = METHODS if method == "all" else (method,)
     results = {m: derivative(f, method=m, order=order).evaluate(xs) for m in methods}
     first = results[methods[0]]
-    shown = derivative(f, method="symbolic", order=order).expr if f.expr is not None else None
+    formula = derivative(f, method="symbolic", order=order).expr
     if as_json:
         click.echo(json.dumps({
             "function": str(f),
-            "derivative": None if shown is None else str(shown),
+            "derivative": None if formula is None else str(formula),
             "points": xs.tolist(),
-            "methods": {m: [_json_number(v) for v in r.values.tolist()] for m, r in results.items()},
-            "undefined": xs[first.undefined].tolist(),
+            "methods": {m: [_json_number(v) for v in np.atleast_1d(r.values).tolist()] for m, r in results.items()},
+            "undefined": xs[np.atleast_1d(first.undefined)].tolist(),
         }))
         return
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
-    console.print(f"f(x)  = {f}")
-    if shown is not None:
-        console.print(f"f{chr(39) * order if order <= 3 else f'^({order})'}(x) = {shown}")
-    table = Table(show_header=True, header_style="bold")
+    console = _console()
+    prime = "'" * order if order <= 3 else f"^({order})"
+    console.print(f"f(x) = {f}")
+    if formula is not None:
+        console.print(f"f{prime}(x) =\n{sp.pretty(formula, use_unicode=True)}")
+        console.print(f"LaTeX: {sp.latex(formula)}")
+    table = Table(title=f"f{prime}(x)", show_header=True, header_style="bold")
     table.add_column("x", justify="right")
-    for m in methods:
+    for m in results:
         table.add_column(m, justify="right")
-    table.add_column("where undefined: why")
+    table.add_column("undefined: why")
     for i, x in enumerate(xs):
-        row = [f"{x:g}"] + [_format(results[m].values[i]) for m in methods]
-        table.add_row(*row, first.reasons[i])
+        table.add_row(f"{x:g}", *[_format(r.values[i]) for r in results.values()], first.reasons[i])
     console.print(table)
 
 
@@ -90,12 +127,67 @@ def _format(v: float) -> str:
     return "undefined" if np.isnan(v) else f"{v:.15g}"
 
 
-@main.command("lab")
-def lab_command():
-    """Rerun the lab's examples through tridiff and print what each method says."""
+@cli.command("plot")
+@click.argument("expr")
+@click.option("-o", "--output", default="tridiff-plot.png", show_default=True, help="A .png, .svg or .pdf file.")
+@click.option("--range", "x_range", nargs=2, type=float, default=(-5.0, 5.0), show_default=True, metavar="A B")
+@click.option("--methods", default=",".join(METHODS), show_default=True, help="Methods, separated by commas.")
+@click.option("--order", type=click.IntRange(1, 8), default=1, show_default=True)
+@click.option("--errors", is_flag=True, help="Add a panel with each method's error against mpmath.")
+def plot_command(expr, output, x_range, methods, order, errors):
+    """Plot EXPR and its derivative by each method, kinks marked."""
+    from .plot import plot
+
+    path = Path(output)
+    if path.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise TridiffError(f"-o must end in .png, .svg or .pdf, got {output!r}")
+    fig = plot(function(expr), methods=_methods(methods), x_range=_range(*x_range), order=order, error_panel=errors)
+    fig.savefig(path, dpi=120)
+    click.echo(f"wrote {path}")
+
+
+@cli.command("compare")
+@click.argument("expr")
+@click.option("--points", type=click.IntRange(1, 10**8), default=10**5, show_default=True)
+@click.option("--range", "x_range", nargs=2, type=float, default=(-5.0, 5.0), show_default=True, metavar="A B")
+@click.option("--order", type=click.IntRange(1, 4), default=1, show_default=True)
+@click.option("--repeat", type=click.IntRange(1, 1000), default=7, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
+def compare_command(expr, points, x_range, order, repeat, as_json):
+    """Compare the methods on EXPR: accuracy against mpmath, setup and evaluation time, undefined points."""
+    from .compare import compare
+
+    a, b = _range(*x_range)
+    result = compare(function(expr), np.linspace(a, b, points), order=order, repeat=repeat)
+    click.echo(result.to_json() if as_json else result.table())
+
+
+@cli.command("bench")
+@click.option("--quick", is_flag=True, help="Smaller sweeps (a few seconds).")
+@click.option("--out", type=click.Path(file_okay=False), default=None, help="Also save the plots here.")
+def bench_command(quick, out):
+    """Sweeps: evaluation time vs number of points, and vs expression size (the lab's swell)."""
+    from .sweeps import sweep_depth, sweep_sizes
+
+    sweeps = {"sizes": sweep_sizes(quick=quick), "depth": sweep_depth(quick=quick)}
+    for name, sweep in sweeps.items():
+        click.echo(sweep.table())
+        if out:
+            Path(out).mkdir(parents=True, exist_ok=True)
+            sweep.plot().savefig(Path(out) / f"sweep_{name}.png", dpi=110)
+    if out:
+        click.echo(f"plots in {out}")
+
+
+@cli.command("lab")
+@click.option("--out", type=click.Path(file_okay=False), default="tridiff-report", show_default=True,
+              help="Folder for the report (index.html).")
+@click.option("--quick", is_flag=True, help="Fewer points and repeats (for a fast look).")
+def lab_command(out, quick):
+    """Rerun the lab "Differentiation in Python" with tridiff and write a self-contained HTML report."""
     from .lab import run
 
-    run()
+    run(out, quick=quick, console=_console())
 
 
 if __name__ == "__main__":

@@ -167,9 +167,20 @@ def step_size(x, rel: float, xp, distance=None, flagged=None):
     h = rel * scale if distance is None else rel * xp.minimum(scale, distance)
     if flagged is not None:  # on a kink the distance is 0: one-sided stencils take over there
         h = xp.where(flagged, rel * scale, h)
-    h = xp.maximum(h, 16 * np.finfo(x.dtype).eps * xp.abs(x))
-    _, exponent = xp.frexp(h)
-    return xp.ldexp(xp.ones_like(h), exponent - 1)
+    h = xp.maximum(xp.maximum(h, 16 * np.finfo(x.dtype).eps * xp.abs(x)), np.finfo(x.dtype).tiny)
+    return _power_of_two_below(h, xp)
+
+
+def _power_of_two_below(h, xp):
+    # Keep the exponent bits, clear the mantissa: the largest power of two <= h (h > 0, finite).
+    # Bit masking is one instruction; frexp/ldexp cost XLA as much as the whole stencil.
+    ints = {np.dtype(np.float64): (np.int64, 0x7FF0000000000000), np.dtype(np.float32): (np.int32, 0x7F800000)}
+    itype, mask = ints[np.dtype(h.dtype)]
+    if xp is np:
+        return (h.view(itype) & mask).view(h.dtype)
+    from jax import lax
+
+    return lax.bitcast_convert_type(lax.bitcast_convert_type(h, itype) & mask, h.dtype)
 
 
 def differentiate(

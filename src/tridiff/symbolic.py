@@ -26,9 +26,10 @@ def derivatives(expr: sp.Expr, symbol: sp.Symbol, order: int) -> tuple[sp.Expr, 
 
 
 _U = sp.Wild("u")
-#: Derivative forms SymPy writes that lose accuracy in floating point, and stable equivalents.
+#: Derivative forms SymPy writes that lose accuracy in floating point, and stable equivalents,
+#: with the function that must occur for the form to (pattern matching is slow: skip it otherwise).
 STABLE_FORMS = (
-    (1 - sp.tanh(_U) ** 2, 1 / sp.cosh(_U) ** 2),  # 1 - tanh² cancels for large |u|
+    (sp.tanh, 1 - sp.tanh(_U) ** 2, 1 / sp.cosh(_U) ** 2),  # 1 - tanh² cancels for large |u|
 )
 
 
@@ -37,8 +38,9 @@ def _tidy(expr: sp.Expr) -> sp.Expr:
     # and at the switch the kink analysis checks continuity instead, so drop it from the formula.
     if expr.has(sp.DiracDelta):
         expr = expr.replace(lambda e: e.func is sp.DiracDelta, lambda e: sp.S.Zero)
-    for unstable, stable in STABLE_FORMS:
-        expr = expr.replace(unstable, stable)
+    for head, unstable, stable in STABLE_FORMS:
+        if expr.has(head):
+            expr = expr.replace(unstable, stable)
     # Pull common factors out of sums (cheap, unlike simplify): the chain rule's 18x² − 18x
     # becomes 18x(x − 1), which reads better and halves the arithmetic of evaluating it.
     return sp.factor_terms(expr)
