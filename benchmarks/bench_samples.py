@@ -65,7 +65,8 @@ def cases(y: np.ndarray, x: np.ndarray, h: float) -> dict[str, tuple[str, Callab
                                                lambda: differentiate_samples(y, spacing=h, find_kinks=False)),
         "np.gradient(y, x)": ("", lambda: np.gradient(y, x)),
         "ds(y, x)": ("np.gradient(y, x)", lambda: differentiate_samples(y, x)),
-        "ds(y, x, find_kinks=False)": ("np.gradient(y, x)", lambda: differentiate_samples(y, x, find_kinks=False)),
+        "ds(y, x, find_kinks=False)": ("np.gradient(y, x)",
+                                       lambda: differentiate_samples(y, x, find_kinks=False)),
         "ds(y, x, full=True)": ("np.gradient(y, x)", lambda: differentiate_samples(y, x, full=True)),
     }
 

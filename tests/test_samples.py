@@ -140,8 +140,8 @@ def slope(order, accuracy, kind, sizes):
     errors = []
     for n in sizes:
         x = grid(n, kind)
-        got = differentiate_samples(wave(x), x if kind != "uniform" else None, spacing=None if kind != "uniform"
-                                    else float(x[1] - x[0]), accuracy=accuracy, order=order)
+        where = {"spacing": float(x[1] - x[0])} if kind == "uniform" else {"x": x}
+        got = differentiate_samples(wave(x), **where, accuracy=accuracy, order=order)
         errors.append(np.abs(got - wave_derivative(x, order)).max())
     return np.polyfit(np.log(2 / (np.array(sizes) - 1)), np.log(errors), 1)[0]
 
@@ -428,14 +428,13 @@ def test_polynomials_of_the_stencils_degree_are_differentiated_exactly(case):
     xs = np.expand_dims(x, tuple(range(1, len(shape))))  # x along the first axis, then moved
     y = np.moveaxis(sum(c * xs**k for k, c in enumerate(coef)), 0, axis)
     exact = np.moveaxis(_derivative(coef, xs, order), 0, axis)
-    r = differentiate_samples(y, None if uniform else x, spacing=h if uniform else None,
-                              accuracy=accuracy, order=order, axis=axis, full=True)
+    where = {"spacing": h} if uniform else {"x": x}
+    r = differentiate_samples(y, **where, accuracy=accuracy, order=order, axis=axis, full=True)
     assert r.values.shape == r.kinks.shape == y.shape
     assert not r.kinks.any()
     scale = np.abs(coef).sum() * (1.0 / h) ** order  # rounding grows like eps |y| / h^order
     np.testing.assert_allclose(r.values, exact, rtol=0, atol=100 * EPS * scale * 4**accuracy)
-    same = differentiate_samples(np.moveaxis(y, axis, 0), None if uniform else x, spacing=h if uniform else None,
-                                 accuracy=accuracy, order=order, axis=0)
+    same = differentiate_samples(np.moveaxis(y, axis, 0), **where, accuracy=accuracy, order=order, axis=0)
     np.testing.assert_array_equal(np.moveaxis(same, 0, axis), r.values)
 
 

@@ -12,6 +12,7 @@ from .errors import BranchingError, MethodUnavailableError, ParseError, TraceErr
 from .function import Function, function
 from .kinks import Kink, kinks
 from .plot import plot, plot_gallery
+from .samples import SampleDerivative, differentiate_samples
 from .sweeps import Series, Sweep, sweep_depth, sweep_sizes
 
 __version__ = "0.1.0"
@@ -27,12 +28,14 @@ __all__ = [
     "MethodReport",
     "MethodUnavailableError",
     "ParseError",
+    "SampleDerivative",
     "Series",
     "Sweep",
     "TraceError",
     "TridiffError",
     "compare",
     "derivative",
+    "differentiate_samples",
     "function",
     "kinks",
     "plot",

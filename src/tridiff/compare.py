@@ -28,7 +28,20 @@ class MethodReport:
     """One method's showing in a :class:`Comparison`.
 
     ``available`` is False (with ``reason``) for a method that cannot handle f; its numbers are
-    then NaN and ``values`` None. Errors are over the points where the derivative exists.
+    then NaN and ``values`` None.
+
+    Attributes:
+        values: f^(n) at every point (flat), NaN where it does not exist.
+        max_abs_error: max |value − reference| over the reference points where both exist.
+        max_rel_error: the same, relative to ``|reference| + 1% of max |reference|`` (so that a zero
+            of f^(n) is not read as a large relative error; see :func:`tridiff.testing.scaled_error`).
+        undefined, undefined_reasons: the points where the method says f^(n) does not exist, and why.
+        setup_seconds: derive + compile, timed as the first call on a Function with empty caches
+            (so it includes one evaluation: JAX compiles on the first call).
+        evaluation: seconds per call on the same points, over repeats after a warm-up call.
+        peak_memory_bytes: the peak extra memory of one evaluation: NumPy/Python allocations seen
+            by ``tracemalloc``, plus the result when it lives in a JAX buffer (XLA's own
+            temporaries are not visible to it).
     """
 
     method: str
@@ -80,25 +93,36 @@ class Comparison:
         }
 
     def to_json(self, **kwargs) -> str:
+        """:meth:`to_dict` as JSON; NaN (an error with no reference, say) is written as null."""
+        kwargs.setdefault("allow_nan", False)
         return json.dumps(self.to_dict(), **kwargs)
 
+    HEADERS = ("method", "max abs. error", "max rel. error", "setup", "evaluation (median ± IQR/2)",
+               "peak memory", "undefined at")
+
     def rows(self) -> list[list[str]]:
-        """The table's rows as text: method, max rel. error, setup, evaluation median ± IQR, memory, undefined."""
+        """The table's rows as text, one per method (a method that is not available says so; its
+        reason is in :meth:`notes`)."""
         rows = []
         for r in self.reports:
             if not r.available:
-                rows.append([r.method, "not available", "", "", "", r.reason])
+                rows.append([r.method, "not available"] + [""] * (len(self.HEADERS) - 3) + ["(see below)"])
                 continue
             t = r.evaluation
-            undefined = ", ".join(f"{u:g}" for u in r.undefined[:6]) + (" …" if len(r.undefined) > 6 else "")
             rows.append([
-                r.method, f"{r.max_rel_error:.1e}", f"{1e3 * r.setup_seconds:.1f} ms",
-                f"{1e3 * t.median:.3g} ms ± {1e3 * (t.q75 - t.q25) / 2:.2g}", _bytes(r.peak_memory_bytes),
-                undefined or "none",
+                r.method, _sci(r.max_abs_error), _sci(r.max_rel_error), f"{1e3 * r.setup_seconds:.1f} ms",
+                f"{1e3 * t.median:.3g} ms ± {1e3 * (t.q75 - t.q25) / 2:.2g} ({t.repeat}×)",
+                _bytes(r.peak_memory_bytes), _undefined_text(r.undefined, r.undefined_reasons),
             ])
         return rows
 
-    HEADERS = ("method", "max rel. error", "setup", "evaluation (median ± IQR/2)", "peak memory", "undefined at")
+    def notes(self) -> list[str]:
+        """What the table's rows cannot hold: the reference used, and why a method is not available."""
+        notes = [f"reference: {self.reference_kind} at {self.reference_points.size} of the "
+                 f"{self.points.size} points; max rel. error is relative to |f{_primes(self.order)}| "
+                 "+ 1% of its largest value"]
+        notes += [f"{r.method}: not available: {r.reason}" for r in self.reports if not r.available]
+        return notes
 
     def table(self) -> str:
         """A plain-text table (what ``print`` shows; :meth:`_repr_html_` is the notebook's)."""
@@ -108,53 +132,125 @@ class Comparison:
         table = Table(*self.HEADERS, title=self._title())
         for row in self.rows():
             table.add_row(*row)
-        console = Console(width=120, record=True, file=_Null())
+        console = Console(width=120, record=True, file=io.StringIO())
         console.print(table)
+        for note in self.notes():
+            console.print(note, markup=False)
         return console.export_text()
 
     def _title(self) -> str:
-        prime = "'" * self.order if self.order <= 3 else f"^({self.order})"
-        return (f"f{prime} of f(x) = {self.function} at {self.points.size} points; errors vs "
-                f"{self.reference_kind} at {self.reference_points.size} points")
+        return f"f{_primes(self.order)} of f(x) = {self.function} at {self.points.size} points"
 
     def __str__(self) -> str:
         return self.table()
 
     def _repr_html_(self) -> str:
+        """An HTML table for Jupyter: one row per method; a method that is not available says why."""
         import html
 
-        head = "".join(f"<th>{html.escape(h)}</th>" for h in self.HEADERS)
-        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in self.rows())
-        return f"<table><caption>{html.escape(self._title())}</caption><tr>{head}</tr>{body}</table>"
+        esc = html.escape
+        head = "".join(f"<th>{esc(h)}</th>" for h in self.HEADERS)
+        body = []
+        for r, row in zip(self.reports, self.rows()):
+            if r.available:
+                cells = "".join(f"<td>{esc(c)}</td>" for c in row)
+            else:
+                cells = (f"<td>{esc(r.method)}</td><td colspan=\"{len(self.HEADERS) - 1}\">"
+                         f"not available: {esc(r.reason)}</td>")
+            body.append(f"<tr>{cells}</tr>")
+        caption = f"{esc(self._title())}<br><small>{esc(self.notes()[0])}</small>"
+        return f"<table><caption>{caption}</caption><tr>{head}</tr>{''.join(body)}</table>"
 
-    def plot(self, **kwargs):
-        """A Figure: each method's absolute error against the reference (log scale), kinks marked."""
+    def plot(self, *, bins: int = 100, figsize=(8, 5)):
+        """A Figure: each method's absolute error against the reference on a log scale.
+
+        Each point's error is a faint dot; a line joins the largest error in each of ``bins``
+        slices of x. An error of exactly 0 cannot sit on a log scale: it is drawn on a dotted
+        floor line, labelled. Points where f^(n) does not exist are marked by vertical dashed
+        lines (gid ``"undefined"``) labelled with the reason; past 30 of them, by ticks along the
+        bottom. A method that is not available is named in the legend.
+        """
         from matplotlib.figure import Figure
+        from matplotlib.lines import Line2D
 
-        fig = Figure(figsize=kwargs.pop("figsize", (7, 4)))
+        from .plot import METHOD_STYLES
+
+        fig = Figure(figsize=figsize, layout="constrained")
         ax = fig.add_subplot(1, 1, 1)
         ax.set_yscale("log")
-        x = self.reference_points
-        tiny = np.finfo(float).tiny
-        for r, style in zip(self.reports, ("-", "--", ":")):
+        order = np.argsort(self.reference_points, kind="stable")
+        x, ref = self.reference_points[order], self.reference[order]
+        errors = {}
+        for r in self.reports:
             if r.available:
-                err = np.abs(_at(self.points, r.values, x) - self.reference)
-                ax.plot(x, np.maximum(err, tiny), style, label=r.method)
-        for u in self.reports[0].undefined if self.reports[0].available else ():
-            ax.axvline(u, color="0.8", lw=0.8)
+                with np.errstate(invalid="ignore"):
+                    errors[r.method] = np.abs(_at(self.points, r.values, self.reference_points)[order] - ref)
+        positive = [e[e > 0] for e in errors.values() if np.any(e > 0)]
+        largest = max((float(p.max()) for p in positive), default=1.0)
+        scale = float(np.nanmax(np.abs(ref))) if np.isfinite(ref).any() else 1.0
+        floor = min(ERROR_FLOOR * max(scale, 1.0), 0.1 * min((float(p.min()) for p in positive), default=1.0))
+        floor = 10.0 ** np.floor(np.log10(floor))
+        edges = np.linspace(x[0], x[-1], max(1, min(bins, x.size)) + 1) if x.size else np.zeros(1)
+        handles = []
+        for m, err in errors.items():
+            style = METHOD_STYLES.get(m, {})
+            color, ls = style.get("color"), style.get("linestyle", "-")
+            shown = np.where(np.isfinite(err), np.maximum(err, floor), np.nan)
+            ax.plot(x, shown, linestyle="none", marker=".", markersize=2.5, alpha=0.3, color=color,
+                    gid=f"error-points-{m}")
+            centers, peaks = _binned_max(x, shown, edges)
+            line, = ax.plot(centers, peaks, color=color, linestyle=ls, linewidth=1.6, gid=f"error-{m}",
+                            label=f"{m}: max {_sci(self[m].max_abs_error)}")
+            handles.append(line)
+        for r in self.reports:
+            if not r.available:
+                handles.append(Line2D([], [], linestyle="none", label=f"{r.method}: not available"))
+        if any(np.any(np.isfinite(e) & (e == 0)) for e in errors.values()):
+            handles.append(ax.axhline(floor, color="0.5", linewidth=0.9, linestyle=":", gid="zero-floor",
+                                      label=f"error exactly 0 (drawn at {floor:.0e})"))
+        handles += self._mark_undefined(ax)
+        ax.set_ylim(floor / 4, max(largest, floor) * 30)
+        if x.size:
+            pad = 0.01 * (x[-1] - x[0]) if x[-1] > x[0] else 0.5
+            ax.set_xlim(x[0] - pad, x[-1] + pad)
         ax.set_xlabel("x")
-        ax.set_ylabel("|error|")
-        ax.set_title(self._title(), fontsize=8)
-        ax.legend()
+        ax.set_ylabel(f"|f{_primes(self.order)} − reference|")
+        ax.grid(True, which="major", alpha=0.3)
+        ax.set_title(f"{self._title()}\nreference: {self.reference_kind} at {self.reference_points.size} "
+                     "points", fontsize=9)
+        fig.legend(handles=handles, loc="outside lower center", ncols=min(3, max(1, len(handles))),
+                   fontsize=8, frameon=False)
         return fig
 
-
-class _Null:
-    def write(self, _):
-        return 0
-
-    def flush(self):
-        pass
+    def _mark_undefined(self, ax) -> list:
+        """Dashed vertical lines (or, when many, bottom ticks) where f^(n) does not exist."""
+        points: dict[float, str] = {}
+        for r in self.reports:
+            for u, why in zip(r.undefined, r.undefined_reasons):
+                if np.isfinite(u):
+                    points.setdefault(u, _short(why))
+        if not points:
+            return []
+        handles, labelled = [], set()
+        if len(points) <= MAX_VLINES:
+            for u, why in sorted(points.items()):
+                label = f"undefined: {why}" if why not in labelled else None
+                labelled.add(why)
+                line = ax.axvline(u, color="tab:red", linewidth=1.0, linestyle=(0, (5, 3)), alpha=0.8,
+                                  zorder=1, gid="undefined", label=label)
+                if label:
+                    handles.append(line)
+                if len(points) <= MAX_ANNOTATED:
+                    ax.annotate(f"x = {u:g}\n{why}", xy=(u, 1.0), xycoords=("data", "axes fraction"),
+                                xytext=(3, -3), textcoords="offset points", ha="left", va="top",
+                                fontsize=7, color="tab:red")
+        else:
+            us = np.array(sorted(points))
+            line, = ax.plot(us, np.zeros_like(us), linestyle="none", marker="|", markersize=10,
+                            color="tab:red", transform=ax.get_xaxis_transform(), clip_on=False,
+                            gid="undefined", label=f"undefined ({len(us)} points)")
+            handles.append(line)
+        return handles
 
 
 def compare(f, xs, methods=METHODS, *, order: int = 1, repeat: int = 7) -> Comparison:

@@ -95,13 +95,9 @@ def _symbolic(report: Report) -> None:
     x = sp.Symbol("x")
     f_symb = x**2
     composed = function("exp(-2*x) + 3*sin(3*x)")
-    d = derivative(composed)
     lab_error = _lab_error(lambda: f_symb(np.array([1, 2, 3])))
-    rows = [
-        ["x**3", _tex(derivative("x**3").latex)],
-        ["exp(-2*x) + 3*sin(3*x)", _tex(d.latex)],
-        ["2*x**3 - 3*x**2 + 5", _tex(derivative("2*x**3 - 3*x**2 + 5").latex)],
-    ]
+    rows = [[text, f"<code>{derivative(text).expr}</code>", _tex(derivative(text).latex)]
+            for text in ("x**3", "exp(-2*x) + 3*sin(3*x)", "2*x**3 - 3*x**2 + 5")]
     report.section(
         "2 - Symbolic differentiation",
         _p(f"In the lab a SymPy expression cannot be evaluated on an array: <code>f_symb(x_array)</code> "
@@ -110,7 +106,7 @@ def _symbolic(report: Report) -> None:
            f"<code>{_arr(function(f_symb)(np.array([1, 2, 3])))}</code>."),
         _p("Derivatives, as tridiff prints them (SymPy's <code>diff</code> over real symbols, common factors "
            "pulled out):"),
-        _table(["f(x)", "f'(x)"], rows),
+        _table(["f(x)", "f'(x)", "LaTeX (d.latex)"], rows),
         _figure(_plot(composed, "exp(-2x) + 3 sin(3x) and its derivative")),
     )
 

@@ -466,7 +466,7 @@ def _kink_test(yt, xt, j0: int, j1: int, eps: float) -> np.ndarray:
     else:
         # misses weigh Q by the spacings beside the interval: bound them by the widest
         corner *= _window(np.maximum, dx, 0, 2)[..., 1:m - 4]  # dx_{j-1..j+1}
-        corners *= _window(np.maximum, np.pad(dx, _ends(dx, 1), mode="edge"), 0, 6)[..., :m - 5]  # dx_{j-3..j+3}
+        corners *= _window(np.maximum, np.pad(dx, _ends(dx, 1), mode="edge"), 0, 6)[..., :m - 5]  # j-3..j+3
         floor = ROUNDING * eps * top / _window(np.minimum, dx, 0, 4)
     peak = miss > KINK_RATIO * near + corner + floor
     odd = miss > CLUSTER_RATIO * _far(miss) + corners + floor  # far above the misses 4-6 away
@@ -474,7 +474,8 @@ def _kink_test(yt, xt, j0: int, j1: int, eps: float) -> np.ndarray:
     if not (peak[..., t0:t1].any() or odd[..., t0:t1].any()):
         return np.empty((0, 2), np.intp)
     # Only the largest peak within two intervals: a kink's neighbours see part of it.
-    peak &= miss >= _window(np.maximum, np.pad(np.where(peak, miss, -np.inf), _ends(miss, 2), constant_values=-np.inf), 2, 2)
+    rivals = np.pad(np.where(peak, miss, -np.inf), _ends(miss, 2), constant_values=-np.inf)
+    peak &= miss >= _window(np.maximum, rivals, 2, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         theta = b[..., 2:] / miss  # where in the interval a kink lies
     kink = big_q[..., :m - 5] * big_q[..., 2:] < 0  # misses of opposite signs; one sign: a jump of f
@@ -616,6 +617,7 @@ def _lead(line: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
 def _default_window(plan: _Plan, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and last sample of each sample's stencil before any kink is known."""
     n = plan.n
-    first = np.where(pos < plan.left, 0, np.where(pos >= n - plan.right, n - plan.shifted, pos - plan.left))
-    last = np.where(pos < plan.left, plan.shifted - 1, np.where(pos >= n - plan.right, n - 1, pos + plan.right))
+    start, end = pos < plan.left, pos >= n - plan.right  # near the ends: the shifted stencil there
+    first = np.where(start, 0, np.where(end, n - plan.shifted, pos - plan.left))
+    last = np.where(start, plan.shifted - 1, np.where(end, n - 1, pos + plan.right))
     return first, last
