@@ -4,6 +4,7 @@ setup apart from evaluation, evaluation as the median of repeats, memory, and wh
 
 from __future__ import annotations
 
+import io
 import json
 import tracemalloc
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .derivative import METHODS, derivative
+from .derivative import MAX_ORDER, METHODS, derivative
 from .errors import TridiffError
 from .function import Function, function
 from .points import as_points
@@ -21,6 +22,9 @@ from .timing import Timing, measure, once
 
 REFERENCE_POINTS = 2000  # mpmath is ~100 µs a point: the reference uses at most this many
 REFERENCE_DIGITS = 40
+ERROR_FLOOR = 1e-17  # the plot draws an error of exactly 0 at most here (times max |f'| when > 1)
+MAX_VLINES = 30  # the plot marks up to this many undefined points by vertical lines, more by ticks
+MAX_ANNOTATED = 5  # ... and writes x and the reason beside up to this many
 
 
 @dataclass(frozen=True)
@@ -97,8 +101,7 @@ class Comparison:
         kwargs.setdefault("allow_nan", False)
         return json.dumps(self.to_dict(), **kwargs)
 
-    HEADERS = ("method", "max abs. error", "max rel. error", "setup", "evaluation (median ± IQR/2)",
-               "peak memory", "undefined at")
+    HEADERS = ("method", "max abs. error", "max rel. error", "setup", "evaluation", "peak memory", "undefined at")
 
     def rows(self) -> list[list[str]]:
         """The table's rows as text, one per method (a method that is not available says so; its
@@ -120,8 +123,11 @@ class Comparison:
         """What the table's rows cannot hold: the reference used, and why a method is not available."""
         notes = [f"reference: {self.reference_kind} at {self.reference_points.size} of the "
                  f"{self.points.size} points; max rel. error is relative to |f{_primes(self.order)}| "
-                 "+ 1% of its largest value"]
-        notes += [f"{r.method}: not available: {r.reason}" for r in self.reports if not r.available]
+                 "+ 1% of its largest value",
+                 "setup: derive + compile (the first call); evaluation: median ± half the interquartile range "
+                 "of (n×) calls on the same points after a warm-up"]
+        notes += [f"{r.method}: {r.reason}" if "not available" in r.reason else f"{r.method}: not available: {r.reason}"
+                  for r in self.reports if not r.available]
         return notes
 
     def table(self) -> str:
@@ -129,7 +135,9 @@ class Comparison:
         from rich.console import Console
         from rich.table import Table
 
-        table = Table(*self.HEADERS, title=self._title())
+        table = Table(title=self._title())
+        for h in self.HEADERS:  # numbers stay on one line; the undefined points wrap
+            table.add_column(h, no_wrap=h != "undefined at", ratio=1 if h == "undefined at" else None)
         for row in self.rows():
             table.add_row(*row)
         console = Console(width=120, record=True, file=io.StringIO())
@@ -194,12 +202,13 @@ class Comparison:
         handles = []
         for m, err in errors.items():
             style = METHOD_STYLES.get(m, {})
-            color, ls = style.get("color"), style.get("linestyle", "-")
+            color, ls, lw = style.get("color"), style.get("linestyle", "-"), style.get("linewidth", 2.0)
             shown = np.where(np.isfinite(err), np.maximum(err, floor), np.nan)
             ax.plot(x, shown, linestyle="none", marker=".", markersize=2.5, alpha=0.3, color=color,
                     gid=f"error-points-{m}")
             centers, peaks = _binned_max(x, shown, edges)
-            line, = ax.plot(centers, peaks, color=color, linestyle=ls, linewidth=1.6, gid=f"error-{m}",
+            # Widths as in td.plot (symbolic widest): methods that agree to the last bit stay visible.
+            line, = ax.plot(centers, peaks, color=color, linestyle=ls, linewidth=0.7 * lw, gid=f"error-{m}",
                             label=f"{m}: max {_sci(self[m].max_abs_error)}")
             handles.append(line)
         for r in self.reports:
@@ -223,32 +232,53 @@ class Comparison:
         return fig
 
     def _mark_undefined(self, ax) -> list:
-        """Dashed vertical lines (or, when many, bottom ticks) where f^(n) does not exist."""
-        points: dict[float, str] = {}
+        """Mark where f^(n) does not exist: a dashed vertical line at an isolated point (a kink, a
+        pole; ticks along the bottom past ``MAX_VLINES`` of them), a shaded band over a run of
+        neighbouring points with the same reason (outside the domain, say). Returns legend handles."""
+        reason_at: dict[float, str] = {}
         for r in self.reports:
             for u, why in zip(r.undefined, r.undefined_reasons):
                 if np.isfinite(u):
-                    points.setdefault(u, _short(why))
-        if not points:
+                    reason_at.setdefault(u, _short(why))
+        if not reason_at:
             return []
+        xs = np.unique(self.points[np.isfinite(self.points)])
+        reasons = [reason_at.get(u, "") for u in xs]
+        singles, spans, i = [], [], 0
+        while i < xs.size:  # runs of consecutive points (in x order) with the same reason
+            j = i
+            while j + 1 < xs.size and reasons[j + 1] == reasons[i]:
+                j += 1
+            if reasons[i]:
+                (singles.append((xs[i], reasons[i])) if j == i else spans.append((xs[i], xs[j], reasons[i])))
+            i = j + 1
         handles, labelled = [], set()
-        if len(points) <= MAX_VLINES:
-            for u, why in sorted(points.items()):
-                label = f"undefined: {why}" if why not in labelled else None
-                labelled.add(why)
+
+        def label(why):
+            first = why not in labelled
+            labelled.add(why)
+            return f"undefined: {why}" if first else None
+
+        for a, b, why in spans:
+            patch = ax.axvspan(a, b, color="tab:red", alpha=0.12, linewidth=0, zorder=0, gid="undefined",
+                               label=label(why))
+            if patch.get_label() == f"undefined: {why}":
+                handles.append(patch)
+        if len(singles) <= MAX_VLINES:
+            for u, why in singles:
                 line = ax.axvline(u, color="tab:red", linewidth=1.0, linestyle=(0, (5, 3)), alpha=0.8,
-                                  zorder=1, gid="undefined", label=label)
-                if label:
+                                  zorder=1, gid="undefined", label=label(why))
+                if line.get_label() == f"undefined: {why}":
                     handles.append(line)
-                if len(points) <= MAX_ANNOTATED:
+                if len(singles) <= MAX_ANNOTATED:
                     ax.annotate(f"x = {u:g}\n{why}", xy=(u, 1.0), xycoords=("data", "axes fraction"),
                                 xytext=(3, -3), textcoords="offset points", ha="left", va="top",
                                 fontsize=7, color="tab:red")
-        else:
-            us = np.array(sorted(points))
+        elif singles:
+            us = np.array([u for u, _ in singles])
             line, = ax.plot(us, np.zeros_like(us), linestyle="none", marker="|", markersize=10,
                             color="tab:red", transform=ax.get_xaxis_transform(), clip_on=False,
-                            gid="undefined", label=f"undefined ({len(us)} points)")
+                            gid="undefined", label=f"undefined at {us.size} isolated points")
             handles.append(line)
         return handles
 
@@ -271,13 +301,20 @@ def compare(f, xs, methods=METHODS, *, order: int = 1, repeat: int = 7) -> Compa
     True
     """
     fn = function(f)
-    pts = as_points(xs)
+    pts = as_points(xs, "xs")
     if pts.flat.size == 0:
-        raise TridiffError("compare needs at least one point")
-    methods = tuple(methods)
+        raise TridiffError("xs is empty: compare needs at least one point")
+    methods = (methods,) if isinstance(methods, str) else tuple(dict.fromkeys(methods))
+    if not methods:
+        raise TridiffError(f"methods is empty: choose from {', '.join(METHODS)}")
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise TridiffError(f"unknown method {unknown[0]!r}: choose from {', '.join(METHODS)}")
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
+        raise TridiffError(f"order must be an integer from 1 to {MAX_ORDER}, got {order!r}")
+    if isinstance(repeat, bool) or not isinstance(repeat, (int, np.integer)) or repeat < 1:
+        raise TridiffError(f"repeat must be a positive integer, got {repeat!r}")
+    order, repeat = int(order), int(repeat)
     x = pts.flat.astype(np.float64)
     sample = x if x.size <= REFERENCE_POINTS else x[np.linspace(0, x.size - 1, REFERENCE_POINTS).astype(int)]
     reference, kind = _reference(fn, sample, order)
@@ -299,14 +336,7 @@ def _report(fn: Function, method: str, x, order, repeat, sample, reference) -> M
     except TridiffError as err:
         return MethodReport(method, False, str(err))
     evaluation = measure(lambda: d(x), repeat=repeat, budget=10.0)
-    tracemalloc.start()
-    try:
-        out = d(x)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    if not isinstance(out.base, np.ndarray) and out.base is not None:
-        peak += out.nbytes  # the result lives in a JAX buffer, which tracemalloc does not see
+    peak = _peak_memory(lambda: d(x))
     result = d.evaluate(x)
     mine = _at(x, values, sample)
     ok = np.isfinite(reference)
@@ -318,6 +348,23 @@ def _report(fn: Function, method: str, x, order, repeat, sample, reference) -> M
         undefined_reasons=tuple(str(r) for r in result.reasons[result.undefined]),
         setup_seconds=setup, evaluation=evaluation, peak_memory_bytes=int(peak),
     )
+
+
+def _peak_memory(call) -> int:
+    """Peak extra bytes of one ``call()``: what tracemalloc sees (Python and NumPy allocations),
+    plus the result's size when its memory is a JAX buffer, which tracemalloc does not see."""
+    tracemalloc.start()
+    try:
+        out = call()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    owner = out
+    while isinstance(owner, np.ndarray) and owner.base is not None:
+        owner = owner.base  # views (a reshape, say) lead back to whatever holds the memory
+    if not isinstance(owner, np.ndarray):
+        peak += out.nbytes
+    return int(peak)
 
 
 def _setup(fn: Function, method: str, order: int, x):
@@ -366,3 +413,44 @@ def _bytes(n: int) -> str:
         if n < 1024 or unit == "GiB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
         n /= 1024
+
+
+def _sci(v: float) -> str:
+    return "—" if v is None or not np.isfinite(v) else f"{v:.1e}"
+
+
+def _primes(order: int) -> str:
+    return "'" * order if order <= 3 else f"^({order})"
+
+
+def _short(reason: str) -> str:
+    """'kink' from 'kink: the left and right derivatives differ'; 'f is not defined here' from
+    'f is not defined here (outside its domain, or a pole)'."""
+    return reason.split(":")[0].split(" (")[0]
+
+
+def _undefined_text(points, reasons, shown: int = 4) -> str:
+    """'0 (kink)', '-3.14, 0, 3.14 (kink)' or '1000 points from -5 to -0.005 (f is not defined here)';
+    'none' when there are none."""
+    groups: dict[str, list[float]] = {}
+    for u, why in zip(points, reasons):
+        groups.setdefault(_short(why), []).append(u)
+    parts = []
+    for why, us in groups.items():
+        if len(us) > shown:
+            parts.append(f"{len(us)} points from {min(us):g} to {max(us):g} ({why})")
+        else:
+            parts.append(", ".join(f"{u:g}" for u in us) + f" ({why})")
+    return "; ".join(parts) or "none"
+
+
+def _binned_max(x: np.ndarray, err: np.ndarray, edges: np.ndarray):
+    """The largest finite ``err`` in each slice of x between ``edges`` (NaN for a slice with none),
+    at the slices' centres."""
+    centers = 0.5 * (edges[:-1] + edges[1:]) if edges.size > 1 else x[:1]
+    which = np.clip(np.searchsorted(edges, x, side="right") - 1, 0, max(centers.size - 1, 0))
+    peaks = np.full(centers.shape, -np.inf)
+    ok = np.isfinite(err)
+    np.maximum.at(peaks, which[ok], err[ok])
+    peaks[peaks == -np.inf] = np.nan
+    return centers, peaks

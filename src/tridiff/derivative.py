@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
@@ -46,6 +47,29 @@ class DerivativeResult:
     right: np.ndarray
     error_estimate: np.ndarray | None
     method: str
+
+    SHOWN = 5  # undefined points listed by the notebook display
+
+    def _repr_html_(self) -> str:
+        """A small HTML summary for Jupyter: the method, how many points, how many undefined, and
+        the first few undefined points (by index: the result does not keep x) with reasons and
+        one-sided derivatives."""
+        import html
+
+        where = np.argwhere(np.atleast_1d(self.undefined))
+        pick = lambda a, i: np.atleast_1d(a)[tuple(i)]  # noqa: E731
+        rows = "".join(
+            f"<tr><td>{html.escape(str(tuple(int(k) for k in i)) if len(i) != 1 else str(int(i[0])))}</td>"
+            f"<td>{html.escape(str(pick(self.reasons, i)))}</td>"
+            f"<td>{float(pick(self.left, i)):.6g}</td><td>{float(pick(self.right, i)):.6g}</td></tr>"
+            for i in where[: self.SHOWN]
+        )
+        more = f"<tr><td colspan=\"4\">… and {len(where) - self.SHOWN} more</td></tr>" if len(where) > self.SHOWN else ""
+        head = ("<tr><th>index</th><th>why the derivative does not exist</th><th>left derivative</th>"
+                "<th>right derivative</th></tr>") if len(where) else ""
+        n = np.size(self.values)
+        return (f"<table><caption>{html.escape(self.method)} derivative at {n} point{'s' * (n != 1)}: "
+                f"{len(where)} undefined</caption>{head}{rows}{more}</table>")
 
 
 class Derivative:
@@ -113,8 +137,6 @@ class Derivative:
             return _result(pts, empty, np.zeros(0, np.int8), empty, empty, None, self.method)
         if self.function.expr is None:
             return self._opaque(pts.flat, pts)
-        import jax
-
         kernel = self._cached("rich", lambda: jax.jit(self._rich_program))
         with x64():
             value, code, left, right, error = (to_numpy(a) for a in kernel(pts.flat))
@@ -129,11 +151,9 @@ class Derivative:
         return cache[key]
 
     def _fast_program(self):
-        def program(x):
-            value, code, *_ = self._rich_program(x)
-            return jnp.where(code == 0, value, jnp.nan)
-
-        return program
+        # The rich program's first output is already NaN where f^(n) does not exist; XLA drops
+        # the work for the outputs left unused (reasons, one-sided values, error estimates).
+        return lambda x: self._rich_program(x)[0]
 
     def _rich_program(self, x):
         f, n = self.function, self.order

@@ -325,27 +325,35 @@ def _window_weights(plan: _Plan, pos: np.ndarray, start: np.ndarray) -> np.ndarr
 # -- interior: stencils and kink detection, block by block --------------------------------------------
 
 def _interior(yl, ol, plan: _Plan, detect: bool, eps: float) -> np.ndarray:
-    """Write the interior stencils' values into ``ol``; return the cut intervals as keys line*n + j."""
-    n, lines = plan.n, math.prod(yl.shape[:-1])
-    tile = max(TILE // max(lines, 1), 64)
+    """Write the interior stencils' values into ``ol``; return the cut intervals as keys line*n + j.
+
+    Blocks of about ``TILE`` values: ``tile`` samples along the axis (with ``halo`` more each side
+    for the stencils and the kink test), times a slab of the first leading axis.
+    """
+    n, lead = plan.n, yl.shape[:-1]
+    tile = min(n, max(TILE // max(math.prod(lead), 1), 4 * PIECE))
+    slab = max(TILE // tile, 1) if lead else 1
     halo = plan.width + 12  # the kink test reaches 6 intervals beyond 2 more on each side
-    central, scratch = [], []
-    if plan.x is None:
-        # centred weights, k = 1..left: w_{-k} = -w_k (odd orders) or w_k (even orders)
+    central = []
+    if plan.x is None:  # centred weights, k = 1..left: w_{-k} = -w_k (odd orders) or w_k (even)
         unit = _unit_weights(tuple(range(-plan.left, plan.left + 1)), plan.order)[plan.left + 1:]
         central = [float(w) / plan.h**plan.order for w in unit]
-        # reused for every block's differences (no allocation: this is the hot path)
-        scratch = [np.empty(yl.shape[:-1] + (min(tile + 2 * halo, n),), yl.dtype) for _ in range(3)]
     cuts = []
-    for a in range(0, n, tile):
-        b = min(a + tile, n)
-        lo, hi = max(a - halo, 0), min(b + halo, n)
-        yt, xt = yl[..., lo:hi], None if plan.x is None else plan.x[lo:hi]
-        i0, i1 = max(a, plan.left), min(b, n - plan.right)
-        if i0 < i1:
-            _stencil(yt, xt, plan, central, i0 - lo, i1 - lo, ol[..., i0:i1])
-        if detect:
-            cuts.append(_cuts(yt, xt, a - lo, b - lo, eps, scratch) + [0, lo])
+    for g in range(0, lead[0] if lead else 1, slab):
+        ys, os_ = (yl[g:g + slab], ol[g:g + slab]) if lead else (yl, ol)
+        # reused for every block's differences on a uniform grid (no allocation: the hot path)
+        scratch = [np.empty(ys.shape[:-1] + (min(tile + 2 * halo, n),), yl.dtype) for _ in range(3)] \
+            if plan.x is None and detect else []
+        for a in range(0, n, tile):
+            b = min(a + tile, n)
+            lo, hi = max(a - halo, 0), min(b + halo, n)
+            yt, xt = ys[..., lo:hi], None if plan.x is None else plan.x[lo:hi]
+            i0, i1 = max(a, plan.left), min(b, n - plan.right)
+            if i0 < i1:
+                _stencil(yt, xt, plan, central, i0 - lo, i1 - lo, os_[..., i0:i1])
+            if detect:  # lines numbered within the slab, then in all of y (C order)
+                found = _cuts(yt, xt, a - lo, b - lo, eps, scratch)
+                cuts.append(found + [g * math.prod(lead[1:]), lo])
     keys = np.concatenate(cuts) if cuts else np.empty((0, 2), np.intp)
     return np.unique(keys[:, 0] * n + keys[:, 1]) if len(keys) else np.empty(0, np.intp)
 
@@ -398,41 +406,56 @@ def _differences(yt, xt, scratch=None):
 def _cuts(yt, xt, j0: int, j1: int, eps: float, scratch: list[np.ndarray]) -> np.ndarray:
     """The intervals j0..j1-1 of a block cut by a kink, as rows (line, j); j is local to the block.
 
-    A quick screen first, by pieces of ``PIECE`` intervals: interval j's misses are at most
-    ``2 max|Q[j-2..j]| max(dm)`` and none below ``ROUNDING eps min|y[j-2..j+3]| / max(dx)`` can cut
-    it, so only the pieces where that bound is passed get the full test (on fine grids, almost none).
+    A quick screen first, line by line and by pieces of ``PIECE`` intervals. With R = |Q|, the
+    misses of an interval are between ``2 min(R) min(dx)`` and ``2 max(R) max(dx)`` nearby, so no
+    test can cut one unless ``max(R) max(dx) > KINK_RATIO min(R) min(dx)`` there (on smooth data R
+    is about h^3 |f'''|: only near zeros of f''') and ``2 max(R) max(dx)^2`` exceeds the rounding
+    floor ``ROUNDING eps min|y|`` (on a fine grid, only where y changes sign).
     """
-    m = yt.shape[-1]
+    m, lead = yt.shape[-1], yt.shape[:-1]
     t0, t1 = max(j0 - 2, 0), min(j1 - 2, m - 5)  # t = j - 2 for the testable intervals 2..m-4
     if m < MIN_SAMPLES_FOR_KINKS or t0 >= t1:
         return np.empty((0, 2), np.intp)
     dx, _, _, big_q = _differences(yt, xt, scratch)
     starts = np.arange(t0, t1, PIECE)
-    worst = _pieces(np.maximum, np.abs(big_q, out=scratch[0][..., :m - 3] if scratch else None), starts)
-    smallest = np.maximum(_pieces(np.minimum, yt, starts), -_pieces(np.maximum, yt, starts))  # min |y|
-    np.maximum(smallest, 0.0, out=smallest)  # 0 where y changes sign
+    bounds = starts.copy()
+    bounds[0] = 0  # the first piece from 0, the last to the end: see _pieces
+    r = np.abs(big_q, out=scratch[0][..., :m - 3] if scratch else None)
+    largest, least = _pieces(np.maximum, r, bounds), _pieces(np.minimum, r, bounds)
     if dx is not None:
-        widest = _pieces(np.maximum, dx, starts)
-        worst *= widest * widest
-    suspect = ~(2 * worst <= ROUNDING * eps * smallest)  # NaN: suspect
+        wide, narrow = _pieces(np.maximum, dx, bounds), _pieces(np.minimum, dx, bounds)
+        largest *= wide
+        least *= narrow
+    suspect = ~(largest <= KINK_RATIO * least)  # NaN: suspect
+    if suspect.any():
+        smallest = np.maximum(_pieces(np.minimum, yt, bounds), -_pieces(np.maximum, yt, bounds))  # min|y|
+        np.maximum(smallest, 0.0, out=smallest)  # 0 where y changes sign
+        suspect &= ~(2 * largest * (1.0 if dx is None else wide) <= ROUNDING * eps * smallest)
     if not suspect.any():
         return np.empty((0, 2), np.intp)
+    suspect = suspect.reshape(-1, len(starts))
     rows = [np.empty((0, 2), np.intp)]
-    for first, last in _runs(np.flatnonzero(suspect)):  # the full test on each run of suspect pieces
+    for first, last in _runs(np.flatnonzero(suspect.any(axis=0))):  # the full test on each run
         lo, hi = max(starts[first] + 2 - 8, 0), min(starts[last] + PIECE + 2 + 10, m)
         own0, own1 = max(starts[first] + 2, j0), min(starts[last] + PIECE + 2, j1)
-        found = _kink_test(yt[..., lo:hi], None if xt is None else xt[lo:hi], own0 - lo, own1 - lo, eps)
-        rows.append(found + [0, lo])
+        lines = np.flatnonzero(suspect[:, first:last + 1].any(axis=1))
+        part = yt[_lead(lines, lead) + (slice(lo, hi),)] if lead else yt[None, lo:hi]
+        found = _kink_test(part, None if xt is None else xt[lo:hi], own0 - lo, own1 - lo, eps)
+        rows.append(np.stack([lines[found[:, 0]], found[:, 1] + lo], 1))
     return np.concatenate(rows)
 
 
-def _pieces(op, a: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """``op`` over ``a[..., s:s + PIECE + 5]`` (and all lines) for each s in ``starts``."""
-    seg = op.reduceat(a, starts, axis=-1)  # a[s_k:s_k+1], the last one to the end of a
-    if seg.ndim > 1:
-        seg = op.reduce(seg.reshape(-1, len(starts)), axis=0)
-    seg[:-1] = op(seg[:-1], seg[1:])  # the next piece covers the 5 more values
-    return seg
+def _pieces(op, a: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """``op`` over each piece and its two neighbours, line by line: ``a[..., b_{k-1}:b_{k+2}]``.
+
+    The first piece starts at 0 and the last ends at the end of ``a``, which covers the samples
+    before and after the pieces that their tests use.
+    """
+    seg = op.reduceat(a, bounds, axis=-1)
+    out = seg.copy()
+    op(out[..., 1:], seg[..., :-1], out=out[..., 1:])
+    op(out[..., :-1], seg[..., 1:], out=out[..., :-1])
+    return out
 
 
 def _runs(index: np.ndarray):
@@ -444,7 +467,8 @@ def _runs(index: np.ndarray):
 def _kink_test(yt, xt, j0: int, j1: int, eps: float) -> np.ndarray:
     """Rows (line, j) of the intervals j0..j1-1 that are cut; see the module's docstring.
 
-    ``yt`` reaches 8 samples before j0 and 10 after j1 (or to the ends of y).
+    ``yt`` has shape (lines, samples) and reaches 8 samples before j0 and 10 after j1 (or to the
+    ends of y).
     """
     m = yt.shape[-1]
     dx, dm, q, big_q = _differences(yt, xt)
@@ -480,11 +504,9 @@ def _kink_test(yt, xt, j0: int, j1: int, eps: float) -> np.ndarray:
         theta = b[..., 2:] / miss  # where in the interval a kink lies
     kink = big_q[..., :m - 5] * big_q[..., 2:] < 0  # misses of opposite signs; one sign: a jump of f
     cut = peak | (odd & ~_shadows(miss, peak, theta, kink))
-    where = np.nonzero(cut[..., t0:t1])
-    t = where[-1] + t0
-    lead = where[:-1]
-    line = np.ravel_multi_index(lead, yt.shape[:-1]) if lead else np.zeros_like(t)
-    at = lead + (t,)
+    line, t = np.nonzero(cut[:, t0:t1])
+    t += t0
+    at = (line, t)
     j = t + 2
     at_left = peak[at] & kink[at] & (theta[at] < AT_SAMPLE)  # at sample j: both its intervals are cut
     at_right = peak[at] & kink[at] & (theta[at] > 1 - AT_SAMPLE)  # at sample j + 1

@@ -1,0 +1,526 @@
+"""The ``tridiff`` command, run as a user runs it: a subprocess, its exit status, stdout and stderr.
+
+Every call goes through ``sys.executable -m tridiff.cli`` (so it works in any virtualenv), with a
+timeout and ``COLUMNS=120`` for stable tables, in a scratch working directory. The expected values
+are computed here, independently of tridiff: NumPy for derivatives, SymPy to read the printed
+formulas back, the PNG signature and an XML parser for the plots.
+
+Each CLI call costs an interpreter start (about 1 s: JAX and SymPy are imported), so calls that
+belong together run concurrently in one module-scoped fixture, and the two long ones
+(``lab --quick`` and ``bench --quick``) are started in the background as soon as this module's
+tests begin, when a selected test needs them, and collected by the tests at the end of the file.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sympy
+
+METHODS = ("symbolic", "automatic", "numeric")
+DIFF_KEYS = {"function", "derivative", "points", "methods", "undefined"}
+PNG_HEADER = b"\x89PNG\r\n\x1a\n"
+ENV = {**os.environ, "COLUMNS": "120"}
+TIMEOUT = 180  # seconds, for one quick call on a loaded machine
+LONG_TIMEOUT = 300  # lab --quick and bench --quick
+X = sympy.Symbol("x", real=True)
+
+
+def command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "tridiff.cli", *args]
+
+
+def run(*args: str, cwd: Path, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:
+    return subprocess.run(command(*args), capture_output=True, text=True, env=ENV, cwd=cwd, timeout=timeout)
+
+
+def run_all(cases: dict[str, tuple[str, ...]], cwd: Path) -> dict[str, subprocess.CompletedProcess]:
+    """Run several independent CLI calls concurrently (each is mostly interpreter start-up)."""
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {name: pool.submit(run, *args, cwd=cwd) for name, args in cases.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def strict_json(text: str):
+    """json.loads that refuses NaN and Infinity, which are not JSON (Python writes them by default)."""
+    def refuse(constant):
+        raise ValueError(f"{constant} is not valid JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def ok(p: subprocess.CompletedProcess) -> subprocess.CompletedProcess:
+    """Assert a successful run: status 0, no traceback, nothing on stderr."""
+    assert p.returncode == 0, p.stderr
+    assert "Traceback" not in p.stdout + p.stderr
+    assert p.stderr == ""
+    return p
+
+
+def exact_derivative(x):
+    """d/dx (|x| + sin x cos x), written by hand: sign(x) + cos(2x)."""
+    return np.sign(x) + np.cos(2 * x)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory) -> Path:
+    """The CLI's working directory: nothing it writes by default lands in the repository."""
+    return tmp_path_factory.mktemp("cli")
+
+
+# -- lab --quick and bench --quick, started early in the background ----------------------------------
+
+class Background:
+    """One CLI call running while the other tests run; its output goes to files, not pipes."""
+
+    def __init__(self, name: str, args: tuple[str, ...], folder: Path):
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.stdout_path, self.stderr_path = folder / f"{name}.stdout", folder / f"{name}.stderr"
+        with open(self.stdout_path, "w") as out, open(self.stderr_path, "w") as err:
+            self.started = time.perf_counter()
+            self.process = subprocess.Popen(command(*args), stdout=out, stderr=err, env=ENV, cwd=folder)
+        self.result: subprocess.CompletedProcess | None = None
+
+    def wait(self, timeout: float = LONG_TIMEOUT) -> subprocess.CompletedProcess:
+        if self.result is None:
+            left = max(1.0, timeout - (time.perf_counter() - self.started))
+            try:
+                self.process.wait(timeout=left)
+            except subprocess.TimeoutExpired:
+                self.stop()
+                pytest.fail(f"{self.process.args[3:]} did not finish in {timeout} s")
+            self.result = subprocess.CompletedProcess(
+                self.process.args, self.process.returncode,
+                self.stdout_path.read_text(encoding="utf-8"), self.stderr_path.read_text(encoding="utf-8"))
+        return self.result
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def background(request, tmp_path_factory):
+    """Start ``lab --quick`` and ``bench --quick`` at once, if a selected test of this module needs them."""
+    wanted = {name for item in request.session.items if getattr(item, "module", None) is request.module
+              for name in item.fixturenames}
+    started: dict[str, Background] = {}
+    if "lab_run" in wanted:
+        folder = tmp_path_factory.mktemp("lab")
+        started["lab"] = Background("lab", ("lab", "--quick", "--out", str(folder / "report")), folder)
+    if "bench_run" in wanted:
+        started["bench"] = Background("bench", ("bench", "--quick"), tmp_path_factory.mktemp("bench"))
+    yield started
+    for job in started.values():
+        job.stop()
+
+
+# -- tridiff diff ----------------------------------------------------------------------------------
+
+KINKED = "abs(x) + sin(x)*cos(x)"
+
+
+@pytest.fixture(scope="module")
+def diff_runs(workdir):
+    return run_all({
+        "json": ("diff", KINKED, "--at", "-1,0,1", "--json"),
+        "numeric": ("diff", KINKED, "--at", "-1,0,1", "--method", "numeric", "--json"),
+        "order2": ("diff", "x**3", "--at", "-2,0.5,3", "--order", "2", "--json"),
+        "human": ("diff", KINKED, "--at", "-1,0,1"),
+    }, workdir)
+
+
+@pytest.fixture(scope="module")
+def diff_json(diff_runs):
+    return strict_json(ok(diff_runs["json"]).stdout)
+
+
+def test_diff_json_is_one_object_with_exactly_the_documented_keys(diff_runs, diff_json):
+    assert len(diff_runs["json"].stdout.strip().splitlines()) == 1
+    assert set(diff_json) == DIFF_KEYS
+    assert diff_json["points"] == [-1.0, 0.0, 1.0]
+    assert set(diff_json["methods"]) == set(METHODS)
+    assert isinstance(diff_json["function"], str) and isinstance(diff_json["derivative"], str)
+
+
+def test_diff_json_null_exactly_at_the_kink(diff_json):
+    for method, values in diff_json["methods"].items():
+        assert len(values) == 3, method
+        assert values[1] is None, method  # NaN written as null
+        assert all(isinstance(v, float) and math.isfinite(v) for v in (values[0], values[2])), method
+    assert diff_json["undefined"] == [0.0]
+
+
+@pytest.mark.parametrize("method, rtol", [("symbolic", 1e-13), ("automatic", 1e-13), ("numeric", 1e-8)])
+def test_diff_json_values_match_the_hand_derivative(diff_json, method, rtol):
+    got = diff_json["methods"][method]
+    expected = exact_derivative(np.array([-1.0, 1.0]))  # -1 + cos 2 and 1 + cos 2
+    np.testing.assert_allclose([got[0], got[2]], expected, rtol=rtol, atol=0)
+
+
+def test_diff_json_formulas_read_back_with_sympy(diff_json):
+    f = sympy.sympify(diff_json["function"], locals={"x": X})
+    assert sympy.simplify(f - (sympy.Abs(X) + sympy.sin(X) * sympy.cos(X))) == 0
+    d = sympy.sympify(diff_json["derivative"], locals={"x": X})
+    assert d.free_symbols == {X}
+    for x0 in (-1.0, 1.0, -2.5, 0.3):
+        assert float(d.subs(X, x0)) == pytest.approx(exact_derivative(x0), rel=1e-14)
+
+
+def test_diff_json_one_method(diff_runs):
+    out = strict_json(ok(diff_runs["numeric"]).stdout)
+    assert set(out) == DIFF_KEYS
+    assert list(out["methods"]) == ["numeric"]
+    values = out["methods"]["numeric"]
+    assert values[1] is None and out["undefined"] == [0.0]
+    np.testing.assert_allclose([values[0], values[2]], exact_derivative(np.array([-1.0, 1.0])), rtol=1e-8)
+
+
+def test_diff_json_second_order(diff_runs):
+    out = strict_json(ok(diff_runs["order2"]).stdout)
+    xs = np.array([-2.0, 0.5, 3.0])
+    assert out["points"] == xs.tolist() and out["undefined"] == []
+    assert sympy.simplify(sympy.sympify(out["derivative"], locals={"x": X}) - 6 * X) == 0
+    for method, rtol in (("symbolic", 1e-13), ("automatic", 1e-13), ("numeric", 1e-6)):
+        np.testing.assert_allclose(out["methods"][method], 6 * xs, rtol=rtol, err_msg=method)
+
+
+def test_diff_human_table(diff_runs, diff_json):
+    out = ok(diff_runs["human"]).stdout
+    lines = out.splitlines()
+    assert any(diff_json["function"] in line for line in lines)  # the formula, as tridiff reads it
+    header = next(line for line in lines if "symbolic" in line)
+    assert all(m in header for m in METHODS)  # one column per method, on one header line
+    assert "undefined" in out and "kink" in out
+    latex = [line for line in lines if line.startswith("LaTeX:")]
+    assert len(latex) == 1 and r"\operatorname{sign}" in latex[0] and r"\cos" in latex[0]
+    row = next(line for line in lines if re.match(r"\W*1\s", line))  # the x = 1 row
+    assert f"{exact_derivative(1.0):.12f}"[:12] in row
+
+
+# -- user errors: one line on stderr, status 2, no traceback ------------------------------------------
+
+BAD_INPUT = {
+    "incomplete expression": (("diff", "x**"), "x**"),
+    "unknown function": (("diff", "foo(x)"), "foo"),
+    "import attempt": (("diff", "__import__('os')"), "__import__"),
+    "attribute access": (("diff", "x.__class__"), "__class__"),
+    "empty expression": (("diff", ""), "empty"),
+    "unknown method": (("diff", "x", "--method", "bogus"), "bogus"),
+    "unknown plot method": (("plot", "x", "--methods", "symbolic,bogus", "-o", "p.png"), "bogus"),
+    "reversed range": (("plot", "x", "--range", "3", "1", "-o", "p.png"), "--range"),
+    "empty range": (("compare", "x", "--range", "1", "1"), "--range"),
+    "non-number range": (("plot", "x", "--range", "a", "1", "-o", "p.png"), "--range"),
+    "bad --at": (("diff", "x", "--at", "1,a"), "--at"),
+    "empty --at": (("diff", "x", "--at", ","), "--at"),
+    "order 0": (("diff", "x", "--order", "0"), "--order"),
+    "order not a number": (("diff", "x", "--order", "two"), "--order"),
+    "plot to .txt": (("plot", "x", "-o", "plot.txt"), ".png"),
+    "unknown command": (("differentiate", "x"), "differentiate"),
+    "missing EXPR": (("diff",), "EXPR"),
+}
+
+
+@pytest.fixture(scope="module")
+def bad_runs(workdir):
+    return run_all({name: args for name, (args, _) in BAD_INPUT.items()}, workdir)
+
+
+@pytest.mark.parametrize("name", list(BAD_INPUT))
+def test_user_error_is_one_clear_line(bad_runs, workdir, name):
+    args, mentions = BAD_INPUT[name]
+    p = bad_runs[name]
+    assert p.returncode == 2, (args, p.returncode, p.stderr)
+    assert "Traceback" not in p.stdout + p.stderr
+    assert p.stdout == ""
+    lines = p.stderr.splitlines()
+    assert len(lines) == 1, p.stderr
+    assert lines[0].startswith("tridiff: error: ")
+    assert mentions in lines[0]
+    assert not (workdir / "plot.txt").exists() and not (workdir / "p.png").exists()
+
+
+@pytest.mark.parametrize("at", ["nan", "inf", "1e400", "1,nan"])
+@pytest.mark.xfail(strict=True, reason="bug: --at nan/inf prints NaN/Infinity in 'points' and 'undefined', "
+                                       "which is not JSON (DESIGN: NaN written as null)")
+def test_diff_json_with_a_non_finite_point_is_valid_json_or_a_clear_error(workdir, at):
+    p = run("diff", "x", "--at", at, "--json", cwd=workdir)
+    assert "Traceback" not in p.stdout + p.stderr
+    if p.returncode == 0:
+        strict_json(p.stdout)
+    else:
+        assert p.returncode == 2 and p.stdout == "" and p.stderr.startswith("tridiff: error: ")
+
+
+@pytest.mark.xfail(strict=True, reason="bug: an output path in a missing folder raises FileNotFoundError "
+                                       "with a traceback (exit 1) instead of one 'tridiff: error:' line")
+def test_plot_into_a_missing_folder_is_a_clear_error(workdir):
+    p = run("plot", "x", "-o", str(workdir / "no-such-folder" / "p.png"), cwd=workdir)
+    assert "Traceback" not in p.stderr
+    assert p.returncode == 2 and p.stderr.startswith("tridiff: error: ") and len(p.stderr.splitlines()) == 1
+
+
+# -- --help everywhere -------------------------------------------------------------------------------
+
+HELP = {
+    "": ("--version", "diff", "plot", "compare", "bench", "lab"),
+    "diff": ("EXPR", "--at", "--method", "symbolic", "automatic", "numeric", "--order", "--json"),
+    "plot": ("EXPR", "--output", "-o", "--range", "--methods", "--order"),
+    "compare": ("EXPR", "--points", "--range", "--order", "--json"),
+    "bench": ("--quick", "--out"),
+    "lab": ("--out", "--quick"),
+}
+
+
+@pytest.fixture(scope="module")
+def help_runs(workdir):
+    return run_all({name: (*name.split(), "--help") for name in HELP}, workdir)
+
+
+@pytest.mark.parametrize("name", list(HELP))
+def test_help(help_runs, name):
+    out = ok(help_runs[name]).stdout
+    assert out.startswith(f"Usage: tridiff {name}".rstrip())
+    for word in HELP[name]:
+        assert word in out, (name, word)
+
+
+# -- tridiff plot ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def plot_runs(workdir):
+    return run_all({
+        "png": ("plot", "abs(x)", "-o", "abs.png"),
+        "svg": ("plot", "abs(x)", "-o", "abs.svg", "--range", "-2", "3", "--methods", "symbolic,numeric"),
+    }, workdir)
+
+
+def test_plot_png(plot_runs, workdir):
+    p = ok(plot_runs["png"])
+    assert "abs.png" in p.stdout
+    data = (workdir / "abs.png").read_bytes()
+    assert data[:8] == PNG_HEADER and data[-8:-4] == b"IEND" and len(data) > 5000
+
+
+def test_plot_svg(plot_runs, workdir):
+    p = ok(plot_runs["svg"])
+    assert "abs.svg" in p.stdout
+    root = ET.parse(workdir / "abs.svg").getroot()  # well-formed XML
+    assert root.tag == "{http://www.w3.org/2000/svg}svg"
+    assert len(list(root.iter())) > 50  # something is drawn
+
+
+# -- tridiff compare ---------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def compare_runs(workdir):
+    return run_all({
+        "json": ("compare", "sin(x)", "--points", "1000", "--json"),
+        "human": ("compare", "sin(x)", "--points", "1000", "--repeat", "3"),
+    }, workdir)
+
+
+def test_compare_json(compare_runs):
+    out = strict_json(ok(compare_runs["json"]).stdout)
+    assert set(out["methods"]) == set(METHODS)
+    for method, bound in (("symbolic", 1e-13), ("automatic", 1e-13), ("numeric", 1e-8)):
+        m = out["methods"][method]
+        assert m["available"] is True and m["undefined"] == []
+        assert 0 <= m["max_abs_error"] and 0 <= m["max_rel_error"] < bound, (method, m["max_rel_error"])
+        assert m["setup_seconds"] > 0 and m["evaluation_seconds"]["median"] > 0
+
+
+def test_compare_human_table(compare_runs):
+    out = ok(compare_runs["human"]).stdout
+    assert "sin(x)" in out and "error" in out
+    for method in METHODS:
+        assert re.search(rf"^\W*{method}\s", out, re.M), method  # a row per method
+
+
+# -- tridiff bench --quick (started in the background) -------------------------------------------------
+
+@pytest.fixture(scope="module")
+def bench_run(background):
+    return background["bench"].wait()
+
+
+def test_bench_quick_prints_both_sweeps(bench_run):
+    out = ok(bench_run).stdout
+    assert "x**2" in out and "nested_polynomial" in out  # the size sweep and the depth (swell) sweep
+    assert re.search(r"^\W*points\W", out, re.M) and re.search(r"^\W*depth\W", out, re.M)
+    for method in (*METHODS, "raw lambdify", "np.gradient"):
+        assert len(re.findall(rf"^\W*{re.escape(method)}\s", out, re.M)) >= 4, method  # eval + setup, 2 sweeps
+    assert re.search(r"\d (ms|µs)", out)
+
+
+# -- tridiff lab --quick (started in the background) --------------------------------------------------
+
+SECTIONS = (
+    "1 - Functions in Python",
+    "2 - Symbolic differentiation",
+    "2.3 - Limitations of symbolic differentiation",
+    "3 - Numerical differentiation",
+    "4 - Automatic differentiation",
+    "5 - Computational efficiency",
+)
+
+
+class Page(HTMLParser):
+    """The report's h2 sections (as text), tables (rows of cell text) and every src/href value."""
+
+    def __init__(self, text: str):
+        super().__init__(convert_charrefs=True)
+        self.heads: list[str] = []
+        self.text: dict[str, list[str]] = {"": []}
+        self.tables: dict[str, list[list[list[str]]]] = {"": []}
+        self.links: list[str] = []
+        self.items: list[str] = []
+        self._tag = None
+        self._cell = None
+        self.feed(text)
+
+    @property
+    def section(self) -> str:
+        return self.heads[-1] if self.heads else ""
+
+    def handle_starttag(self, tag, attrs):
+        self.links += [v or "" for k, v in attrs if k in ("src", "href")]
+        if tag in ("h2", "li"):
+            self._tag, self._buffer = tag, []
+        elif tag == "table":
+            self.tables[self.section].append([])
+        elif tag == "tr":
+            self.tables[self.section][-1].append([])
+        elif tag in ("td", "th"):
+            self._cell = []
+
+    def handle_endtag(self, tag):
+        if tag == "h2" and self._tag == "h2":
+            self.heads.append("".join(self._buffer).strip())
+            self.text[self.section], self.tables[self.section] = [], []
+            self._tag = None
+        elif tag == "li" and self._tag == "li":
+            self.items.append("".join(self._buffer).strip())
+            self._tag = None
+        elif tag in ("td", "th") and self._cell is not None:
+            self.tables[self.section][-1][-1].append("".join(self._cell).strip())
+            self._cell = None
+
+    def handle_data(self, data):
+        if self._tag:
+            self._buffer.append(data)
+        if self._cell is not None:
+            self._cell.append(data)
+        self.text[self.section].append(data)
+
+    def section_text(self, prefix: str) -> str:
+        return "".join(next(v for k, v in self.text.items() if k.startswith(prefix)))
+
+    def section_tables(self, prefix: str):
+        return next(v for k, v in self.tables.items() if k.startswith(prefix))
+
+
+@pytest.fixture(scope="module")
+def lab_run(background):
+    return background["lab"].wait()
+
+
+@pytest.fixture(scope="module")
+def report_path(lab_run) -> Path:
+    return Path(lab_run.args[-1]).resolve() / "index.html"
+
+
+@pytest.fixture(scope="module")
+def report(lab_run, report_path) -> str:
+    assert lab_run.returncode == 0, lab_run.stderr
+    return report_path.read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="module")
+def page(report) -> Page:
+    return Page(report)
+
+
+def test_lab_quick_succeeds_and_says_where_the_report_is(lab_run, report_path):
+    ok(lab_run)
+    assert str(report_path) in lab_run.stdout.replace("\n", "")  # rich may wrap a long line
+    assert report_path.is_file()
+
+
+def test_lab_prints_a_short_summary_table(lab_run):
+    out = lab_run.stdout
+    assert "summary" in out
+    assert re.search(r"\|x\|' at 0.*NaN", out)
+    assert re.search(r"np\.gradient.*-0\.5", out)
+    assert re.search(r"\d (ms|µs)", out)
+
+
+def test_lab_report_is_self_contained(report, page):
+    assert report.lstrip().lower().startswith("<!doctype html>")
+    assert page.links and all(link.startswith(("data:", "#")) for link in page.links), \
+        [link[:60] for link in page.links if not link.startswith(("data:", "#"))]
+    assert not re.search(r"url\(\s*['\"]?(https?:)?//", report)  # no CSS fetch either
+    assert not re.search(r"<script[^>]*\bsrc=|<link[^>]*\bhref=|@import", report, re.I)
+
+
+def test_lab_report_plots_are_embedded_pngs(report):
+    images = re.findall(r'<img[^>]*\bsrc="data:image/png;base64,([A-Za-z0-9+/=]+)"', report)
+    assert len(images) >= 5
+    for data in images:
+        png = base64.b64decode(data, validate=True)
+        assert png[:8] == PNG_HEADER and png[-8:-4] == b"IEND" and len(png) > 5000
+
+
+def test_lab_report_has_every_section_and_the_conclusions(page):
+    for title in SECTIONS:
+        assert any(h.startswith(title) for h in page.heads), (title, page.heads)
+    assert [h for h in page.heads if h[:1].isdigit()] == sorted(h for h in page.heads if h[:1].isdigit())
+    conclusions = page.section_text("5 - Computational efficiency")
+    assert "Conclusions" in conclusions
+    assert len(page.items) >= 3
+    assert all(re.search(r"\d", item) for item in page.items)  # drawn from measured figures
+
+
+def test_lab_report_quotes_measured_times(page):
+    text = page.section_text("5 - Computational efficiency")
+    times = re.findall(r"(\d+(?:\.\d+)?(?:e[+-]?\d+)?) (ms|µs)", text)
+    assert len(times) >= 10
+    assert all(float(v) > 0 for v, _ in times)
+
+
+def test_lab_report_abs_kink_is_nan_from_every_method(page):
+    text = page.section_text("2.3 - Limitations of symbolic differentiation")
+    assert "sign(x)" in text
+    rows = [row for table in page.section_tables("2.3") for row in table]
+    assert any(row[0] == "NaN" and row[1:3] == ["-1", "1"] for row in rows), rows  # f'(0), left, right
+    jax_rows = [row for table in page.section_tables("4 - Automatic") for row in table if row[0].startswith("|x|")]
+    assert jax_rows and jax_rows[0][1] == "1" and jax_rows[0][2].startswith("NaN")  # JAX's 1 vs tridiff
+
+
+def test_lab_report_np_gradient_half_beside_the_kink(page):
+    (table,) = [t for t in page.section_tables("3 - Numerical") if any("np.gradient" in c for c in t[0])]
+    header, rows = table[0], table[1:]
+    column = {name: [float(row[i]) for row in rows] for i, name in enumerate(header)}
+    lab = next(v for k, v in column.items() if "np.gradient" in k)
+    exact = next(v for k, v in column.items() if "exact" in k)
+    x = next(v for k, v in column.items() if k == "x")
+    assert sorted(lab) == [-0.5, 0.5]  # the lab's ±0.5 beside the kink
+    assert exact == list(np.sign(x)) and sorted(exact) == [-1.0, 1.0]
+    tridiff_columns = [v for k, v in column.items() if "td" in k]
+    assert tridiff_columns and all(v == exact for v in tridiff_columns)
+    assert "±0.5" in page.section_text("3 - Numerical")
