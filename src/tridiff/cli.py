@@ -40,7 +40,7 @@ def main(argv=None) -> None:
     except click.Abort:
         click.echo("tridiff: aborted", err=True)
         sys.exit(130)
-    except (click.ClickException, TridiffError) as err:
+    except (click.ClickException, TridiffError, OSError) as err:
         message = err.format_message() if isinstance(err, click.ClickException) else str(err)
         click.echo(f"tridiff: error: {message}", err=True)
         sys.exit(2)
@@ -84,7 +84,7 @@ def _console():
 @click.argument("expr")
 @click.option("--at", "at", default="-1,0,1,2", show_default=True, help="Points, separated by commas.")
 @click.option("--method", type=click.Choice(("all",) + METHODS), default="all", show_default=True)
-@click.option("--order", type=click.IntRange(1, 8), default=1, show_default=True, help="Order of the derivative.")
+@click.option("--order", type=click.IntRange(1, 4), default=1, show_default=True, help="Order of the derivative.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
 def diff_command(expr, at, method, order, as_json):
     """The derivative of EXPR and its values at points, by every method, with undefined points."""
@@ -100,21 +100,21 @@ def diff_command(expr, at, method, order, as_json):
         click.echo(json.dumps({
             "function": str(f),
             "derivative": None if formula is None else str(formula),
-            "points": xs.tolist(),
-            "methods": {m: [_json_number(v) for v in np.atleast_1d(r.values).tolist()] for m, r in results.items()},
-            "undefined": xs[np.atleast_1d(first.undefined)].tolist(),
+            "points": [_json_number(v) for v in xs.tolist()],
+            "methods": {m: [_json_number(v) for v in r.values.tolist()] for m, r in results.items()},
+            "undefined": [_json_number(v) for v in xs[first.undefined].tolist()],
         }))
         return
     from rich.table import Table
 
     console = _console()
     prime = "'" * order if order <= 3 else f"^({order})"
-    console.print(f"f(x) = {f}")
-    if formula is not None:
-        console.print(f"f{prime}(x) =\n{sp.pretty(formula, use_unicode=True)}")
-        console.print(f"LaTeX: {sp.latex(formula)}")
-    table = Table(title=f"f{prime}(x)", show_header=True, header_style="bold")
-    table.add_column("x", justify="right")
+    var = f.symbol.name
+    console.print(f"f({var}) = {f}")
+    console.print(f"f{prime}({var}) =\n{sp.pretty(formula, use_unicode=True)}")
+    console.print(f"LaTeX: {sp.latex(formula)}")
+    table = Table(title=f"f{prime}({var})", show_header=True, header_style="bold")
+    table.add_column(var, justify="right")
     for m in results:
         table.add_column(m, justify="right")
     table.add_column("undefined: why")
@@ -132,7 +132,7 @@ def _format(v: float) -> str:
 @click.option("-o", "--output", default="tridiff-plot.png", show_default=True, help="A .png, .svg or .pdf file.")
 @click.option("--range", "x_range", nargs=2, type=float, default=(-5.0, 5.0), show_default=True, metavar="A B")
 @click.option("--methods", default=",".join(METHODS), show_default=True, help="Methods, separated by commas.")
-@click.option("--order", type=click.IntRange(1, 8), default=1, show_default=True)
+@click.option("--order", type=click.IntRange(1, 4), default=1, show_default=True)
 @click.option("--errors", is_flag=True, help="Add a panel with each method's error against mpmath.")
 def plot_command(expr, output, x_range, methods, order, errors):
     """Plot EXPR and its derivative by each method, kinks marked."""

@@ -33,7 +33,7 @@ REASONS: dict[int, str] = {
     DOMAIN_ENDPOINT: "endpoint of f's domain: f is defined on one side only",
     JUMP: "f jumps here (it is not continuous)",
     KINK: "kink: the left and right derivatives differ",
-    INFINITE: "the derivative is infinite (vertical tangent or pole)",
+    INFINITE: "the derivative is infinite, or too large for the float type (vertical tangent, pole, overflow)",
     NOT_FINITE: "the derivative formula has no finite value here",
     UNRESOLVED: "one-sided difference quotients disagree: a kink or jump within the step",
     BRANCHING: "kinks on both sides of x, closer than the finite-difference step",

@@ -50,15 +50,16 @@ def run(out: str | Path = "tridiff-report", *, quick: bool = False, console=None
     from rich.table import Table
 
     console = console or Console()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)  # fail now, not after the whole lab has run
+    path = out / "index.html"
+    path.touch()
     start = time.perf_counter()
     report = Report(quick)
     for part in (_functions, _symbolic, _symbolic_limits, _numeric, _automatic, _efficiency):
         with console.status(f"tridiff lab: {part.__doc__.splitlines()[0]}"):
             part(report)
     elapsed = time.perf_counter() - start
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "index.html"
     path.write_text(_page(report, elapsed), encoding="utf-8")
 
     table = Table("what", "measured here", title="tridiff lab: summary")
@@ -328,8 +329,9 @@ def _arr(a) -> str:
 
 
 def _ms(seconds: float) -> str:
-    ms = 1e3 * seconds
-    return f"{ms:.3g} ms" if ms >= 0.01 else f"{1e3 * ms:.3g} µs"
+    if seconds >= 1:
+        return f"{seconds:.3g} s"
+    return f"{1e3 * seconds:.3g} ms" if seconds >= 1e-5 else f"{1e6 * seconds:.3g} µs"
 
 
 _STYLE = """
