@@ -156,8 +156,8 @@ def test_first_derivative_converges_at_the_order_of_accuracy(accuracy, kind):
 @pytest.mark.parametrize("order", [2, 3, 4])
 @pytest.mark.parametrize("accuracy", [2, 4])
 def test_higher_derivatives_converge_too(order, accuracy, kind):
-    assert abs(slope(order, accuracy, kind, [32, 45, 64, 90, 128] if accuracy == 2 else [16, 23, 32, 45, 64])
-               - accuracy) < 0.5
+    sizes = [32, 45, 64, 90, 128] if accuracy == 2 else [16, 23, 32, 45, 64]  # where h^p dominates
+    assert abs(slope(order, accuracy, kind, sizes) - accuracy) < 0.5
 
 
 def test_accuracy_8_is_exact_for_polynomials_of_degree_8():
@@ -277,18 +277,20 @@ def test_jump_of_f_between_samples_gives_one_sided_slopes():
 
 
 def test_kinks_too_close_together_give_nan_not_wrong_values():
+    """Two kinks 1.5 to 6 spacings apart: every value given is right, the rest NaN with a reason."""
     x = np.linspace(-1, 1, 201)
     h = x[1] - x[0]
-    for gap in (3.0, 3.5, 4.0, 6.0):
+    for gap in (1.5, 3.0, 3.5, 4.0, 6.0):
         for sign in (1, -1):
-            y = np.abs(x - 0.1) + sign * np.abs(x - 0.1 - gap * h)
-            true = np.sign(x - 0.1) + sign * np.sign(x - 0.1 - gap * h)
+            kinks = (0.1, 0.1 + gap * h + 1e-3 * h)
+            y = np.abs(x - kinks[0]) + sign * np.abs(x - kinks[1])
             r = differentiate_samples(y, x, full=True)
             ok = ~np.isnan(r.values)
+            true = np.sign(x - kinks[0]) + sign * np.sign(x - kinks[1])
             np.testing.assert_allclose(r.values[ok], true[ok], atol=1e-9)
             assert set(r.reasons[~ok]) <= {AT_KINK, BETWEEN_KINKS}
-    r = differentiate_samples(np.abs(x) + np.abs(x - 1.5 * h - 1e-3), x, full=True)
-    assert BETWEEN_KINKS in set(r.reasons) or AT_KINK in set(r.reasons)
+            if gap < 2:
+                assert not ok.all()  # no 3-point stencil fits between them
 
 
 def test_kinks_on_fine_grids_on_both_grid_kinds():
@@ -343,9 +345,7 @@ def test_find_kinks_false_is_plain_stencils():
 
 
 def test_exported_from_the_package():
-    if not hasattr(td, "differentiate_samples"):
-        pytest.skip("tridiff/__init__.py does not export differentiate_samples yet")
-    assert td.differentiate_samples is differentiate_samples
+    assert td.differentiate_samples is differentiate_samples and td.SampleDerivative is SampleDerivative
 
 
 # -- validation at the boundary ---------------------------------------------------------------------
@@ -387,7 +387,7 @@ Y = np.sin(np.linspace(0, 1, 10))
     (lambda: differentiate_samples(Y, order=5), "order must be one of"),
 ])
 def test_bad_input_is_refused_with_a_clear_message(call, message):
-    with pytest.raises(td.TridiffError, match=None) as info:
+    with pytest.raises(td.TridiffError) as info:
         call()
     assert message in str(info.value)
     assert isinstance(info.value, ValueError)

@@ -172,12 +172,16 @@ class Comparison:
     def plot(self, *, bins: int = 100, figsize=(8, 5)):
         """A Figure: each method's absolute error against the reference on a log scale.
 
-        Each point's error is a faint dot; a line joins the largest error in each of ``bins``
-        slices of x. An error of exactly 0 cannot sit on a log scale: it is drawn on a dotted
-        floor line, labelled. Points where f^(n) does not exist are marked by vertical dashed
-        lines (gid ``"undefined"``) labelled with the reason; past 30 of them, by ticks along the
-        bottom. A method that is not available is named in the legend.
+        Each point's error is a faint dot; a line (gid ``"error-<method>"``) joins the largest
+        error in each of ``bins`` slices of x, or the points themselves when there are no more than
+        ``bins``. An error of exactly 0 cannot sit on a log scale: it is drawn on a dotted floor
+        line, labelled. Where f^(n) does not exist is marked (gid ``"undefined"``) and labelled
+        with the reason: an isolated point (a kink, a pole) by a dashed vertical line, a run of
+        neighbouring points (outside the domain) by a shaded band. A method that is not
+        available is named in the legend.
         """
+        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
+            raise TridiffError(f"bins must be a positive integer, got {bins!r}")
         from matplotlib.figure import Figure
         from matplotlib.lines import Line2D
 
@@ -194,11 +198,13 @@ class Comparison:
                 with np.errstate(invalid="ignore"):
                     errors[r.method] = np.abs(_at(self.points, r.values, self.reference_points)[order] - ref)
         positive = [e[e > 0] for e in errors.values() if np.any(e > 0)]
-        largest = max((float(p.max()) for p in positive), default=1.0)
         scale = float(np.nanmax(np.abs(ref))) if np.isfinite(ref).any() else 1.0
         floor = min(ERROR_FLOOR * max(scale, 1.0), 0.1 * min((float(p.min()) for p in positive), default=1.0))
-        floor = 10.0 ** np.floor(np.log10(floor))
-        edges = np.linspace(x[0], x[-1], max(1, min(bins, x.size)) + 1) if x.size else np.zeros(1)
+        floor = 10.0 ** np.floor(np.log10(floor))  # below every nonzero error, at a power of 10
+        largest = max((float(p.max()) for p in positive), default=1e3 * floor)
+        finite = x[np.isfinite(x)]
+        lo, hi = (finite[0], finite[-1]) if finite.size else (0.0, 1.0)
+        edges = np.linspace(lo, hi, max(1, min(bins, x.size)) + 1)
         handles = []
         for m, err in errors.items():
             style = METHOD_STYLES.get(m, {})
@@ -206,7 +212,7 @@ class Comparison:
             shown = np.where(np.isfinite(err), np.maximum(err, floor), np.nan)
             ax.plot(x, shown, linestyle="none", marker=".", markersize=2.5, alpha=0.3, color=color,
                     gid=f"error-points-{m}")
-            centers, peaks = _binned_max(x, shown, edges)
+            centers, peaks = (x, shown) if x.size <= bins else _binned_max(x, shown, edges)
             # Widths as in td.plot (symbolic widest): methods that agree to the last bit stay visible.
             line, = ax.plot(centers, peaks, color=color, linestyle=ls, linewidth=0.7 * lw, gid=f"error-{m}",
                             label=f"{m}: max {_sci(self[m].max_abs_error)}")
@@ -219,9 +225,8 @@ class Comparison:
                                       label=f"error exactly 0 (drawn at {floor:.0e})"))
         handles += self._mark_undefined(ax)
         ax.set_ylim(floor / 4, max(largest, floor) * 30)
-        if x.size:
-            pad = 0.01 * (x[-1] - x[0]) if x[-1] > x[0] else 0.5
-            ax.set_xlim(x[0] - pad, x[-1] + pad)
+        pad = 0.01 * (hi - lo) if hi > lo else 0.5
+        ax.set_xlim(lo - pad, hi + pad)
         ax.set_xlabel("x")
         ax.set_ylabel(f"|f{_primes(self.order)} − reference|")
         ax.grid(True, which="major", alpha=0.3)
@@ -249,8 +254,10 @@ class Comparison:
             j = i
             while j + 1 < xs.size and reasons[j + 1] == reasons[i]:
                 j += 1
-            if reasons[i]:
-                (singles.append((xs[i], reasons[i])) if j == i else spans.append((xs[i], xs[j], reasons[i])))
+            if reasons[i] and j == i:
+                singles.append((xs[i], reasons[i]))
+            elif reasons[i]:
+                spans.append((xs[i], xs[j], reasons[i]))
             i = j + 1
         handles, labelled = [], set()
 
@@ -260,15 +267,17 @@ class Comparison:
             return f"undefined: {why}" if first else None
 
         for a, b, why in spans:
+            text = label(why)
             patch = ax.axvspan(a, b, color="tab:red", alpha=0.12, linewidth=0, zorder=0, gid="undefined",
-                               label=label(why))
-            if patch.get_label() == f"undefined: {why}":
+                               label=text)
+            if text:
                 handles.append(patch)
         if len(singles) <= MAX_VLINES:
             for u, why in singles:
+                text = label(why)
                 line = ax.axvline(u, color="tab:red", linewidth=1.0, linestyle=(0, (5, 3)), alpha=0.8,
-                                  zorder=1, gid="undefined", label=label(why))
-                if line.get_label() == f"undefined: {why}":
+                                  zorder=1, gid="undefined", label=text)
+                if text:
                     handles.append(line)
                 if len(singles) <= MAX_ANNOTATED:
                     ax.annotate(f"x = {u:g}\n{why}", xy=(u, 1.0), xycoords=("data", "axes fraction"),
@@ -438,7 +447,8 @@ def _undefined_text(points, reasons, shown: int = 4) -> str:
     parts = []
     for why, us in groups.items():
         if len(us) > shown:
-            parts.append(f"{len(us)} points from {min(us):g} to {max(us):g} ({why})")
+            span = f" from {min(us):g} to {max(us):g}" if np.all(np.isfinite(us)) else ""
+            parts.append(f"{len(us)} points{span} ({why})")
         else:
             parts.append(", ".join(f"{u:g}" for u in us) + f" ({why})")
     return "; ".join(parts) or "none"
