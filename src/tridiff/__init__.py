@@ -13,6 +13,7 @@ from .function import Function, function
 from .kinks import Kink, kinks
 from .plot import plot, plot_gallery
 from .samples import SampleDerivative, differentiate_samples
+from .stepstudy import StepStudy, step_study
 from .sweeps import Series, Sweep, sweep_depth, sweep_sizes
 
 __version__ = "0.1.0"
@@ -30,6 +31,7 @@ __all__ = [
     "ParseError",
     "SampleDerivative",
     "Series",
+    "StepStudy",
     "Sweep",
     "TraceError",
     "TridiffError",
@@ -40,6 +42,7 @@ __all__ = [
     "kinks",
     "plot",
     "plot_gallery",
+    "step_study",
     "sweep_depth",
     "sweep_sizes",
 ]
