@@ -168,7 +168,7 @@ class Derivative:
             est = self._complex_step(x, analysis)
             value, error = est.value, est.error
         else:
-            est = self._numeric(f.program(), x, jnp, analysis.flagged, analysis.distance)
+            est = self._numeric(f.program(), x, jnp, analysis.flagged, analysis.distance, analysis.clearance)
             value, error = est.value, est.error
             code = jnp.where(code == 0, est.code, code)
         code = jnp.where((code == 0) & ~jnp.isfinite(value), not_finite_code(value), code).astype(jnp.int8)
@@ -176,7 +176,7 @@ class Derivative:
         right = value if analysis.right is None else analysis.right
         return (jnp.where(code == 0, value, jnp.nan), code, left, right, error)
 
-    def _numeric(self, values_at, x, xp, flagged=None, distance=None, opaque=False):
+    def _numeric(self, values_at, x, xp, flagged=None, distance=None, clearance=None, opaque=False):
         states_at = None
         if self.function.expr is not None and self.switches:
             symbol, args = self.function.symbol, [s.arg for s in self.switches]
@@ -187,7 +187,7 @@ class Derivative:
 
         return numeric.differentiate(values_at, x, self.order, xp, scheme=self.scheme, accuracy=self.accuracy,
                                      opaque=opaque, states_at=states_at, flagged=flagged, distance=distance,
-                                     step=self.step)
+                                     clearance=clearance, step=self.step)
 
     def _complex_step(self, x, analysis):
         """Complex step on f's analytic continuation; on a kink, the mean of its two branches'."""
@@ -196,6 +196,7 @@ class Derivative:
         def along(switches=None):
             return lambda z: Lowering({f.symbol: z}, switches, analytic=True).array(f.expr, z)
 
+        # The branch's continuation is analytic across a kink: only poles and domain edges limit h.
         est = numeric.complex_step(along(), x, jnp, distance=analysis.distance, step=self.step)
         if not analysis.lefts:
             return est

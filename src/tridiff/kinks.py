@@ -126,7 +126,8 @@ class Analysis:
     right: jnp.ndarray
     value: jnp.ndarray  # f^(n) from the formula; where a switch vanishes, the agreed one-sided limit
     flagged: jnp.ndarray  # a branch or domain switch vanishes here
-    distance: jnp.ndarray | None  # Newton estimate of the distance to the nearest switch's zero
+    distance: jnp.ndarray | None  # Newton estimate of the distance to the nearest pole or domain edge
+    clearance: jnp.ndarray | None  # the same for the nearest branch switch (a kink or jump)
     lefts: dict  # {u: (flag, sign of u just left of x)}: forces a Lowering onto the left branch
     rights: dict  # the same for the right branch
 
@@ -152,13 +153,16 @@ def analyse(x, symbol: sp.Symbol, exprs, switches: tuple[Switch, ...], n: int) -
         code = jnp.where(jnp.isfinite(vals[k]), code, not_finite_code(vals[k]))
     value = left = right = vals[n] if len(vals) > n else None
     flagged = pole = jnp.zeros(x.shape, bool)
-    distance = None
+    distance = clearance = None
     lefts, rights = {}, {}
     endpoint, left_out, right_out, exact = flagged, flagged, flagged, jnp.ones(x.shape, bool)
     for s in switches:
         u, du, d2u = natural(s.arg), natural(s.d1), natural(s.d2)
         near = jnp.abs(u) / jnp.abs(du)
-        distance = near if distance is None else jnp.minimum(distance, near)
+        if s.kind == "branch":
+            clearance = near if clearance is None else jnp.minimum(clearance, near)
+        else:
+            distance = near if distance is None else jnp.minimum(distance, near)
         # u "is 0" when it is 0 to within the rounding error of computing it near x.
         flag = jnp.abs(u) <= 8 * eps * (jnp.abs(x * du) + jnp.abs(u))
         if s.kind == "pole":
@@ -196,7 +200,7 @@ def analyse(x, symbol: sp.Symbol, exprs, switches: tuple[Switch, ...], n: int) -
     if any(s.kind != "branch" for s in switches):
         code = jnp.where(jnp.isfinite(vals[0]) & ~pole, code, OUTSIDE_DOMAIN)
     code = jnp.where(jnp.isfinite(x), code, NOT_FINITE_INPUT).astype(jnp.int8)
-    return Analysis(code, left, right, value, flagged, distance, lefts, rights)
+    return Analysis(code, left, right, value, flagged, distance, clearance, lefts, rights)
 
 
 def not_finite_code(values):

@@ -11,16 +11,19 @@ Schemes
     branches are taken along the real axis so that it stays valid beside kinks).
 
 Step
-    ``h = eps**(1/(m+p)) * min(max(|x|, 1), d)`` for derivative order m and accuracy p. The power
-    balances the truncation error ~h^p against the round-off ~eps/h^m; ``max(|x|, 1)`` keeps
+    ``h = eps**(1/(m+p)) / R**(p/(m+p)) * min(max(|x|, 1), d)`` for derivative order m, accuracy p
+    and a stencil reaching ±R·h. It balances the truncation error ~(R·h)^p against the round-off
+    ~eps/h^m; ``max(|x|, 1)`` keeps
     x + h distinct from x in the same leading digits wherever x is; ``d``, the distance to the
-    nearest kink, pole or domain edge, keeps the stencil on one smooth piece of f. The step is
+    nearest pole or domain edge, is f's own scale there; and the stencil stays clear of the
+    nearest kink, so that it sees one smooth piece of f (see :func:`step_size`). The step is
     rounded down to a power of two, so that every point of the stencil is exact.
 
 Error estimate
     Truncation: the same stencil at 2h differs from it at h by (2^p − 1)·C·h^p, which gives C·h^p
-    (Richardson: the gap to the tableau's previous level); round-off: ``eps · Σ|w_j f(x_j)| / h^m``.
-    Their sum, doubled for safety.
+    (Richardson: the gap to the tableau's previous level), doubled for safety; round-off: each
+    f(x_j) off by up to 3 ulps, ``3·eps·Σ|w_j f(x_j)| / h^m`` (calibrated on the catalog against
+    mpmath: the estimate covers the true error at ≥ 99% of points and is within 100× at ≥ 90%).
 
 Near a kink a central stencil would average the two sides (the lab's ±0.5 beside |x|'s kink), so a
 stencil that would straddle one is replaced by a one-sided stencil on x's side. Where f is a
@@ -103,6 +106,12 @@ def stencil(kind: str, order: int, accuracy: int) -> Stencil:
     return Stencil(offsets, tuple(float(w) for w in fornberg(offsets, order)), accuracy, kind)
 
 
+def _reach(st: Stencil) -> float:
+    # A stencil spanning ±R·h errs like (R·h)^p: minimising (R·h)^p + eps/h^m puts the best step
+    # at eps^(1/(m+p)) / R^(p/(m+p)).
+    return float(max(abs(o) for o in st.offsets))
+
+
 def base_step(order: int, accuracy: int, eps: float) -> float:
     """The relative step balancing truncation ~h^accuracy against round-off ~eps/h^order."""
     return eps ** (1.0 / (order + accuracy))
@@ -156,18 +165,23 @@ def _estimate(xp, st: Stencil, f: _Values, h, order: int, eps: float):
     else:
         doubled, _ = _apply(xp, st, f, h, order, scale=2)
         truncation = xp.abs(doubled - value) / (2**st.accuracy - 1)
-    return value, 2 * (truncation + eps * rounding)
+    return value, 2 * truncation + 3 * eps * rounding
 
 
-def step_size(x, rel: float, xp, distance=None, flagged=None):
-    """The step at each point: ``rel·max(|x|, 1)``, kept inside ``distance``, as a power of two.
+def step_size(x, rel: float, xp, distance=None, flagged=None, clearance=None, reach: float = 1.0):
+    """The step at each point, as a power of two.
 
-    A power of two at least 16 ulps of x makes every stencil point ``x + j·h`` (j a small
-    multiple of 1/8) exactly representable, so the abscissae carry no rounding error of their own.
+    ``rel·max(|x|, 1)``; near a pole or domain edge at ``distance`` d, f varies on the scale d, so
+    ``rel·d``; near a kink at ``clearance`` c, f is smooth on each side, so the stencil (reaching
+    ±reach·h) need only stay clear of it: at most ``c / (2·reach)``. A power of two at least 16
+    ulps of x makes every stencil point ``x + j·h`` (j a small multiple of 1/8) exactly
+    representable, so the abscissae carry no rounding error of their own.
     """
     scale = xp.maximum(xp.abs(x), 1.0)
     h = rel * scale if distance is None else rel * xp.minimum(scale, distance)
-    if flagged is not None:  # on a kink the distance is 0: one-sided stencils take over there
+    if clearance is not None:
+        h = xp.minimum(h, clearance / (2 * reach))
+    if flagged is not None:  # on a kink the clearance is 0: one-sided stencils take over there
         h = xp.where(flagged, rel * scale, h)
     h = xp.maximum(xp.maximum(h, 16 * np.finfo(x.dtype).eps * xp.abs(x)), np.finfo(x.dtype).tiny)
     return _power_of_two_below(h, xp)
@@ -188,7 +202,7 @@ def _power_of_two_below(h, xp):
 def differentiate(
     values_at: Callable, x, order: int, xp, *, scheme: str = "central", accuracy: int | None = None,
     opaque: bool = False, states_at: Callable | None = None, flagged=None, distance=None,
-    step: float | None = None,
+    clearance=None, step: float | None = None,
 ) -> Estimate:
     """The ``order``-th derivative of f at ``x`` by finite differences, in array module ``xp``.
 
@@ -201,14 +215,16 @@ def differentiate(
             kinks are where they change. None for a smooth formula.
         flagged: points on a switch, where the kink analysis decides whether f^(order) exists: a
             central stencil would straddle the switch, so forward and backward ones are averaged.
-        distance: the distance from each point to the nearest switch: steps stay inside it.
+        distance, clearance: from each point to the nearest pole or domain edge, and to the nearest
+            kink: see :func:`step_size`.
         step: a relative step overriding the default.
     """
     accuracy = accuracy or DEFAULT_ACCURACY[scheme]
     eps = float(np.finfo(x.dtype).eps)
     main = stencil(scheme, order, accuracy)
-    rel = step if step is not None else base_step(order, accuracy, eps)
-    h = step_size(x, rel, xp, None if step is not None else distance, flagged)
+    rel = step if step is not None else base_step(order, accuracy, eps) / _reach(main) ** (accuracy / (accuracy + order))
+    h = (step_size(x, rel, xp, flagged=flagged) if step is not None
+         else step_size(x, rel, xp, distance, flagged, clearance, _reach(main)))
     f = _Values(values_at, x, h)
     value, error = _estimate(xp, main, f, h, order, eps)
     zero = xp.zeros(x.shape, np.int8)
@@ -257,7 +273,7 @@ def complex_step(complex_values_at: Callable, x, xp, *, distance=None, step: flo
     if distance is not None and step is None:
         h = xp.minimum(h, 1e-8 * distance + tiny)
     value = xp.imag(complex_values_at(x + 1j * h)) / h
-    error = 4 * float(np.finfo(x.dtype).eps) * xp.abs(value)
+    error = 16 * float(np.finfo(x.dtype).eps) * xp.abs(value)  # f itself is off by a few ulps
     zero = xp.zeros(x.shape, np.int8)
     return Estimate(value, error, zero, value, value)
 
