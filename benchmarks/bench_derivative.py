@@ -17,11 +17,9 @@ Timings are printed, never asserted. Run ``python benchmarks/bench_derivative.py
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
-import random
 import subprocess
 import sys
 import time
@@ -35,6 +33,8 @@ import sympy
 
 import tridiff as td
 from tridiff.catalog import BY_NAME, nested_polynomial
+
+from interleave import interleaved  # benchmarks/interleave.py, beside this script
 
 N_POINTS = 10**6
 METHODS = ("symbolic", "automatic", "numeric")
@@ -183,19 +183,9 @@ def time_interleaved(cases: list[Case], rounds: int, slow_budget_s: float, min_r
             case.run()
             first = time.perf_counter() - t
         case.repeats = int(min(rounds, max(min_repeats, slow_budget_s // max(first, 1e-9))))
-    rng = random.Random(seed)
-    gc.collect()
-    gc.disable()
-    try:
-        for r in range(rounds):
-            order = [c for c in cases if r < c.repeats]
-            rng.shuffle(order)
-            for case in order:
-                t = time.perf_counter()
-                case.run()
-                case.samples.append(time.perf_counter() - t)
-    finally:
-        gc.enable()
+    timings = interleaved([c.run for c in cases], rounds, [c.repeats for c in cases], seed)
+    for case, samples in zip(cases, timings):
+        case.samples = samples
 
 
 def steady_rows(cases: list[Case], copy_case: Case) -> list[Row]:

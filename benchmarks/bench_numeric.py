@@ -3,8 +3,8 @@
 One run, on one machine, 10^5 points of each function (the lab's nested polynomial and
 exp(-2x) + 3 sin(3x)). For every tool: the median time of a call (``tridiff.timing.measure``:
 warm-up first, so compilation is not counted; tridiff's first call is reported apart), the
-largest scaled error against the exact derivative (SymPy's derivative evaluated by mpmath at 40
-digits on 2001 of the points), and the time as a multiple of tridiff's. DESIGN.md's targets, at
+largest scaled error against the exact derivative (``tridiff.testing.reference``: mpmath at 40
+digits, on 2001 of the points), and the time as a multiple of tridiff's. DESIGN.md's targets, at
 ≤ 1e-10 relative error: ≥ 100× faster than numdifftools, ≥ 10× faster than scipy.differentiate.
 
 Timings are printed, never asserted. A peer library that is not installed is skipped with a note.
@@ -23,13 +23,11 @@ import time
 from dataclasses import asdict, dataclass
 from typing import Callable
 
-import mpmath
 import numpy as np
-import sympy as sp
 
 import tridiff as td
 from tridiff.catalog import BY_NAME, nested_polynomial
-from tridiff.testing import scaled_error
+from tridiff.testing import reference, scaled_error
 from tridiff.timing import measure, once
 
 N_POINTS = 10**5
@@ -80,14 +78,6 @@ def available(module: str):
         return None
 
 
-def exact_reference(text: str, xs: np.ndarray) -> np.ndarray:
-    """f' at xs: SymPy's derivative of the formula, evaluated by mpmath at 40 digits."""
-    fn = td.function(text)
-    exact = sp.lambdify(fn.symbol, sp.diff(fn.expr, fn.symbol), modules="mpmath")
-    with mpmath.workdps(REFERENCE_DIGITS):
-        return np.array([float(exact(mpmath.mpf(float(v)))) for v in xs])
-
-
 def timed(fn: Callable[[], object], repeat: int, budget: float):
     t = measure(fn, repeat=repeat, warmup=1, budget=budget)
     return t.median * 1e3, t.q25 * 1e3, t.q75 * 1e3, t.repeat
@@ -96,24 +86,27 @@ def timed(fn: Callable[[], object], repeat: int, budget: float):
 def run_case(name, f, text, interval, args, out: list[Row]) -> None:
     x = np.linspace(*interval, N_POINTS)
     ref_idx = np.linspace(0, N_POINTS - 1, REFERENCE_POINTS).astype(int)
-    ref = exact_reference(text, x[ref_idx])
+    ref = reference(text, x[ref_idx], digits=REFERENCE_DIGITS)  # the tests' oracle: mpmath, not tridiff
     repeat = 3 if args.quick else 11
     budget = 5.0 if args.quick else 20.0
 
-    def row(tool, settings, timing, values, note="", points=N_POINTS, first=float("nan"), idx=ref_idx, sub_ref=ref):
+    def row(tool, settings, timing, values, note="", points=N_POINTS, first=float("nan")) -> Row:
         med, q25, q75, rep = timing
         scale = N_POINTS / points
-        err = scaled_error(np.asarray(values, dtype=float), sub_ref)
+        err = scaled_error(np.asarray(values, dtype=float), ref)
         out.append(Row(name, tool, settings, points, med * scale, q25 * scale, q75 * scale, rep, err,
-                       len(sub_ref), first_call_ms=first, note=note))
+                       len(ref), first_call_ms=first, note=note))
+        return out[-1]
 
     # tridiff: the same NumPy callable, traced once into a formula.
+    ours = {}
     for scheme, accuracy in TRIDIFF_SCHEMES:
         fresh = td.function(f)
         first, d = once(lambda: _first_call(fresh, scheme, accuracy, x))
         label = scheme if scheme == "complex-step" else f"{scheme}, accuracy {accuracy}"
         note = "baseline" if (scheme, accuracy) == BASELINE else ""
-        row("tridiff", label, timed(lambda: d(x), repeat, budget), d(x)[ref_idx], note, first=first * 1e3)
+        ours[scheme, accuracy] = row("tridiff", label, timed(lambda: d(x), repeat, budget), d(x)[ref_idx], note,
+                                     first=first * 1e3)
 
     nd = available("numdifftools")
     if nd is None:
@@ -155,10 +148,9 @@ def run_case(name, f, text, interval, args, out: list[Row]) -> None:
         timed(lambda: np.gradient(f(x), x, edge_order=2), repeat, budget),
         np.gradient(f(x), x, edge_order=2)[ref_idx], "second order: cannot reach 1e-10")
 
-    base = next(r for r in out if r.function == name and r.note == "baseline")
     for r in out:
         if r.function == name:
-            r.ratio = r.median_ms / base.median_ms
+            r.ratio = r.median_ms / ours[BASELINE].median_ms
 
 
 def _first_call(fn, scheme, accuracy, x):

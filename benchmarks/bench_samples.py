@@ -19,10 +19,8 @@ Timings are printed, never asserted. ``python benchmarks/bench_samples.py --help
 from __future__ import annotations
 
 import argparse
-import gc
 import os
 import platform
-import random
 import time
 from dataclasses import dataclass
 from typing import Callable
@@ -32,6 +30,8 @@ import numpy as np
 import tridiff
 from tridiff.samples import differentiate_samples
 
+from interleave import interleaved  # benchmarks/interleave.py, beside this script
+
 N_POINTS = 10**6
 FUNCTIONS = {
     "abs": (np.abs, np.sign),  # the lab's kink: f' is ±1 beside 0
@@ -40,7 +40,9 @@ FUNCTIONS = {
 
 
 @dataclass(frozen=True)
-class Timing:
+class CaseTiming:
+    """One case's milliseconds per call over the rounds, and the np.gradient case it is compared with."""
+
     case: str
     baseline: str  # the np.gradient case it is compared with ('' for np.gradient itself)
     samples_ms: tuple[float, ...]
@@ -71,28 +73,17 @@ def cases(y: np.ndarray, x: np.ndarray, h: float) -> dict[str, tuple[str, Callab
     }
 
 
-def time_cases(calls: dict[str, tuple[str, Callable]], rounds: int) -> list[Timing]:
+def time_cases(calls: dict[str, tuple[str, Callable]], rounds: int) -> list[CaseTiming]:
     """Each call once per round, in a new random order every round, after one warm-up call each."""
-    for _, call in calls.values():
-        call()
-    samples: dict[str, list[float]] = {name: [] for name in calls}
-    gc_was_on = gc.isenabled()
-    gc.disable()
-    try:
-        for _ in range(rounds):
-            order = list(calls)
-            random.shuffle(order)
-            for name in order:
-                start = time.perf_counter()
-                calls[name][1]()
-                samples[name].append((time.perf_counter() - start) * 1e3)
-    finally:
-        if gc_was_on:
-            gc.enable()
-    return [Timing(name, calls[name][0], tuple(samples[name])) for name in calls]
+    runs = [call for _, call in calls.values()]
+    for run in runs:
+        run()
+    seconds = interleaved(runs, rounds)
+    return [CaseTiming(name, baseline, tuple(1e3 * t for t in s))
+            for (name, (baseline, _)), s in zip(calls.items(), seconds)]
 
 
-def print_timings(title: str, timings: list[Timing]) -> None:
+def print_timings(title: str, timings: list[CaseTiming]) -> None:
     by_name = {t.case: t for t in timings}
     print(f"\n{title}")
     print(f"  {'case':38} {'median ms':>10} {'IQR ms':>8} {'ratio':>7}  compared with")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from fractions import Fraction as F
+from functools import cache
 from math import factorial
 
 import numpy as np
@@ -161,27 +162,22 @@ def _smooth(e) -> bool:
 
 
 SMOOTH = [e.name for e in EXAMPLES if _smooth(e)]
-_POINTS: dict = {}
-_RESULTS: dict = {}
 
 
+@cache
 def points_and_reference(name):
     """21 grid points (binary fractions: kind to rounding) and 40 random points of the domain."""
-    if name not in _POINTS:
-        e = BY_NAME[name]
-        rng = np.random.default_rng(sum(map(ord, name)))
-        xs = np.concatenate([np.linspace(*e.domain, 21), rng.uniform(*e.domain, 40)])
-        _POINTS[name] = xs, reference(e.text, xs, digits=40)
-    return _POINTS[name]
+    e = BY_NAME[name]
+    rng = np.random.default_rng(sum(map(ord, name)))
+    xs = np.concatenate([np.linspace(*e.domain, 21), rng.uniform(*e.domain, 40)])
+    return xs, reference(e.text, xs, digits=40)
 
 
+@cache
 def result(name, scheme, accuracy=None):
-    key = (name, scheme, accuracy)
-    if key not in _RESULTS:
-        xs, _ = points_and_reference(name)
-        _RESULTS[key] = td.derivative(BY_NAME[name].text, method="numeric", scheme=scheme,
-                                      accuracy=accuracy).evaluate(xs)
-    return _RESULTS[key]
+    """The numeric derivative's result on :func:`points_and_reference`'s points (shared by the tests)."""
+    xs, _ = points_and_reference(name)
+    return td.derivative(BY_NAME[name].text, method="numeric", scheme=scheme, accuracy=accuracy).evaluate(xs)
 
 
 def catalog_error(name, scheme, accuracy=None):
@@ -374,14 +370,13 @@ def test_step_study_reproduces_squire_trapp(squire_trapp):
 
 def test_step_study_values_are_the_librarys(squire_trapp):
     s = squire_trapp
-    for scheme, label in (("central", "central 2"), ("complex-step", "complex-step")):
+    for scheme, accuracy, label in (("central", 2, "central 2"), ("complex-step", None, "complex-step")):
+        options = dict(method="numeric", scheme=scheme, accuracy=accuracy)
         for i in (3, 11):
-            r = td.derivative(SQUIRE_TRAPP, method="numeric", scheme=scheme, accuracy=2 if scheme == "central" else None,
-                              step=float(s.steps[i])).evaluate(1.5)
+            r = td.derivative(SQUIRE_TRAPP, **options, step=float(s.steps[i])).evaluate(1.5)
             assert r.values == s.values[label][i]
             assert r.error_estimate / abs(s.reference) == s.error_estimates[label][i]
-        d = td.derivative(SQUIRE_TRAPP, method="numeric", scheme=scheme, accuracy=2 if scheme == "central" else None)
-        assert d(1.5) == s.default_values[label]
+        assert td.derivative(SQUIRE_TRAPP, **options)(1.5) == s.default_values[label]
 
 
 def test_step_study_default_schemes_result():
@@ -404,6 +399,17 @@ def test_step_study_default_schemes_result():
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     assert {t.get_text() for t in ax.get_legend().get_texts()} >= set(s.labels) | {"default step"}
     assert "central 8" in str(s)
+
+
+def test_step_study_default_step_is_the_one_taken():
+    # Central 4 and 8 reach ±2h and ±4h, so their default step is smaller than base_step; the
+    # study once reported base_step, marking the default a power of two or two off.
+    f, x0 = "exp(-2*x) + 3*sin(3*x)", 0.7
+    s = step_study(f, x0, steps=[0.1], schemes=(("central", 2), ("central", 4), ("central", 8), ("richardson", 8)))
+    for label in s.labels:
+        scheme, accuracy = label.split()
+        d = td.derivative(f, method="numeric", scheme=scheme, accuracy=int(accuracy), step=s.default_steps[label])
+        assert d(x0) == s.default_values[label], label
 
 
 def test_step_study_validates():

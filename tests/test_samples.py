@@ -7,6 +7,7 @@ against the spacing), as findiff's tests check it.
 
 from __future__ import annotations
 
+import math
 from fractions import Fraction
 
 import numpy as np
@@ -439,9 +440,5 @@ def test_polynomials_of_the_stencils_degree_are_differentiated_exactly(case):
 
 
 def _derivative(coef, xs, order):
-    """The ``order``-th derivative of sum_k coef[k] xs**k."""
-    total = 0.0
-    for k, c in enumerate(coef):
-        if k >= order:
-            total = total + c * np.prod(np.arange(k - order + 1, k + 1)) * xs ** (k - order)
-    return total
+    """The ``order``-th derivative of sum_k coef[k] xs**k: (xs**k)^(order) = k!/(k-order)! xs**(k-order)."""
+    return sum(c * math.perm(k, order) * xs ** (k - order) for k, c in enumerate(coef) if k >= order)

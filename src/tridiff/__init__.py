@@ -11,6 +11,7 @@ from .derivative import METHODS, Derivative, DerivativeResult, derivative
 from .errors import BranchingError, MethodUnavailableError, ParseError, TraceError, TridiffError
 from .function import Function, function
 from .kinks import Kink, kinks
+from .multivariate import MultiDerivative, MultiResult, directional, gradient, hessian, jacobian, partial
 from .plot import plot, plot_gallery
 from .samples import SampleDerivative, differentiate_samples
 from .stepstudy import StepStudy, step_study
@@ -28,6 +29,8 @@ __all__ = [
     "Kink",
     "MethodReport",
     "MethodUnavailableError",
+    "MultiDerivative",
+    "MultiResult",
     "ParseError",
     "SampleDerivative",
     "Series",
@@ -38,8 +41,13 @@ __all__ = [
     "compare",
     "derivative",
     "differentiate_samples",
+    "directional",
     "function",
+    "gradient",
+    "hessian",
+    "jacobian",
     "kinks",
+    "partial",
     "plot",
     "plot_gallery",
     "step_study",

@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 import numpy as np
 
+from .compare import _methods, _num, prime
 from .derivative import METHODS, derivative
 from .errors import TridiffError
 from .function import function
@@ -62,16 +63,8 @@ def _range(a: float, b: float) -> tuple[float, float]:
     return a, b
 
 
-def _methods(text: str) -> tuple[str, ...]:
-    methods = tuple(m.strip() for m in text.split(",") if m.strip())
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise TridiffError(f"unknown method {unknown[0] if unknown else text!r}: choose from {', '.join(METHODS)}")
-    return methods
-
-
-def _json_number(v: float):
-    return v if math.isfinite(v) else None
+def _method_list(text: str) -> tuple[str, ...]:
+    return _methods([m.strip() for m in text.split(",") if m.strip()], "--methods")
 
 
 def _console():
@@ -92,28 +85,28 @@ def diff_command(expr, at, method, order, as_json):
 
     f = function(expr)
     xs = _points(at)
-    methods = METHODS if method == "all" else (method,)
-    results = {m: derivative(f, method=m, order=order).evaluate(xs) for m in methods}
-    first = results[methods[0]]
-    formula = derivative(f, method="symbolic", order=order).expr
+    derivatives = {m: derivative(f, method=m, order=order) for m in (METHODS if method == "all" else (method,))}
+    results = {m: d.evaluate(xs) for m, d in derivatives.items()}
+    first = next(iter(results.values()))
+    formula = next(iter(derivatives.values())).expr  # f^(n)'s formula, whichever method computes it
     if as_json:
         click.echo(json.dumps({
             "function": str(f),
-            "derivative": None if formula is None else str(formula),
-            "points": [_json_number(v) for v in xs.tolist()],
-            "methods": {m: [_json_number(v) for v in r.values.tolist()] for m, r in results.items()},
-            "undefined": [_json_number(v) for v in xs[first.undefined].tolist()],
+            "derivative": str(formula),
+            "points": [_num(v) for v in xs],
+            "methods": {m: [_num(v) for v in r.values] for m, r in results.items()},
+            "undefined": [_num(v) for v in xs[first.undefined]],
         }))
         return
     from rich.table import Table
 
     console = _console()
-    prime = "'" * order if order <= 3 else f"^({order})"
     var = f.symbol.name
+    name = f"{prime(order)}({var})"
     console.print(f"f({var}) = {f}")
-    console.print(f"f{prime}({var}) =\n{sp.pretty(formula, use_unicode=True)}")
+    console.print(f"{name} =\n{sp.pretty(formula, use_unicode=True)}")
     console.print(f"LaTeX: {sp.latex(formula)}")
-    table = Table(title=f"f{prime}({var})", show_header=True, header_style="bold")
+    table = Table(title=name, show_header=True, header_style="bold")
     table.add_column(var, justify="right")
     for m in results:
         table.add_column(m, justify="right")
@@ -141,7 +134,8 @@ def plot_command(expr, output, x_range, methods, order, errors):
     path = Path(output)
     if path.suffix.lower() not in (".png", ".svg", ".pdf"):
         raise TridiffError(f"-o must end in .png, .svg or .pdf, got {output!r}")
-    fig = plot(function(expr), methods=_methods(methods), x_range=_range(*x_range), order=order, error_panel=errors)
+    fig = plot(function(expr), methods=_method_list(methods), x_range=_range(*x_range), order=order,
+               error_panel=errors)
     fig.savefig(path, dpi=120)
     click.echo(f"wrote {path}")
 
@@ -169,11 +163,12 @@ def bench_command(quick, out):
     """Sweeps: evaluation time vs number of points, and vs expression size (the lab's swell)."""
     from .sweeps import sweep_depth, sweep_sizes
 
+    if out:
+        Path(out).mkdir(parents=True, exist_ok=True)  # fail now, not after the sweeps have run
     sweeps = {"sizes": sweep_sizes(quick=quick), "depth": sweep_depth(quick=quick)}
     for name, sweep in sweeps.items():
         click.echo(sweep.table())
         if out:
-            Path(out).mkdir(parents=True, exist_ok=True)
             sweep.plot().savefig(Path(out) / f"sweep_{name}.png", dpi=110)
     if out:
         click.echo(f"plots in {out}")

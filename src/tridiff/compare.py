@@ -4,10 +4,12 @@ setup apart from evaluation, evaluation as the median of repeats, memory, and wh
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import tracemalloc
 from dataclasses import dataclass, field
+from itertools import groupby
 
 import mpmath
 import numpy as np
@@ -113,8 +115,8 @@ class Comparison:
                 continue
             t = r.evaluation
             rows.append([
-                r.method, _sci(r.max_abs_error), _sci(r.max_rel_error), f"{1e3 * r.setup_seconds:.1f} ms",
-                f"{1e3 * t.median:.3g} ms ± {1e3 * (t.q75 - t.q25) / 2:.2g} ({t.repeat}×)",
+                r.method, _sci(r.max_abs_error), _sci(r.max_rel_error), _seconds(r.setup_seconds),
+                f"{_seconds(t.median)} ± {_seconds((t.q75 - t.q25) / 2)} ({t.repeat}×)",
                 _bytes(r.peak_memory_bytes), _undefined_text(r.undefined, r.undefined_reasons),
             ])
         return rows
@@ -122,7 +124,7 @@ class Comparison:
     def notes(self) -> list[str]:
         """What the table's rows cannot hold: the reference used, and why a method is not available."""
         notes = [f"reference: {self.reference_kind} at {self.reference_points.size} of the "
-                 f"{self.points.size} points; max rel. error is relative to |f{_primes(self.order)}| "
+                 f"{self.points.size} points; max rel. error is relative to |{prime(self.order)}| "
                  "+ 1% of its largest value",
                  "setup: derive + compile (the first call); evaluation: median ± half the interquartile range "
                  "of (n×) calls on the same points after a warm-up"]
@@ -147,15 +149,13 @@ class Comparison:
         return console.export_text()
 
     def _title(self) -> str:
-        return f"f{_primes(self.order)} of f(x) = {self.function} at {self.points.size} points"
+        return f"{prime(self.order)} of f(x) = {self.function} at {self.points.size} points"
 
     def __str__(self) -> str:
         return self.table()
 
     def _repr_html_(self) -> str:
         """An HTML table for Jupyter: one row per method; a method that is not available says why."""
-        import html
-
         esc = html.escape
         head = "".join(f"<th>{esc(h)}</th>" for h in self.HEADERS)
         body = []
@@ -180,8 +180,7 @@ class Comparison:
         neighbouring points (outside the domain) by a shaded band. A method that is not
         available is named in the legend.
         """
-        if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)) or bins < 1:
-            raise TridiffError(f"bins must be a positive integer, got {bins!r}")
+        bins = _integer("bins", bins)
         from matplotlib.figure import Figure
         from matplotlib.lines import Line2D
 
@@ -196,7 +195,7 @@ class Comparison:
         for r in self.reports:
             if r.available:
                 with np.errstate(invalid="ignore"):
-                    errors[r.method] = np.abs(_at(self.points, r.values, self.reference_points)[order] - ref)
+                    errors[r.method] = np.abs(r.values[_reference_index(r.values.size)][order] - ref)
         positive = [e[e > 0] for e in errors.values() if np.any(e > 0)]
         scale = float(np.nanmax(np.abs(ref))) if np.isfinite(ref).any() else 1.0
         floor = min(ERROR_FLOOR * max(scale, 1.0), 0.1 * min((float(p.min()) for p in positive), default=1.0))
@@ -207,8 +206,8 @@ class Comparison:
         edges = np.linspace(lo, hi, max(1, min(bins, x.size)) + 1)
         handles = []
         for m, err in errors.items():
-            style = METHOD_STYLES.get(m, {})
-            color, ls, lw = style.get("color"), style.get("linestyle", "-"), style.get("linewidth", 2.0)
+            style = METHOD_STYLES[m]
+            color, ls, lw = style["color"], style["linestyle"], style["linewidth"]
             shown = np.where(np.isfinite(err), np.maximum(err, floor), np.nan)
             ax.plot(x, shown, linestyle="none", marker=".", markersize=2.5, alpha=0.3, color=color,
                     gid=f"error-points-{m}")
@@ -228,7 +227,7 @@ class Comparison:
         pad = 0.01 * (hi - lo) if hi > lo else 0.5
         ax.set_xlim(lo - pad, hi + pad)
         ax.set_xlabel("x")
-        ax.set_ylabel(f"|f{_primes(self.order)} − reference|")
+        ax.set_ylabel(f"|{prime(self.order)} − reference|")
         ax.grid(True, which="major", alpha=0.3)
         ax.set_title(f"{self._title()}\nreference: {self.reference_kind} at {self.reference_points.size} "
                      "points", fontsize=9)
@@ -248,17 +247,13 @@ class Comparison:
         if not reason_at:
             return []
         xs = np.unique(self.points[np.isfinite(self.points)])
-        reasons = [reason_at.get(u, "") for u in xs]
-        singles, spans, i = [], [], 0
-        while i < xs.size:  # runs of consecutive points (in x order) with the same reason
-            j = i
-            while j + 1 < xs.size and reasons[j + 1] == reasons[i]:
-                j += 1
-            if reasons[i] and j == i:
-                singles.append((xs[i], reasons[i]))
-            elif reasons[i]:
-                spans.append((xs[i], xs[j], reasons[i]))
-            i = j + 1
+        singles, spans = [], []
+        for why, run in groupby(xs, key=lambda u: reason_at.get(u, "")):  # neighbours in x with one reason
+            run = list(run)
+            if why and len(run) == 1:
+                singles.append((run[0], why))
+            elif why:
+                spans.append((run[0], run[-1], why))
         handles, labelled = [], set()
 
         def label(why):
@@ -313,21 +308,14 @@ def compare(f, xs, methods=METHODS, *, order: int = 1, repeat: int = 7) -> Compa
     pts = as_points(xs, "xs")
     if pts.flat.size == 0:
         raise TridiffError("xs is empty: compare needs at least one point")
-    methods = (methods,) if isinstance(methods, str) else tuple(dict.fromkeys(methods))
-    if not methods:
-        raise TridiffError(f"methods is empty: choose from {', '.join(METHODS)}")
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise TridiffError(f"unknown method {unknown[0]!r}: choose from {', '.join(METHODS)}")
+    methods = _methods(methods)
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
         raise TridiffError(f"order must be an integer from 1 to {MAX_ORDER}, got {order!r}")
-    if isinstance(repeat, bool) or not isinstance(repeat, (int, np.integer)) or repeat < 1:
-        raise TridiffError(f"repeat must be a positive integer, got {repeat!r}")
-    order, repeat = int(order), int(repeat)
+    order, repeat = int(order), _integer("repeat", repeat)
     x = pts.flat.astype(np.float64)
-    sample = x if x.size <= REFERENCE_POINTS else x[np.linspace(0, x.size - 1, REFERENCE_POINTS).astype(int)]
+    sample = x[_reference_index(x.size)]
     reference, kind = _reference(fn, sample, order)
-    reports = tuple(_report(fn, m, x, order, repeat, sample, reference) for m in methods)
+    reports = tuple(_report(fn, m, x, order, repeat, reference) for m in methods)
     return Comparison(str(fn), order, x, reference, sample, kind, reports)
 
 
@@ -338,7 +326,7 @@ def _fresh(fn: Function) -> Function:
     return Function(fn.expr, fn.variables, fn.kind, fn.source, fn.opaque_reason)
 
 
-def _report(fn: Function, method: str, x, order, repeat, sample, reference) -> MethodReport:
+def _report(fn: Function, method: str, x, order, repeat, reference) -> MethodReport:
     fresh = _fresh(fn)
     try:
         setup, (d, values) = once(lambda: _setup(fresh, method, order, x))
@@ -346,8 +334,8 @@ def _report(fn: Function, method: str, x, order, repeat, sample, reference) -> M
         return MethodReport(method, False, str(err))
     evaluation = measure(lambda: d(x), repeat=repeat, budget=10.0)
     peak = _peak_memory(lambda: d(x))
-    result = d.evaluate(x)
-    mine = _at(x, values, sample)
+    result = d.evaluate(x)  # for the reasons: the fast d(x), the one timed, gives values only
+    mine = values[_reference_index(x.size)]
     ok = np.isfinite(reference)
     return MethodReport(
         method, True, "", values,
@@ -381,11 +369,10 @@ def _setup(fn: Function, method: str, order: int, x):
     return d, d(x)
 
 
-def _at(x, values, sample):
-    """``values`` (given at ``x``) at the sample points (a subset of ``x``)."""
-    if sample is x or sample.size == x.size:
-        return values
-    return values[np.linspace(0, x.size - 1, sample.size).astype(int)]
+def _reference_index(n: int) -> np.ndarray:
+    """Which of n points the reference is computed at: all of them, or ``REFERENCE_POINTS`` of them
+    evenly spread from the first to the last."""
+    return np.linspace(0, n - 1, min(n, REFERENCE_POINTS)).astype(int)
 
 
 def _reference(fn: Function, xs: np.ndarray, order: int) -> tuple[np.ndarray, str]:
@@ -413,7 +400,55 @@ def _reference(fn: Function, xs: np.ndarray, order: int) -> tuple[np.ndarray, st
     return out, f"mpmath ({REFERENCE_DIGITS} digits)"
 
 
+# -- shared by the modules that validate and display results (sweeps, plot, lab, cli) -----------
+def _methods(methods, name: str = "methods") -> tuple[str, ...]:
+    """``methods`` (one name or several) as a tuple without repeats; a name that is not a method, or
+    none at all, is refused naming ``name`` (the argument, or the CLI option).
+
+    >>> _methods(("numeric", "symbolic", "numeric"))
+    ('numeric', 'symbolic')
+    """
+    methods = (methods,) if isinstance(methods, str) else tuple(dict.fromkeys(methods))
+    if not methods:
+        raise TridiffError(f"{name} is empty: choose from {', '.join(METHODS)}")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise TridiffError(f"unknown method {unknown[0]!r} in {name}: choose from {', '.join(METHODS)}")
+    return methods
+
+
+def _integer(name: str, value, smallest: int = 1) -> int:
+    """``value`` as an int, refused (naming ``name``) unless it is an integer of at least ``smallest``
+    (a bool is refused too: ``True`` is an int to Python, never meant as a count here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < smallest:
+        at_least = "a positive integer" if smallest == 1 else f"an integer of at least {smallest}"
+        raise TridiffError(f"{name} must be {at_least}, got {value!r}")
+    return int(value)
+
+
+def prime(order: int) -> str:
+    """The name of f's derivative of that order, as the lab writes it: f', f'', f''', then f^(n).
+
+    >>> prime(1), prime(3), prime(4)
+    ("f'", "f'''", 'f^(4)')
+    """
+    return "f" + "'" * order if order <= 3 else f"f^({order})"
+
+
+def _seconds(s: float) -> str:
+    """A duration in s, ms or µs to 3 significant digits ('' for NaN: nothing was measured).
+
+    >>> _seconds(2.5), _seconds(0.0123), _seconds(4e-6)
+    ('2.5 s', '12.3 ms', '4 µs')
+    """
+    if not np.isfinite(s):
+        return ""
+    unit, scale = next((u, k) for u, k in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)) if s >= k or u == "µs")
+    return f"{s / scale:.3g} {unit}"
+
+
 def _num(v):
+    """A number for JSON: None for None, NaN and ±inf, which JSON cannot write."""
     return None if v is None or not np.isfinite(v) else float(v)
 
 
@@ -426,10 +461,6 @@ def _bytes(n: int) -> str:
 
 def _sci(v: float) -> str:
     return "—" if v is None or not np.isfinite(v) else f"{v:.1e}"
-
-
-def _primes(order: int) -> str:
-    return "'" * order if order <= 3 else f"^({order})"
 
 
 def _short(reason: str) -> str:

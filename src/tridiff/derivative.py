@@ -246,8 +246,8 @@ def _switches(f: Function, exprs):
     return f.cache[key]
 
 
-def derivative(f, method: str = "auto", order: int = 1, *, scheme: str | None = None,
-               accuracy: int | None = None, step: float | None = None) -> Derivative:
+def derivative(f, method: str = "auto", order: int = 1, *, wrt: str | None = None, scheme: str | None = None,
+               accuracy: int | None = None, step: float | None = None):
     """The ``order``-th derivative of f by a method.
 
     Args:
@@ -255,6 +255,8 @@ def derivative(f, method: str = "auto", order: int = 1, *, scheme: str | None = 
         method: "symbolic", "automatic", "numeric", or "auto": symbolic when f has a formula,
             else numeric.
         order: 1, 2, 3, ... (numeric: up to 4; complex step: 1).
+        wrt: for f of several variables, the variable of a first partial derivative: returns a
+            :class:`tridiff.multivariate.MultiDerivative` taking points of shape (..., n).
         scheme: numeric only: "central" (the default; one-sided beside a kink), "forward",
             "backward", "richardson" (extrapolated central differences) or "complex-step"
             (f must have a formula).
@@ -270,6 +272,18 @@ def derivative(f, method: str = "auto", order: int = 1, *, scheme: str | None = 
     7.0
     """
     f = function(f)
+    names = [v.name for v in f.variables]
+    if wrt is not None and wrt not in names:
+        raise TridiffError(f"unknown variable {wrt!r}: f's variables are {', '.join(names)}")
+    if len(names) > 1:
+        if wrt is None:
+            raise TridiffError(f"f has variables ({', '.join(names)}): pass wrt= for a partial derivative, "
+                               "or use td.gradient, td.hessian or td.directional")
+        if order != 1 or step is not None:
+            raise TridiffError("partial derivatives of several variables are first order, with no step=")
+        from .multivariate import partial
+
+        return partial(f, wrt, method, scheme=scheme, accuracy=accuracy)
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
         raise TridiffError(f"order must be an integer from 1 to {MAX_ORDER}, got {order!r}")
     order = int(order)

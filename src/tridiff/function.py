@@ -10,10 +10,10 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-from .compiling import JAX_FUNCTIONS, Lowering, elementwise
+from .compiling import JAX_FUNCTIONS, Lowering, elementwise, to_numpy, x64
 from .errors import BranchingError, TraceError, TridiffError
 from .parsing import parse
-from .points import as_points
+from .points import as_points, as_rows
 from .tracing import constant, trace_jax, trace_numpy
 
 # SymPy heads the compiler understands beyond its table of functions.
@@ -61,20 +61,22 @@ class Function:
         return f"$\\displaystyle {sp.latex(self.expr)}$" if self.expr is not None else None
 
     def program(self) -> Callable:
-        """f as an elementwise JAX function of an array, compiled from its formula.
+        """f as an elementwise JAX function of one array per variable, compiled from its formula.
 
         jax.numpy code too runs as the program read from its jaxpr, so that every function gets
         the same lowering rules (such as tanh's stable derivative).
         """
-        expr, symbol = self.expr, self.symbol
-        return lambda x: Lowering({symbol: x}).array(expr, x)
+        expr, variables = self.expr, self.variables
+        return lambda *xs: Lowering(dict(zip(variables, xs))).array(expr, xs[0])
 
-    def numpy_values(self, x: np.ndarray) -> np.ndarray:
-        """f on a flat float array via the original callable (for f with no formula)."""
-        return _call_pointwise(self.source, x)
+    def numpy_values(self, *xs: np.ndarray) -> np.ndarray:
+        """f on flat float arrays (one per variable) via the original callable (for f with no formula)."""
+        return _call_pointwise(self.source, *xs)
 
     def __call__(self, xs):
-        """f at the points ``xs`` (any shape; ints are read as floats)."""
+        """f at the points ``xs``: any shape for one variable; shape (..., n) for n variables."""
+        if len(self.variables) > 1:
+            return self._at_rows(xs)
         pts = as_points(xs)
         if pts.flat.size == 0:
             return pts.shaped(np.empty(0, pts.flat.dtype))
@@ -85,6 +87,22 @@ class Function:
             kernel = self.cache["values"] = elementwise(self.program())
         return pts.shaped(kernel(pts.flat))
 
+    def _at_rows(self, points):
+        rows = as_rows(points, tuple(v.name for v in self.variables))
+        cols = rows.table.T
+        if rows.table.shape[0] == 0:
+            return rows.shaped(np.empty(0, cols.dtype))
+        if self.expr is None:
+            return rows.shaped(self.numpy_values(*cols))
+        kernel = self.cache.get("values")
+        if kernel is None:
+            import jax
+
+            program = self.program()
+            kernel = self.cache["values"] = jax.jit(lambda table: program(*table.T))
+        with x64():
+            return rows.shaped(to_numpy(kernel(rows.table)))
+
 
 def function(source, variables=None) -> Function:
     """Make a :class:`Function` from text, a SymPy expression, or a Python callable.
@@ -93,14 +111,18 @@ def function(source, variables=None) -> Function:
         source: ``"exp(-2*x) + 3*sin(3*x)"`` (parsed by a whitelist, never evaluated), a SymPy
             expression, or a callable of one number written with operators, NumPy or jax.numpy.
             A Function is returned as it is.
-        variables: names of the variables in order (default: the free names, sorted).
+        variables: names of the variables in order (default: the free names, sorted; for a
+            callable, its parameters' names). For a callable of one vector, its length n (the
+            variables are then x0 … x{n-1}) or n names.
 
     >>> function("abs(x) + sin(x)*cos(x)").expr
     sin(x)*cos(x) + Abs(x)
     """
     if isinstance(source, Function):
         return source
-    if variables is not None:
+    if isinstance(variables, bool) or (isinstance(variables, int) and not callable(source)):
+        raise TridiffError("variables=n (a number) is for a Python function of one vector; name the variables")
+    if variables is not None and not isinstance(variables, int):
         variables = (variables,) if isinstance(variables, str) else tuple(str(v) for v in variables)
     if isinstance(source, str):
         return _from_text(source, variables)
@@ -150,52 +172,90 @@ def check_supported(expr: sp.Expr) -> None:
 
 
 def _from_callable(fn: Callable, variables) -> Function:
-    name = _parameter_name(fn, variables)
-    symbol = sp.Symbol(name, real=True)
+    expr, symbols, kind = trace_callable(fn, variables)
+    if isinstance(expr, tuple):
+        raise TridiffError(f"the function returns a vector of {len(expr)} values: use td.jacobian for it")
+    if expr is None:
+        return Function(None, symbols, "opaque", fn, kind)
+    return Function(expr, symbols, kind, fn)
+
+
+def trace_callable(fn: Callable, variables):
+    """``(expr, symbols, kind)`` of a callable; ``expr`` is a tuple for a vector-valued one, and None
+    (with ``kind`` the reason) when it has no formula."""
+    names, vector = _parameter_names(fn, variables)
+    symbols = tuple(sp.Symbol(name, real=True) for name in names)
     try:
-        expr = trace_numpy(fn, symbol)
+        expr = trace_numpy(fn, symbols, vector)
         kind = "numpy"
     except BranchingError as err:
-        return Function(None, (symbol,), "opaque", fn, str(err))
+        return None, symbols, str(err)
     except Exception as numpy_err:  # noqa: BLE001 - user code may raise anything while traced
+        if vector:
+            reason = numpy_err if isinstance(numpy_err, TraceError) else f"{type(numpy_err).__name__}: {numpy_err}"
+            return None, symbols, (f"cannot trace the function of a vector: {reason} (functions of a vector are "
+                                   "traced with NumPy; write jax.numpy code with one argument per variable)")
         try:
-            expr = trace_jax(fn, symbol)
+            expr = trace_jax(fn, symbols)
             kind = "jax"
         except BranchingError as err:
-            return Function(None, (symbol,), "opaque", fn, str(err))
+            return None, symbols, str(err)
         except Exception:  # noqa: BLE001
             reason = numpy_err if isinstance(numpy_err, TraceError) else f"{type(numpy_err).__name__}: {numpy_err}"
-            return Function(None, (symbol,), "opaque", fn, f"cannot trace the function: {reason}")
-    check_supported(expr)
-    return Function(expr, (symbol,), kind, fn)
+            return None, symbols, f"cannot trace the function: {reason}"
+    for e in expr if isinstance(expr, tuple) else (expr,):
+        check_supported(e)
+    return expr, symbols, kind
 
 
-def _parameter_name(fn: Callable, variables) -> str:
-    if variables:
-        if len(variables) != 1:
-            raise TridiffError("callables of several variables are not supported yet: pass one variable")
-        return variables[0]
+MAX_VECTOR = 200  # variables of a function of a vector: SymPy over more would be slow
+
+
+def _parameter_names(fn: Callable, variables) -> tuple[tuple[str, ...], bool]:
+    """The variables' names, and whether fn takes them as one vector: one variable per required
+    positional parameter, named like it; or, for a one-parameter fn given ``variables`` = n or n > 1
+    names, a vector of n (x0, x1, … by default)."""
     try:
         params = [p for p in inspect.signature(fn).parameters.values()
                   if p.default is p.empty and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     except (TypeError, ValueError):  # builtins such as np.sin have no signature
-        return "x"
-    if len(params) > 1:
-        raise TridiffError(f"{getattr(fn, '__name__', 'the function')} takes {len(params)} arguments; "
-                           "callables of several variables are not supported yet")
-    return params[0].name if params and not params[0].name.startswith("_") else "x"
+        params = None
+    name = getattr(fn, "__name__", "the function")
+    if isinstance(variables, int):
+        if not 1 <= variables <= MAX_VECTOR:
+            raise TridiffError(f"a function of a vector needs 1 to {MAX_VECTOR} variables, got {variables}")
+        variables = tuple(f"x{i}" for i in range(variables))
+        if params is not None and len(params) != 1:
+            raise TridiffError(f"{name} takes {len(params)} arguments: variables=n is for a function of one vector")
+        return variables, True
+    if variables:
+        if params is not None and len(params) == 1 and len(variables) > 1:
+            return tuple(variables), True
+        if params is not None and len(params) != len(variables):
+            raise TridiffError(f"{name} takes {len(params)} argument(s) "
+                               f"but {len(variables)} variable(s) were named: {', '.join(variables)}")
+        return tuple(variables), False
+    if params is None:
+        return ("x",), False
+    if not params:
+        raise TridiffError(f"{name} takes no argument: write f(x) or f(x, y)")
+    names = tuple(p.name for p in params)
+    if len(names) == 1 and names[0].startswith("_"):
+        return ("x",), False
+    return names, False
 
 
-def _call_pointwise(fn: Callable, x: np.ndarray) -> np.ndarray:
-    """Call fn on the whole array if it is vectorised, else point by point (``None`` reads as NaN)."""
+def _call_pointwise(fn: Callable, *xs: np.ndarray) -> np.ndarray:
+    """Call fn on whole arrays if it is vectorised, else point by point (``None`` reads as NaN)."""
+    x = xs[0]
     with np.errstate(all="ignore"):
         try:
-            out = np.asarray(fn(x), dtype=x.dtype)
+            out = np.asarray(fn(*xs), dtype=x.dtype)
             if out.shape == x.shape:
                 return out
         except Exception:  # noqa: BLE001 - e.g. `if x > 0` on an array: go point by point
             pass
-        return np.array([_as_float(fn(v)) for v in x], dtype=x.dtype)
+        return np.array([_as_float(fn(*v)) for v in zip(*xs)], dtype=x.dtype)
 
 
 def _as_float(value) -> float:

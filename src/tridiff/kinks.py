@@ -97,6 +97,16 @@ def _switch_args(expr: sp.Expr):
                 yield node.base, "pole"
 
 
+def switch_kinds(exprs, symbols) -> dict[sp.Expr, str]:
+    """``{u: kind}`` for the switch arguments of ``exprs`` that depend on any of ``symbols``."""
+    seen: dict[sp.Expr, str] = {}
+    for expr in exprs:
+        for u, kind in _switch_args(expr):
+            if u.free_symbols & set(symbols) and _PRECEDENCE[kind] >= _PRECEDENCE[seen.get(u, "branch")]:
+                seen[u] = kind
+    return seen
+
+
 def collect_switches(exprs, symbol: sp.Symbol) -> tuple[Switch, ...]:
     """The switches of ``exprs`` (f and the derivatives needed) that depend on ``symbol``.
 
@@ -105,13 +115,8 @@ def collect_switches(exprs, symbol: sp.Symbol) -> tuple[Switch, ...]:
     every kink; the derivatives' are collected too when their formulas are evaluated at a kink,
     because forcing a branch there needs the very argument the derivative's formula uses.
     """
-    seen: dict[sp.Expr, str] = {}
-    for expr in exprs:
-        for u, kind in _switch_args(expr):
-            if symbol in u.free_symbols and _PRECEDENCE[kind] >= _PRECEDENCE[seen.get(u, "branch")]:
-                seen[u] = kind
     switches = []
-    for u, kind in seen.items():
+    for u, kind in switch_kinds(exprs, (symbol,)).items():
         d1 = sp.diff(u, symbol)
         switches.append(Switch(u, d1, sp.diff(d1, symbol), kind))
     return tuple(switches)
@@ -132,8 +137,8 @@ class Analysis:
     rights: dict  # the same for the right branch
 
 
-def _close(a, b):
-    # Left and right limits computed from the same snapped formula agree to rounding when equal.
+def close(a, b):
+    """Left and right limits computed from the same snapped formula agree to rounding when equal."""
     return (a == b) | (jnp.abs(a - b) <= 1e-9 * jnp.maximum(jnp.abs(a), jnp.abs(b)))
 
 
@@ -183,11 +188,11 @@ def analyse(x, symbol: sp.Symbol, exprs, switches: tuple[Switch, ...], n: int) -
         ls, rs = [low_l.array(e, x) for e in exprs], [low_r.array(e, x) for e in exprs]
         at_switch = jnp.zeros(x.shape, jnp.int8)
         for k in range(n, 0, -1):
-            at_switch = jnp.where(_close(ls[k], rs[k]), at_switch, KINK)
+            at_switch = jnp.where(close(ls[k], rs[k]), at_switch, KINK)
             finite = jnp.isfinite(ls[k]) & jnp.isfinite(rs[k])
             at_switch = jnp.where(finite, at_switch, INFINITE)
         # f must be continuous; f(x0) itself must match where the switch is exactly at x0.
-        jump = ~_close(ls[0], rs[0]) | (exact & ~_close(vals[0], rs[0]))
+        jump = ~close(ls[0], rs[0]) | (exact & ~close(vals[0], rs[0]))
         at_switch = jnp.where(jump, JUMP, at_switch)
         at_switch = jnp.where(endpoint, DOMAIN_ENDPOINT, at_switch).astype(jnp.int8)
         code = jnp.where(flagged, at_switch, code)

@@ -21,6 +21,7 @@ import numpy as np
 import sympy as sp
 
 from .catalog import nested_polynomial
+from .compare import _seconds
 from .derivative import METHODS, derivative
 from .function import function
 from .timing import measure
@@ -79,7 +80,8 @@ def _functions(report: Report) -> None:
 
     fn = function(f)
     xs = np.array([1, 2, 3])
-    rows = [[m, _arr(derivative(fn, method=m)(xs)), _num(derivative(fn, method=m)(3))] for m in METHODS]
+    by_method = {m: derivative(fn, method=m) for m in METHODS}
+    rows = [[m, _arr(d(xs)), _num(d(3))] for m, d in by_method.items()]
     report.section(
         "1 - Functions in Python",
         _p("The lab defines <code>f(x) = x**2</code> as a Python function and its derivative by hand, "
@@ -97,8 +99,8 @@ def _symbolic(report: Report) -> None:
     f_symb = x**2
     composed = function("exp(-2*x) + 3*sin(3*x)")
     lab_error = _lab_error(lambda: f_symb(np.array([1, 2, 3])))
-    rows = [[text, f"<code>{derivative(text).expr}</code>", _tex(derivative(text).latex)]
-            for text in ("x**3", "exp(-2*x) + 3*sin(3*x)", "2*x**3 - 3*x**2 + 5")]
+    derivatives = {text: derivative(text) for text in ("x**3", "exp(-2*x) + 3*sin(3*x)", "2*x**3 - 3*x**2 + 5")}
+    rows = [[text, f"<code>{d.expr}</code>", _tex(d.latex)] for text, d in derivatives.items()]
     report.section(
         "2 - Symbolic differentiation",
         _p(f"In the lab a SymPy expression cannot be evaluated on an array: <code>f_symb(x_array)</code> "
@@ -144,8 +146,8 @@ def _numeric(report: Report) -> None:
     beside = np.argsort(np.abs(x))[:2]
     lab = np.gradient(np.abs(x), x)
     sampled = differentiate_samples(np.abs(x), x, full=True)
-    d = derivative("abs(x)", method="numeric")
-    rows = [[f"{x[i]:.6f}", _num(lab[i]), _num(sampled.values[i]), _num(d(x[i])), _num(np.sign(x[i]))]
+    numeric = derivative("abs(x)", method="numeric")(x)
+    rows = [[f"{x[i]:.6f}", _num(lab[i]), _num(sampled.values[i]), _num(numeric[i]), _num(np.sign(x[i]))]
             for i in sorted(beside)]
     composed = function("exp(-2*x) + 3*sin(3*x)")
     exact = derivative(composed)(x)
@@ -164,7 +166,8 @@ def _numeric(report: Report) -> None:
            "sample's own side; the numeric method, which knows where the kink is, uses a one-sided stencil there."),
         _figure(_plot(function("abs(x)"), "|x|: numeric derivative beside the kink", methods=("numeric",))),
     )
-    report.note("np.gradient beside |x|'s kink", f"{_num(lab[beside[0]])} (lab) vs {_num(d(x[beside[0]]))} (tridiff)")
+    nearest = beside[0]
+    report.note("np.gradient beside |x|'s kink", f"{_num(lab[nearest])} (lab) vs {_num(numeric[nearest])} (tridiff)")
 
 
 def _automatic(report: Report) -> None:
@@ -179,9 +182,10 @@ def _automatic(report: Report) -> None:
     array_error = _lab_error(lambda: jax.grad(f)(jnp.array([1.0, 2.0, 3.0])))
     jax_abs = float(jax.grad(jnp.abs)(0.0))
     d = derivative(f, method="automatic")
+    at_int = _num(d(3))
     r = derivative(function(lambda x: jnp.abs(x)), method="automatic").evaluate(0.0)
     rows = [
-        ["grad(f)(3) (an int)", html.escape(int_error), _num(d(3))],
+        ["grad(f)(3) (an int)", html.escape(int_error), at_int],
         ["grad(f)(array)", html.escape(array_error), _arr(d(np.array([1.0, 2.0, 3.0])))],
         ["|x|'(0)", _num(jax_abs), f"NaN: {html.escape(r.reasons)} (left {_num(r.left)}, right {_num(r.right)})"],
     ]
@@ -196,7 +200,7 @@ def _automatic(report: Report) -> None:
            "not joined; hollow markers show the one-sided derivatives):"),
         _figure(plot_gallery(points=201 if report.quick else 401)),
     )
-    report.note("grad(f)(3) on an int", f"JAX: error; tridiff: {_num(d(3))}")
+    report.note("grad(f)(3) on an int", f"JAX: error; tridiff: {at_int}")
 
 
 def _efficiency(report: Report) -> None:
@@ -215,8 +219,8 @@ def _efficiency(report: Report) -> None:
     for name, sweep in sizes.items():
         for s in sweep.series:
             t = s.evaluation[0]
-            rows.append([name, s.name, "" if s.skipped[0] else _ms(s.setup_seconds[0]),
-                         s.skipped[0] or f"{_ms(t.median)} ({t.median / copy:.1f}× a copy)"])
+            rows.append([name, s.name, "" if s.skipped[0] else _seconds(s.setup_seconds[0]),
+                         s.skipped[0] or f"{_seconds(t.median)} ({t.median / copy:.1f}× a copy)"])
     depth = sweep_depth(depths=(1, 2, 3) if report.quick else (1, 2, 3, 4, 5), n=10**4 if report.quick else 10**5,
                         repeat=repeat, progress=False)
     poly = sizes["nested polynomial"]
@@ -227,14 +231,14 @@ def _efficiency(report: Report) -> None:
         _p(f"Measured on this machine ({platform.processor() or platform.machine()}, {n:,} points, "
            f"x = np.linspace(-5, 5, {n:,})). Setup (derive + compile + first call) is timed once, apart; "
            f"evaluation is the median of {repeat} repeats after a warm-up — the lab timed one "
-           f"<code>time.time()</code> shot with compilation mixed in. Copying the array takes {_ms(copy)}."),
+           f"<code>time.time()</code> shot with compilation mixed in. Copying the array takes {_seconds(copy)}."),
         _table(["function", "method / the lab's way", "setup", "evaluation (median)"], rows),
         _p("The expression-swell experiment: the nested polynomial composed to depth d."),
         _figure(depth.plot()),
         "<h3>Conclusions from these figures</h3><ul>" + "".join(f"<li>{c}</li>" for c in conclusions) + "</ul>",
     )
     report.note(f"nested polynomial f' on {n:,} points",
-                f"tridiff symbolic {_ms(sym.median)} vs lab lambdify {_ms(raw.median) if raw else 'skipped'}")
+                f"tridiff symbolic {_seconds(sym.median)} vs lab lambdify {_seconds(raw.median) if raw else 'skipped'}")
 
 
 def _conclusions(sizes, depth, copy: float, n: int) -> list[str]:
@@ -244,34 +248,34 @@ def _conclusions(sizes, depth, copy: float, n: int) -> list[str]:
     tri = {m: poly[m].evaluation[0].median for m in METHODS}
     fastest = min(tri, key=tri.get)
     out.append(f"For the nested polynomial on {n:,} points the fastest tridiff method here is {fastest} "
-               f"({_ms(tri[fastest])}, {tri[fastest] / copy:.1f}× the time of copying the array).")
+               f"({_seconds(tri[fastest])}, {tri[fastest] / copy:.1f}× the time of copying the array).")
     raw = poly["raw lambdify"].evaluation[0]
     if raw is not None:
-        out.append(f"The lab's symbolic route (lambdify of the unshared derivative) took {_ms(raw.median)}: "
+        out.append(f"The lab's symbolic route (lambdify of the unshared derivative) took {_seconds(raw.median)}: "
                    f"{raw.median / tri['symbolic']:.0f}× slower than tridiff's symbolic method, whose compiled "
                    "kernel computes each common subexpression once.")
     eager = poly["JAX eager vmap(grad)"].evaluation[0]
     if eager is not None:
-        out.append(f"The lab's automatic route (eager vmap(grad), float32) took {_ms(eager.median)}, "
+        out.append(f"The lab's automatic route (eager vmap(grad), float32) took {_seconds(eager.median)}, "
                    f"{eager.median / tri['automatic']:.0f}× tridiff's automatic method (compiled, float64).")
     grad = poly["np.gradient"].evaluation[0]
     if grad is not None:
         faster = "faster" if tri["numeric"] < grad.median else "slower"
         out.append(f"Numeric differentiation is not inherently slow: tridiff's numeric method "
-                   f"({_ms(tri['numeric'])}) was {faster} than np.gradient ({_ms(grad.median)}) here, and "
+                   f"({_seconds(tri['numeric'])}) was {faster} than np.gradient ({_seconds(grad.median)}) here, and "
                    f"far more accurate away from the samples' spacing.")
     setups = {m: poly[m].setup_seconds[0] for m in METHODS}
     out.append("Setup is paid once per function and method: " +
-               ", ".join(f"{m} {_ms(s)}" for m, s in setups.items()) + ".")
+               ", ".join(f"{m} {_seconds(s)}" for m, s in setups.items()) + ".")
     sym = depth["symbolic"]
     first, last = sym.evaluation[0], sym.evaluation[-1]
     raw_depth = depth["raw lambdify"]
     if first is not None and last is not None:
         text = (f"From depth {depth.values[0]} to {depth.values[-1]} tridiff's symbolic evaluation went from "
-                f"{_ms(first.median)} to {_ms(last.median)}")
+                f"{_seconds(first.median)} to {_seconds(last.median)}")
         done = [t for t in raw_depth.evaluation if t is not None]
         if len(done) >= 2:
-            text += (f", while the lab's lambdify went from {_ms(done[0].median)} to {_ms(done[-1].median)}: "
+            text += (f", while the lab's lambdify went from {_seconds(done[0].median)} to {_seconds(done[-1].median)}: "
                      "that growth is the expression swell")
         out.append(text + ".")
     return out
@@ -326,12 +330,6 @@ def _num(v) -> str:
 
 def _arr(a) -> str:
     return "[" + ", ".join(_num(v) for v in np.atleast_1d(a)) + "]"
-
-
-def _ms(seconds: float) -> str:
-    if seconds >= 1:
-        return f"{seconds:.3g} s"
-    return f"{1e3 * seconds:.3g} ms" if seconds >= 1e-5 else f"{1e6 * seconds:.3g} µs"
 
 
 _STYLE = """

@@ -20,6 +20,7 @@ from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from .catalog import BY_NAME
+from .compare import REFERENCE_DIGITS, _integer, _methods, _reference, prime
 from .derivative import METHODS, derivative
 from .errors import MethodUnavailableError, TridiffError
 from .function import Function, function
@@ -76,7 +77,8 @@ def plot(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int = 1
         order: which derivative to draw (1: f').
         points: grid points (the kinks are added to them).
         error_panel: add a log-scale panel below with |method − reference| per method, the
-            reference being mpmath at 40 digits (else the symbolic derivative), on 200 points.
+            reference being f^(n)'s formula evaluated by mpmath at 40 digits (else the symbolic
+            derivative; with no formula, the numeric method's own error estimate), on 200 points.
         ax: draw into these axes (without an error panel); default: a new figure.
         title: the axes title.
 
@@ -121,11 +123,9 @@ def plot_gallery(functions=LAB_GALLERY, x_range=(-5, 5), methods=METHODS, *, ord
     fns = [function(f) for f in functions]
     if not fns:
         raise TridiffError("functions must name at least one function")
-    if isinstance(ncols, bool) or not isinstance(ncols, int) or ncols < 1:
-        raise TridiffError(f"ncols must be a positive integer, got {ncols!r}")
+    ncols = min(_integer("ncols", ncols), len(fns))
     a, b = _interval(x_range)
     methods = _methods(methods)
-    ncols = min(ncols, len(fns))
     nrows = -(-len(fns) // ncols)
     fig = _figure(figsize=(4.2 * ncols, 3.4 * nrows + 0.6))
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
@@ -135,7 +135,7 @@ def plot_gallery(functions=LAB_GALLERY, x_range=(-5, 5), methods=METHODS, *, ord
     for ax in axes[len(fns):]:
         ax.remove()
     handles = [_legend_line(F_STYLE, "f(x)")]
-    handles += [_legend_line(METHOD_STYLES[m], f"{_prime(order)}(x) {m}") for m in methods]
+    handles += [_legend_line(METHOD_STYLES[m], f"{prime(order)}(x) {m}") for m in methods]
     handles.append(_legend_line(dict(MARKER_STYLE, color="0.2"), "one-sided limits at a kink"))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
     if title:
@@ -156,9 +156,7 @@ def sample(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int =
     fn = function(f)
     a, b = _interval(x_range)
     methods = _methods(methods)
-    if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 3:
-        raise TridiffError(f"points must be an integer of at least 3, got {points!r}")
-    grid = np.linspace(a, b, int(points))
+    grid = np.linspace(a, b, _integer("points", points, smallest=3))
     derivs, unavailable = {}, {}
     for m in methods:
         try:
@@ -243,13 +241,13 @@ def _jumps(y: np.ndarray) -> np.ndarray:
 # -- drawing -------------------------------------------------------------------------------------
 def _draw(ax: Axes, fn: Function, c: Curves, order: int, legend: bool, title: str | None = None) -> None:
     """Draw f, each method's f^(n), the kink markers and the unavailable-method note into ax."""
-    prime = f"{_prime(order)}({fn.symbol.name})"
+    name = f"{prime(order)}({fn.symbol.name})"
     ax.plot(c.x, c.f, label=formula_label(fn), gid="f", **F_STYLE)
     for m, v in c.derivatives.items():
-        ax.plot(c.x, v, label=f"{prime} {m}", gid=f"derivative-{m}", **METHOD_STYLES[m])
+        ax.plot(c.x, v, label=f"{name} {m}", gid=f"derivative-{m}", **METHOD_STYLES[m])
     for m in c.unavailable:  # an empty entry, so the legend still names the method
-        ax.plot([], [], linestyle="none", label=f"{prime} {m}: not available", gid=f"unavailable-{m}")
-    _mark_kinks(ax, fn, c, prime)
+        ax.plot([], [], linestyle="none", label=f"{name} {m}: not available", gid=f"unavailable-{m}")
+    _mark_kinks(ax, fn, c, name)
     ax.set_xlim(c.x[0], c.x[-1])
     ax.set_ylim(*_y_limits([c.f, *list(c.derivatives.values())[:1]]))  # methods agree: f and one f'
     _origin_spines(ax)
@@ -263,7 +261,7 @@ def _draw(ax: Axes, fn: Function, c: Curves, order: int, legend: bool, title: st
         _note(ax, c.unavailable)
 
 
-def _mark_kinks(ax: Axes, fn: Function, c: Curves, prime: str) -> None:
+def _mark_kinks(ax: Axes, fn: Function, c: Curves, name: str) -> None:
     """Open circles at the one-sided derivatives of each kink (and at f's one-sided values at a jump)."""
     color = METHOD_STYLES[next(iter(c.derivatives), "symbolic")]["color"]
     xs, ys = [], []
@@ -274,7 +272,7 @@ def _mark_kinks(ax: Axes, fn: Function, c: Curves, prime: str) -> None:
                 xs.append(k.x)
                 ys.append(y)
     if xs:
-        ax.plot(xs, ys, color=color, label=f"{prime} one-sided limits at a kink", gid="kinks", **MARKER_STYLE)
+        ax.plot(xs, ys, color=color, label=f"{name} one-sided limits at a kink", gid="kinks", **MARKER_STYLE)
     jumps = np.array([k.x for k in c.kinks if k.reason == REASONS[JUMP]])
     if jumps.size and fn.expr is not None:
         _mark_jumps(ax, fn, jumps)
@@ -341,7 +339,7 @@ def _draw_errors(ax: Axes, fn: Function, methods, x_range, order: int) -> None:
     """|method − reference| per method on a log scale, the reference named in the title."""
     xs = np.linspace(*x_range, REFERENCE_POINTS)
     results = {m: derivative(fn, method=m, order=order).evaluate(xs) for m in methods}
-    ref, name = _reference(fn, xs, order, results)
+    ref, name = _error_reference(fn, xs, order, results)
     ax.set_yscale("log")
     for m, r in results.items():
         if ref is None:  # no formula: only the numeric method's own error estimate is known
@@ -359,17 +357,16 @@ def _draw_errors(ax: Axes, fn: Function, methods, x_range, order: int) -> None:
         ax.legend(fontsize=8, loc="best", framealpha=0.85)
 
 
-def _reference(fn: Function, xs, order: int, results):
-    """The best reference available: mpmath at 40 digits, else the symbolic derivative, else none."""
+def _error_reference(fn: Function, xs, order: int, results):
+    """The best reference available: f^(n)'s formula by mpmath (as td.compare's), else the symbolic
+    derivative, else none."""
     if fn.expr is not None:
-        from .testing import reference
-
         try:
-            ref = reference(fn, xs, order)
+            ref = _reference(fn, xs, order)[0]
         except Exception:  # noqa: BLE001 - mpmath may not handle every formula; fall back below
             ref = np.full(xs.shape, np.nan)
         if np.isfinite(ref).any():
-            return ref, "mpmath reference (40 digits)"
+            return ref, f"mpmath reference ({REFERENCE_DIGITS} digits)"
         if "symbolic" in results:
             return results["symbolic"].values, "symbolic (mpmath failed)"
     return None, "numeric error estimate (no reference: f has no formula)"
@@ -422,18 +419,6 @@ def _typesets(tex: str) -> bool:
         return True
     except ValueError:
         return False
-
-
-def _methods(methods) -> tuple[str, ...]:
-    methods = (methods,) if isinstance(methods, str) else tuple(methods)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown or not methods:
-        raise TridiffError(f"methods must be some of {', '.join(map(repr, METHODS))}, got {methods!r}")
-    return methods
-
-
-def _prime(order: int) -> str:
-    return "f" + "'" * order if order <= 3 else f"f^({order})"
 
 
 def _legend_line(style: dict, label: str):

@@ -58,3 +58,31 @@ def as_points(xs, name: str = "x") -> Points:
     elif kind not in "f":
         raise TridiffError(f"{name} has unsupported dtype {arr.dtype}")
     return Points(np.ascontiguousarray(arr).reshape(-1), arr.shape, arr.ndim == 0)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Points in n dimensions as an (m, n) contiguous array, and the batch shape to give results."""
+
+    table: np.ndarray
+    batch: tuple[int, ...]
+
+    def shaped(self, values: np.ndarray, tail: tuple[int, ...] = ()):
+        out = np.asarray(values).reshape(self.batch + tail)
+        return out[()] if out.ndim == 0 else out
+
+
+def as_rows(points, names: tuple[str, ...]) -> Rows:
+    """Check points of a function of ``len(names)`` variables: shape (..., n), the last axis the variables.
+
+    >>> as_rows([[1, 2], [3, 4]], ("x", "y")).table.shape
+    (2, 2)
+    """
+    n = len(names)
+    pts = as_points(points, "points")
+    shape = pts.shape
+    if not shape or shape[-1] != n:
+        raise TridiffError(
+            f"points must have {n} coordinates ({', '.join(names)}) in their last axis, got shape {shape}"
+        )
+    return Rows(pts.flat.reshape(-1, n), shape[:-1])

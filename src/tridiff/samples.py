@@ -144,12 +144,12 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
         flagged, why = _repair(yl, ol, plan, cuts)
     if not full:
         return out
-    kinks, explained = np.zeros(ys.shape, bool), np.zeros(ys.shape, bool)
-    reasons = np.full(ys.shape, "", dtype=object)
+    kinks, reasons = np.zeros(ys.shape, bool), np.full(ys.shape, "", dtype=object)
     _along(kinks, axis, plan)[flagged] = True
     _along(reasons, axis, plan)[flagged] = why
-    _along(explained, axis, plan)[flagged] = why != ""
-    reasons[~explained & ~np.isfinite(out)] = NOT_FINITE_Y
+    unexplained = ~np.isfinite(out)  # non-finite with no kink's reason (a mask: cheaper than reasons == "")
+    _along(unexplained, axis, plan)[flagged] &= why == ""
+    reasons[unexplained] = NOT_FINITE_Y
     return SampleDerivative(out, kinks, reasons)
 
 
@@ -165,11 +165,15 @@ class _Plan:
     reverse: bool  # x was decreasing: work on the reversed axis
     width: int  # points of an interior stencil
     left: int  # of which left of the sample
-    shifted: int  # points of a shifted stencil (near an end or a kink): order + accuracy
 
     @property
     def right(self) -> int:
         return self.width - 1 - self.left
+
+    @property
+    def shifted(self) -> int:
+        """Points of a shifted stencil (near an end or a kink)."""
+        return self.order + self.accuracy
 
 
 def _plan(n, x, spacing, order, accuracy, axis) -> _Plan:
@@ -182,8 +186,8 @@ def _plan(n, x, spacing, order, accuracy, axis) -> _Plan:
     coords, h, reverse = _coordinates(x, spacing, n, axis)
     if coords is None:  # centred: symmetry makes 2*((m+1)//2) - 1 + p points accurate to order p
         half = (order + 1) // 2 - 1 + accuracy // 2
-        return _Plan(n, order, accuracy, None, h, reverse, 2 * half + 1, half, shifted)
-    return _Plan(n, order, accuracy, coords, h, reverse, shifted, (shifted - 1) // 2, shifted)
+        return _Plan(n, order, accuracy, None, h, reverse, 2 * half + 1, half)
+    return _Plan(n, order, accuracy, coords, h, reverse, shifted, (shifted - 1) // 2)
 
 
 def _choice(value, allowed, name, what) -> int:
@@ -253,6 +257,7 @@ def _along(a: np.ndarray, axis: int, plan: _Plan) -> np.ndarray:
 
 # -- weights ------------------------------------------------------------------------------------------
 
+# Not numeric.fornberg (exact rationals, one stencil): a non-uniform grid needs per-point weights.
 def fornberg_weights(z: np.ndarray, order: int) -> np.ndarray:
     """:func:`tridiff.numeric.fornberg` for many stencils at once, in floating point.
 

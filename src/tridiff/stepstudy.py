@@ -15,7 +15,6 @@ scheme=..., accuracy=..., step=h)`` gives at x0, for one compilation instead of 
 
 from __future__ import annotations
 
-import copy
 import json
 from dataclasses import dataclass, field
 
@@ -23,9 +22,9 @@ import numpy as np
 
 from . import numeric
 from .compiling import to_numpy, x64
-from .derivative import derivative
+from .derivative import Derivative, derivative
 from .errors import MethodUnavailableError, TridiffError
-from .function import Function, function
+from .function import function
 from .testing import reference
 
 #: (scheme, accuracy) pairs studied by default; accuracy None: the scheme's default.
@@ -33,7 +32,7 @@ DEFAULT_SCHEMES = (("central", 2), ("central", 4), ("central", 8), ("richardson"
 #: Relative steps studied by default: powers of two from 1/8 down to 2^-53 ≈ 1.1e-16. The library
 #: rounds every step down to a power of two, so finer spacing would only repeat values.
 DEFAULT_STEPS = 2.0 ** -np.arange(3, 54)
-#: The complex step's default relative step (:func:`tridiff.numeric.complex_step`).
+#: The complex step's default relative step (as in :func:`tridiff.numeric.complex_step`).
 COMPLEX_STEP_DEFAULT = 1e-20
 #: Squire & Trapp's test function; they differentiate it at x = 1.5.
 SQUIRE_TRAPP = "exp(x)/sqrt(sin(x)**3 + cos(x)**3)"
@@ -78,6 +77,8 @@ class StepStudy:
     default_errors: dict = field(repr=False)
     reason: str = ""
 
+    HEADERS = ("scheme", "best step", "best error", "default step", "error at default")
+
     def best(self) -> dict[str, tuple[float, float]]:
         """Per scheme, ``(step, error)`` at the step with the smallest error (NaN, NaN if none)."""
         out = {}
@@ -112,6 +113,7 @@ class StepStudy:
         }
 
     def to_json(self, **kwargs) -> str:
+        """:meth:`to_dict` as JSON text; ``kwargs`` go to :func:`json.dumps`."""
         return json.dumps(self.to_dict(), **kwargs)
 
     def rows(self) -> list[list[str]]:
@@ -120,19 +122,22 @@ class StepStudy:
         return [[label, f"{best[label][0]:.1e}", f"{best[label][1]:.1e}", f"{self.default_steps[label]:.1e}",
                  f"{self.default_errors[label]:.1e}"] for label in self.labels]
 
-    HEADERS = ("scheme", "best step", "best error", "default step", "error at default")
+    def _prime(self) -> str:
+        return "'" * self.order if self.order <= 3 else f"^({self.order})"
 
     def title(self) -> str:
-        prime = "'" * self.order if self.order <= 3 else f"^({self.order})"
+        """One line: which derivative, of what, at which point, and which error is shown."""
         kind = "relative" if self.relative else "absolute"
-        return f"f{prime}({self.x0:g}) for f(x) = {self.function}: {kind} error vs mpmath ({REFERENCE_DIGITS} digits)"
+        return (f"f{self._prime()}({self.x0:g}) for f(x) = {self.function}: {kind} error vs mpmath "
+                f"({REFERENCE_DIGITS} digits)")
 
     def table(self) -> str:
+        """The title, then :attr:`HEADERS` and :meth:`rows` as aligned plain text."""
         rows = [list(self.HEADERS)] + self.rows()
         widths = [max(len(r[i]) for r in rows) for i in range(len(self.HEADERS))]
         lines = [self.title()] + ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
         if self.reason:
-            lines.append(f"f{'′' * self.order} does not exist at x0: {self.reason}")
+            lines.append(f"f{self._prime()} does not exist at x0: {self.reason}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -216,43 +221,55 @@ def step_study(f, x0: float, *, steps=None, schemes=DEFAULT_SCHEMES, order: int 
         label = scheme if scheme == "complex-step" else f"{scheme} {d.accuracy}"
         if label in values:
             continue
-        kernel = _kernel(fn, d)
         with x64():
-            value, error = (np.array(to_numpy(a)) for a in kernel(x, steps))
+            value, error = (np.array(to_numpy(a)) for a in _kernel(d)(x, steps))
         at_default = d.evaluate(x0)
         reason = reason or str(at_default.reasons)
         labels.append(label)
         values[label] = value
         errors[label] = np.abs(value - ref) / scale
         estimates[label] = error / scale
-        default_steps[label] = (COMPLEX_STEP_DEFAULT if scheme == "complex-step"
-                                else numeric.base_step(order, d.accuracy, float(np.finfo(np.float64).eps)))
+        default_steps[label] = _default_step(d)
         default_values[label] = float(at_default.values)
-        default_errors[label] = abs(float(at_default.values) - ref) / scale
+        default_errors[label] = abs(default_values[label] - ref) / scale
     return StepStudy(str(fn), x0, order, steps, ref, relative, tuple(labels), values, errors, estimates,
                      default_steps, default_values, default_errors, reason)
 
 
-def _kernel(fn: Function, d):
+def _kernel(d: Derivative):
     """One jitted kernel ``(x, steps) -> (values, error estimates)`` for a numeric Derivative.
 
-    It is the Derivative's own program with ``step`` a traced array instead of a constant: the
-    library uses ``step`` only in elementwise arithmetic (``step·max(|x|, 1)``, then rounded to a
-    power of two), so each element is computed exactly as a call with that step would compute it.
-    Cached on the Function, like the Derivative's own kernels.
+    It is the program behind :meth:`Derivative.evaluate` (the one private use:
+    ``Derivative._rich_program``) of the same Derivative with ``step`` a traced array instead of
+    a constant: the library uses ``step`` only in elementwise arithmetic (``step·max(|x|, 1)``,
+    then rounded to a power of two), so each element is computed exactly as a call with that step
+    would compute it. Cached on the Function, like the Derivative's own kernels.
     """
     import jax
 
+    fn = d.function
     key = ("step_study", d.order, d.scheme, d.accuracy)
     if key not in fn.cache:
         def program(x, rel):
-            at = copy.copy(d)
-            at.step = rel
-            value, _code, _left, _right, error = at._rich_program(x)
+            value, _code, _left, _right, error = Derivative(fn, "numeric", d.order, d.scheme, d.accuracy,
+                                                            rel)._rich_program(x)
             return value, error
 
         fn.cache[key] = jax.jit(program)
     return fn.cache[key]
+
+
+def _default_step(d: Derivative) -> float:
+    """The relative step ``d`` takes away from kinks and poles, as :func:`numeric.differentiate` sets it.
+
+    Central stencils reaching ±R steps take ``base_step / R**(p/(p+m))`` (R = 2 for central 4):
+    ``base_step`` alone put the default-step marker off the step actually used.
+    """
+    if d.scheme == "complex-step":
+        return COMPLEX_STEP_DEFAULT
+    reach = float(max(abs(o) for o in numeric.stencil(d.scheme, d.order, d.accuracy).offsets))
+    base = numeric.base_step(d.order, d.accuracy, float(np.finfo(np.float64).eps))
+    return base / reach ** (d.accuracy / (d.accuracy + d.order))
 
 
 def _point(x0) -> float:

@@ -20,6 +20,7 @@ Timings are data to look at, never to assert: the machine may be busy with other
 
 from __future__ import annotations
 
+import html
 import io
 import json
 import math
@@ -33,7 +34,7 @@ import numpy as np
 import sympy as sp
 
 from .catalog import nested_polynomial
-from .compare import _fresh
+from .compare import _fresh, _integer, _methods, _num, _seconds
 from .derivative import METHODS, derivative
 from .errors import TridiffError
 from .function import Function, function
@@ -227,8 +228,6 @@ class Sweep:
         return self.table()
 
     def _repr_html_(self) -> str:
-        import html
-
         esc = html.escape
         head = "".join(f"<th>{esc(h)}</th>" for h in self.headers())
         parts = [f"<p><b>{esc(self.title())}</b></p>"]
@@ -270,12 +269,12 @@ class Sweep:
         x = np.asarray(self.values, dtype=float)
         if panel == "ops":
             for label, ops, s in self._ops_lines():
-                style = _style(s, self.series.index(s))
+                style = _style(s)
                 if label.endswith("as written"):
                     style.update(linestyle=":", linewidth=1.2, marker=None)
                 ax.plot(x, [np.nan if o is None else o for o in ops], label=label, **style)
-        for i, s in enumerate(self.series if panel != "ops" else ()):
-            style = _style(s, i)
+        for s in self.series if panel != "ops" else ():
+            style = _style(s)
             y = s.medians if panel == "evaluation" else np.array(s.setup_seconds, dtype=float)
             if np.isnan(y).all():
                 continue
@@ -317,15 +316,16 @@ class Sweep:
         return f"{s.name} (skipped at {self.parameter} {', '.join(_label(self.parameter, v) for v in skipped)})"
 
 
-_METHOD_COLORS = {"symbolic": "tab:blue", "automatic": "tab:green", "numeric": "tab:orange"}  # as in td.plot
 _REFERENCE_LOOKS = {RAW_LAMBDIFY: ("0.25", "s"), NP_GRADIENT: ("0.5", "^"), JAX_EAGER: ("0.65", "D")}
 
 
-def _style(s: Series, i: int) -> dict:
+def _style(s: Series) -> dict:
+    """A method in its colour from td.plot, solid; the lab's ways in greys, dashed."""
     if s.kind == "method":
-        return dict(color=_METHOD_COLORS.get(s.name, f"C{i}"), linestyle="-", marker="o", markersize=4,
-                    linewidth=2.0)
-    color, marker = _REFERENCE_LOOKS.get(s.name, ("0.5", "x"))
+        from .plot import METHOD_STYLES
+
+        return dict(color=METHOD_STYLES[s.name]["color"], linestyle="-", marker="o", markersize=4, linewidth=2.0)
+    color, marker = _REFERENCE_LOOKS[s.name]
     return dict(color=color, linestyle="--", marker=marker, markersize=4, linewidth=1.5)
 
 
@@ -358,7 +358,7 @@ def sweep_sizes(f="x**2", sizes=None, methods=METHODS, *, references: bool = Tru
     """
     fn, x_range, load = function(f), _range(x_range), _load()
     sizes = _increasing("sizes", (QUICK_SIZES if quick else SIZES) if sizes is None else sizes, smallest=2)
-    plan = _plan(fn, _methods(methods), references)
+    plan = _plan(fn, _sweep_methods(methods), references)
     grid = lambda n: (fn, np.linspace(*x_range, n))
     budget, limit = _seconds_arg("budget", budget), _seconds_arg("limit", limit)
     series = _run(plan, sizes, grid, "points", _repeat(repeat, quick), budget, limit, progress)
@@ -393,16 +393,14 @@ def sweep_depth(depths=None, n: int | None = None, methods=METHODS, *, reference
     """
     x_range, load = _range(x_range), _load()
     depths = _increasing("depths", (QUICK_DEPTHS if quick else DEPTHS) if depths is None else depths, smallest=1)
-    n = (QUICK_DEPTH_POINTS if quick else DEPTH_POINTS) if n is None else n
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
-        raise TridiffError(f"n must be an integer of at least 2 points, got {n!r}")
-    x = np.linspace(*x_range, int(n))
+    n = _integer("n", (QUICK_DEPTH_POINTS if quick else DEPTH_POINTS) if n is None else n, smallest=2)
+    x = np.linspace(*x_range, n)
     functions = {d: function(partial(nested_polynomial, depth=d)) for d in depths}
-    plan = _plan(functions[depths[0]], _methods(methods), references)
+    plan = _plan(functions[depths[0]], _sweep_methods(methods), references)
     budget, limit = _seconds_arg("budget", budget), _seconds_arg("limit", limit)
     series = _run(plan, depths, lambda d: (functions[d], x), "depth", _repeat(repeat, quick), budget, limit,
                   progress)
-    return Sweep("depth", depths, "nested_polynomial(x, depth)", int(n), x_range, series,
+    return Sweep("depth", depths, "nested_polynomial(x, depth)", n, x_range, series,
                  os.cpu_count() or 1, load)
 
 
@@ -625,22 +623,20 @@ def _progress(enabled: bool, total: int):
 
 
 # -- validation and formatting ---------------------------------------------------------------------
-def _methods(methods) -> tuple[str, ...]:
+def _sweep_methods(methods) -> tuple[str, ...]:
+    """As :func:`tridiff.compare._methods`, but none is allowed: a sweep of the lab's ways alone."""
     methods = (methods,) if isinstance(methods, str) else tuple(methods)
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise TridiffError(f"unknown method {unknown[0]!r}: choose from {', '.join(METHODS)}")
-    return methods
+    return _methods(methods) if methods else ()
 
 
 def _increasing(name: str, values, smallest: int) -> tuple[int, ...]:
     values = tuple(values)
-    if not values or any(isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < smallest
-                         for v in values):
-        raise TridiffError(f"{name} must be integers of at least {smallest}, got {values!r}")
+    if not values:
+        raise TridiffError(f"{name} is empty: give at least one value")
+    values = tuple(_integer(f"each of {name}", v, smallest) for v in values)
     if any(b <= a for a, b in zip(values, values[1:])):
         raise TridiffError(f"{name} must increase, got {values!r}")
-    return tuple(int(v) for v in values)
+    return values
 
 
 def _seconds_arg(name: str, value) -> float:
@@ -650,10 +646,7 @@ def _seconds_arg(name: str, value) -> float:
 
 
 def _repeat(repeat, quick: bool) -> int:
-    repeat = (QUICK_REPEAT if quick else REPEAT) if repeat is None else repeat
-    if isinstance(repeat, bool) or not isinstance(repeat, (int, np.integer)) or repeat < 1:
-        raise TridiffError(f"repeat must be a positive integer, got {repeat!r}")
-    return int(repeat)
+    return _integer("repeat", (QUICK_REPEAT if quick else REPEAT) if repeat is None else repeat)
 
 
 def _range(x_range) -> tuple[float, float]:
@@ -676,16 +669,3 @@ def _label(parameter: str, value: int) -> str:
         return f"10^{k}" if 10**k == value else f"{value:,}"
     return str(value)
 
-
-def _seconds(s: float) -> str:
-    if not np.isfinite(s):
-        return ""
-    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
-        if s >= scale or unit == "µs":
-            v = s / scale
-            return f"{v:.3g} {unit}"
-    return ""
-
-
-def _num(v):
-    return None if v is None or not np.isfinite(v) else float(v)

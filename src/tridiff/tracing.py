@@ -104,6 +104,12 @@ class Traced:
     __lt__, __le__ = _ufunc("less"), _ufunc("less_equal")
     del _ufunc
 
+    # NumPy applies a ufunc to an object array by calling the method of that name on each element
+    # (np.exp(v) calls v[i].exp()): one method per NumPy spelling of a known function.
+    for _name, _rule in BY_NUMPY_NAME.items():
+        locals()[_name] = (lambda rule: lambda self, *others: Traced(rule.build(self.expr, *map(_expr, others))))(_rule)
+    del _name, _rule
+
     def __bool__(self):
         raise BranchingError(f"cannot trace the function: {_BRANCH_HELP}")
 
@@ -133,14 +139,16 @@ _ARRAY_FUNCTIONS = {
 }
 
 
-def trace_numpy(fn, symbol: sp.Symbol) -> sp.Expr:
-    """Run ``fn`` on a tracer for ``symbol`` and return the SymPy expression it builds."""
-    out = fn(Traced(symbol))
-    if isinstance(out, Traced):
-        return out.expr
-    if isinstance(out, np.ndarray) and out.dtype == object and out.ndim == 0:
-        return _expr(out[()])
-    return constant(out)
+def trace_numpy(fn, symbols: tuple[sp.Symbol, ...], vector: bool = False):
+    """Run ``fn`` on one tracer per symbol (or on one array of them, for a function of a vector) and
+    return the SymPy expression it builds, or a tuple of them if it returns a vector."""
+    args = (np.array([Traced(s) for s in symbols], dtype=object),) if vector else tuple(Traced(s) for s in symbols)
+    out = fn(*args)
+    if isinstance(out, (np.ndarray, list, tuple)) and np.ndim(out) == 1:
+        return tuple(_expr(v) for v in out)
+    if isinstance(out, np.ndarray) and np.ndim(out) > 1:
+        raise TraceError(f"the function returns an array of shape {np.shape(out)}; return a number or a vector")
+    return _expr(out[()] if isinstance(out, np.ndarray) else out)
 
 
 def _select_n(pred, *cases):
@@ -167,8 +175,8 @@ _CALLS = {"jit": "jaxpr", "pjit": "jaxpr", "closed_call": "call_jaxpr", "custom_
           "custom_vjp_call": "call_jaxpr", "remat": "jaxpr", "checkpoint": "jaxpr"}
 
 
-def trace_jax(fn, symbol: sp.Symbol) -> sp.Expr:
-    """Record ``fn`` (jax.numpy code) on a float64 scalar with ``jax.make_jaxpr`` and read it as SymPy."""
+def trace_jax(fn, symbols: tuple[sp.Symbol, ...]) -> sp.Expr:
+    """Record ``fn`` (jax.numpy code) on float64 scalars with ``jax.make_jaxpr`` and read it as SymPy."""
     import jax
     import jax.numpy as jnp
 
@@ -176,10 +184,10 @@ def trace_jax(fn, symbol: sp.Symbol) -> sp.Expr:
 
     with x64():
         try:
-            closed = jax.make_jaxpr(fn)(jax.ShapeDtypeStruct((), jnp.float64))
+            closed = jax.make_jaxpr(fn)(*(jax.ShapeDtypeStruct((), jnp.float64) for _ in symbols))
         except (jax.errors.TracerBoolConversionError, jax.errors.ConcretizationTypeError) as err:
             raise BranchingError(f"cannot trace the function: {_BRANCH_HELP}") from err
-    outs = _read_jaxpr(closed.jaxpr, closed.consts, [symbol])
+    outs = _read_jaxpr(closed.jaxpr, closed.consts, list(symbols))
     if len(outs) != 1:
         raise TraceError(f"the function returns {len(outs)} values; it must return one number")
     return outs[0]

@@ -1,0 +1,383 @@
+"""Several variables: gradient, Jacobian, Hessian, partial and directional derivatives, three ways.
+
+One core, :class:`MultiDerivative`, serves all of them: its outputs are a table of derivative
+formulas (∂f/∂x_j, ∂f_i/∂x_j or ∂²f/∂x_i∂x_j) evaluated at a batch of points of shape (..., n).
+
+- symbolic: the formulas from SymPy, compiled into one JAX kernel that shares their common
+  subexpressions;
+- automatic: JAX on f's program, in the mode the shapes call for: reverse (one backward pass per
+  output) when there are fewer outputs than variables, as for a gradient; forward (one tangent per
+  variable) otherwise; forward over reverse for a Hessian;
+- numeric: the one-variable finite differences of :mod:`tridiff.numeric` along each coordinate
+  (2 evaluations per variable at accuracy 2: ``scheme="central", accuracy=2``; n + 1 with
+  ``scheme="forward", accuracy=1``... see :func:`tridiff.derivative`), with their error estimates.
+
+Where the derivative does not exist is decided once, as in one variable (:mod:`tridiff.kinks`): on
+a switch surface u = 0 the derivative formulas are evaluated with every branch forced to the side
+u > 0 and to the side u < 0; the derivative exists there iff f is continuous and both sides agree.
+So |x − y| on the line x = y and max(x, y) are undefined there, |x|·y at the origin is not.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import sympy as sp
+
+from . import numeric
+from .compiling import Lowering, to_numpy, x64
+from .errors import MethodUnavailableError, TridiffError
+from .function import Function, function, trace_callable
+from .kinks import (
+    DOMAIN_ENDPOINT, INFINITE, JUMP, KINK, NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, close, reasons_of,
+    switch_kinds,
+)
+from .points import as_rows
+
+METHODS = ("symbolic", "automatic", "numeric")
+
+
+@dataclass(frozen=True)
+class MultiResult:
+    """Derivatives at a batch of points: ``values`` of shape batch + output shape, NaN where they do not
+    exist; ``undefined`` and ``reasons`` per point (batch shape); ``error_estimate`` (numeric) like values."""
+
+    values: np.ndarray
+    undefined: np.ndarray
+    reasons: np.ndarray
+    error_estimate: np.ndarray | None
+    method: str
+
+
+class MultiDerivative:
+    """Derivatives of f (or of f_1 … f_m) with respect to its n variables, at points of shape (..., n).
+
+    Made by :func:`gradient`, :func:`jacobian`, :func:`hessian`, :func:`partial` and
+    :func:`directional`; call it for values, or use :meth:`evaluate` for reasons and error estimates.
+
+    >>> import tridiff as td
+    >>> g = td.gradient("x*y + sin(y)")
+    >>> g([1.0, 0.0])
+    array([0., 2.])
+    """
+
+    def __init__(self, functions: tuple[Function, ...], variables, kind: str, method: str, weights=None,
+                 scheme: str = "central", accuracy: int | None = None):
+        self.functions, self.variables, self.kind, self.method = functions, variables, kind, method
+        self.weights = weights  # the direction of a directional derivative, or the one-hot row of a partial
+        self.scheme, self.accuracy = scheme, accuracy
+        self.switches = switch_kinds([f.expr for f in functions] + list(self._flat()), variables)
+        self._kernels = {}
+
+    # -- the formulas ------------------------------------------------------------------------
+    def _table(self) -> list[list[sp.Expr]]:
+        """The derivative formulas, one row per function (one row of the Hessian per variable)."""
+        xs = self.variables
+        if self.kind == "hessian":
+            f = self.functions[0].expr
+            return [[sp.diff(f, a, b) for b in xs] for a in xs]
+        rows = [[sp.diff(f.expr, x) for x in xs] for f in self.functions]
+        if self.weights is not None:
+            rows = [[sum(float(w) * d for w, d in zip(self.weights, row) if w != 0)] for row in rows]
+        return rows
+
+    def _flat(self) -> tuple[sp.Expr, ...]:
+        if not hasattr(self, "_formulas"):
+            self._formulas = tuple(e for row in self._table() for e in row)
+        return self._formulas
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        """The shape of the derivative at one point."""
+        n = len(self.variables)
+        return {"gradient": (n,), "hessian": (n, n), "jacobian": (len(self.functions), n)}.get(self.kind, ())
+
+    @property
+    def expr(self):
+        """The derivative as SymPy: a Matrix (gradient as a column, Jacobian, Hessian) or one expression."""
+        table = self._table()
+        if self.shape == ():
+            return table[0][0]
+        if self.kind == "gradient":
+            return sp.Matrix(table[0])
+        return sp.Matrix(table)
+
+    @property
+    def latex(self) -> str:
+        return sp.latex(self.expr)
+
+    def _repr_latex_(self) -> str:
+        return f"$\\displaystyle {self.latex}$"
+
+    def __repr__(self) -> str:
+        return f"<{self.kind} of {', '.join(map(str, self.functions))} by {self.method}>"
+
+    # -- evaluation --------------------------------------------------------------------------
+    def __call__(self, points):
+        """The derivative at ``points`` (shape (..., n)): shape (...) + :attr:`shape`, NaN where it does not exist."""
+        return self.evaluate(points).values
+
+    def evaluate(self, points) -> MultiResult:
+        """Values, the undefined points with reasons, and error estimates (numeric) at ``points``."""
+        rows = as_rows(points, tuple(v.name for v in self.variables))
+        if rows.table.shape[0] == 0:
+            empty = np.empty((0,) + self.shape)
+            return MultiResult(rows.shaped(empty, self.shape), rows.shaped(np.zeros(0, bool)),
+                               rows.shaped(np.zeros(0, object)), None, self.method)
+        if any(f.expr is None for f in self.functions):
+            raise MethodUnavailableError(f"{self.kind} needs f's formula: {self.functions[0].opaque_reason}")
+        kernel = self._kernels.get("rich") or self._kernels.setdefault("rich", jax.jit(self._program))
+        with x64():
+            value, code, error = (to_numpy(a) for a in kernel(rows.table))
+        undefined = code != 0
+        return MultiResult(
+            values=rows.shaped(value, self.shape), undefined=rows.shaped(undefined),
+            reasons=rows.shaped(reasons_of(code)),
+            error_estimate=rows.shaped(np.where(undefined[:, None], np.nan, error.reshape(len(code), -1)), self.shape)
+            if self.method == "numeric" else None,
+            method=self.method,
+        )
+
+    def _program(self, table):
+        cols = [table[:, i] for i in range(table.shape[1])]
+        code, flagged = self._analysis(cols)
+        error = jnp.zeros((len(cols[0]), len(self._flat())), cols[0].dtype)
+        if self.method == "symbolic":
+            low = Lowering(dict(zip(self.variables, cols)))
+            out = jnp.stack([low.array(e, cols[0]) for e in self._flat()], axis=-1)
+        elif self.method == "automatic":
+            out = self._automatic(cols)
+        else:
+            out, error, numeric_code = self._numeric(cols, flagged)
+            code = jnp.where(code == 0, numeric_code, code)
+        bad = ~jnp.all(jnp.isfinite(out), axis=-1)
+        infinite = jnp.any(jnp.isinf(out), axis=-1)
+        code = jnp.where((code == 0) & bad, jnp.where(infinite, INFINITE, NOT_FINITE), code)
+        out = jnp.where((code == 0)[:, None], out, jnp.nan)
+        return out, code.astype(jnp.int8), error
+
+    def _programs(self):
+        """Each f_i as a JAX function of the derivative's variables, in their order."""
+        return [lambda *xs, e=f.expr: Lowering(dict(zip(self.variables, xs))).array(e, xs[0]) for f in self.functions]
+
+    # -- automatic -------------------------------------------------------------------------------
+    def _automatic(self, cols):
+        """JAX AD on f's program, batched over points (each point's outputs depend on it alone)."""
+        programs = self._programs()
+        n, ones = len(cols), jnp.ones_like(cols[0])
+
+        def outputs(*xs):
+            return [p(*xs) for p in programs]
+
+        if self.kind == "hessian":
+            # Forward over reverse: the gradient by one backward pass, then one tangent per variable.
+            def grad(*xs):
+                return jax.vjp(lambda *ys: programs[0](*ys), *xs)[1](ones)
+
+            rows = [jax.jvp(grad, tuple(cols), tuple(_basis(cols, i)))[1] for i in range(n)]
+            return jnp.stack([jnp.stack(r, axis=-1) for r in rows], axis=-2).reshape(len(cols[0]), -1)
+        if self.weights is not None:  # a directional or partial derivative: one tangent
+            tangent = tuple(float(w) * ones for w in self.weights)
+            out = jax.jvp(lambda *xs: tuple(outputs(*xs)), tuple(cols), tangent)[1]
+            return jnp.stack(out, axis=-1)
+        if len(programs) < n:  # reverse mode: one backward pass per output
+            _, pullback = jax.vjp(lambda *xs: tuple(outputs(*xs)), *cols)
+            rows = [pullback(tuple(ones if k == i else 0 * ones for k in range(len(programs))))
+                    for i in range(len(programs))]
+            return jnp.stack([jnp.stack(r, axis=-1) for r in rows], axis=-2).reshape(len(cols[0]), -1)
+        columns = [jax.jvp(lambda *xs: tuple(outputs(*xs)), tuple(cols), tuple(_basis(cols, j)))[1]
+                   for j in range(n)]  # forward mode: one tangent per variable
+        return jnp.stack([jnp.stack(c, axis=-1) for c in columns], axis=-1).reshape(len(cols[0]), -1)
+
+    # -- numeric ---------------------------------------------------------------------------------
+    def _numeric(self, cols, flagged):
+        """One-variable finite differences along each coordinate; a Hessian row is the numeric
+        derivative along x_i of the numeric gradient."""
+        programs = self._programs()
+        n = len(cols)
+        if self.kind == "hessian":
+            def partial_j(j):
+                return lambda *xs: self._along(programs[0], list(xs), j, flagged).value
+
+            ests = [self._along(partial_j(j), cols, i, flagged) for i in range(n) for j in range(n)]
+        elif self.weights is not None:
+            ests = []
+            for p in programs:
+                parts = [(float(w), self._along(p, cols, j, flagged)) for j, w in enumerate(self.weights) if w != 0]
+                ests.append(numeric.Estimate(sum(w * e.value for w, e in parts), sum(abs(w) * e.error for w, e in parts),
+                                             jnp.max(jnp.stack([e.code for _, e in parts]), axis=0), None, None))
+        else:
+            ests = [self._along(p, cols, j, flagged) for p in programs for j in range(n)]
+        code = jnp.max(jnp.stack([e.code for e in ests]), axis=0)
+        return jnp.stack([e.value for e in ests], axis=-1), jnp.stack([e.error for e in ests], axis=-1), code
+
+    def _along(self, program, cols, j, flagged):
+        """d/dx_j of ``program`` at ``cols`` by :func:`tridiff.numeric.differentiate`, kinks avoided."""
+        args = list(self.switches)
+        env = dict(zip(self.variables, cols))
+
+        def moved(t):
+            return [t if k == j else c for k, c in enumerate(cols)]
+
+        def states_at(t):
+            low = Lowering(dict(zip(self.variables, moved(t))))
+            return [jnp.sign(low.array(u, t)) for u in args]
+
+        natural = Lowering(env)
+        clearance = None
+        for u in args:
+            near = jnp.abs(natural(u)) / jnp.abs(natural(sp.diff(u, self.variables[j])))
+            clearance = near if clearance is None else jnp.minimum(clearance, near)
+        return numeric.differentiate(lambda t: program(*moved(t)), cols[j], 1, jnp, scheme=self.scheme,
+                                     accuracy=self.accuracy, states_at=states_at if args else None,
+                                     flagged=flagged, clearance=clearance)
+
+    # -- where the derivative does not exist -----------------------------------------------------
+    def _analysis(self, cols):
+        """Reason codes per point (0: the derivative exists), as in one variable, on switch surfaces."""
+        eps = jnp.finfo(cols[0].dtype).eps
+        env = dict(zip(self.variables, cols))
+        natural = Lowering(env)
+        code = jnp.zeros(cols[0].shape, jnp.int8)
+        flagged = pole = endpoint = jnp.zeros(cols[0].shape, bool)
+        lefts, rights = {}, {}
+        for arg, kind in self.switches.items():
+            u = natural.array(arg, cols[0])
+            grads = [natural.array(sp.diff(arg, v), cols[0]) for v in self.variables]
+            scale = sum(jnp.abs(c * g) for c, g in zip(cols, grads))
+            # u "is 0" when it is 0 to within the rounding error of computing it near the point.
+            flag = jnp.abs(u) <= 8 * eps * (scale + jnp.abs(u))
+            if kind == "pole":
+                pole = pole | flag
+                continue
+            # The two sides of the surface u = 0: every branch forced to u > 0, then to u < 0.
+            rights[arg], lefts[arg] = (flag, jnp.ones_like(u)), (flag, -jnp.ones_like(u))
+            flagged = flagged | flag
+            if kind == "domain":  # an edge of f's domain wherever u changes sign across it
+                endpoint = endpoint | (flag & (sum(jnp.abs(g) for g in grads) > 0))
+        if lefts:
+            low_l, low_r = Lowering(env, lefts, natural), Lowering(env, rights, natural)
+            fs = [f.expr for f in self.functions]
+            at_switch = jnp.zeros_like(code)
+            for e in self._flat():
+                left, right = low_l.array(e, cols[0]), low_r.array(e, cols[0])
+                at_switch = jnp.where(close(left, right), at_switch, KINK)
+                at_switch = jnp.where(jnp.isfinite(left) & jnp.isfinite(right), at_switch, INFINITE)
+            for e in fs:  # f itself must be continuous across the surface
+                at_switch = jnp.where(close(low_l.array(e, cols[0]), low_r.array(e, cols[0])), at_switch, JUMP)
+            at_switch = jnp.where(endpoint, DOMAIN_ENDPOINT, at_switch)
+            code = jnp.where(flagged, at_switch, code).astype(jnp.int8)
+        if any(kind != "branch" for kind in self.switches.values()):
+            defined = jnp.all(jnp.stack([jnp.isfinite(natural.array(f.expr, cols[0])) for f in self.functions]), axis=0)
+            code = jnp.where(defined & ~pole, code, OUTSIDE_DOMAIN)
+        finite = jnp.all(jnp.stack([jnp.isfinite(c) for c in cols]), axis=0)
+        return jnp.where(finite, code, NOT_FINITE_INPUT).astype(jnp.int8), flagged
+
+
+def _basis(cols, i):
+    """The i-th unit tangent, as one array per variable."""
+    return [jnp.ones_like(c) if k == i else jnp.zeros_like(c) for k, c in enumerate(cols)]
+
+
+# -- the public wrappers ------------------------------------------------------------------------
+
+def _make(sources, variables, kind, method, weights=None, scheme=None, accuracy=None) -> MultiDerivative:
+    functions = tuple(function(s, variables) for s in sources)
+    names = sorted({v.name for f in functions for v in f.variables}) if variables is None else list(variables)
+    symbols = tuple(sp.Symbol(name, real=True) for name in names)
+    if method == "auto":
+        method = "symbolic" if all(f.expr is not None for f in functions) else "numeric"
+    if method not in METHODS:
+        raise TridiffError(f"unknown method {method!r}: choose one of 'auto', {', '.join(map(repr, METHODS))}")
+    missing = [f for f in functions if f.expr is None]
+    if missing:
+        raise MethodUnavailableError(f"{kind} needs f's formula: {missing[0].opaque_reason}")
+    if method != "numeric" and (scheme, accuracy) != (None, None):
+        raise TridiffError("scheme and accuracy apply to method='numeric' only")
+    if scheme not in (None, "central", "forward", "backward", "richardson"):
+        raise TridiffError(f"scheme {scheme!r} is not available for several variables: "
+                           "choose 'central', 'forward', 'backward' or 'richardson'")
+    return MultiDerivative(functions, symbols, kind, method, weights, scheme or "central", accuracy)
+
+
+def _scalar(f, variables, what: str):
+    if isinstance(f, (list, tuple)) or isinstance(f, sp.MatrixBase):
+        raise TridiffError(f"the {what} of a vector-valued function is not defined: use td.jacobian(f)")
+    return f
+
+
+def gradient(f, method: str = "auto", *, variables=None, scheme=None, accuracy=None) -> MultiDerivative:
+    """The gradient ∇f of a scalar function of n variables, at points of shape (..., n).
+
+    >>> import tridiff as td
+    >>> td.gradient("abs(x - y)")([[1.0, 0.0], [2.0, 2.0]])
+    array([[ 1., -1.],
+           [nan, nan]])
+    """
+    return _make((_scalar(f, variables, "gradient"),), variables, "gradient", method, None, scheme, accuracy)
+
+
+def hessian(f, method: str = "auto", *, variables=None, scheme=None, accuracy=None) -> MultiDerivative:
+    """The Hessian matrix of a scalar function of n variables, at points of shape (..., n).
+
+    >>> import tridiff as td
+    >>> td.hessian("x**2*y")([1.0, 3.0])
+    array([[6., 2.],
+           [2., 0.]])
+    """
+    return _make((_scalar(f, variables, "Hessian"),), variables, "hessian", method, None, scheme, accuracy)
+
+
+def jacobian(fs, method: str = "auto", *, variables=None, scheme=None, accuracy=None) -> MultiDerivative:
+    """The Jacobian matrix of f = (f_1, …, f_m) given as a sequence (or SymPy Matrix), shape (..., m, n).
+
+    >>> import tridiff as td
+    >>> td.jacobian(["x*y", "x + y"])([2.0, 3.0])
+    array([[3., 2.],
+           [1., 1.]])
+    """
+    if isinstance(fs, sp.MatrixBase):
+        fs = list(fs)
+    elif callable(fs) and not isinstance(fs, Function):
+        exprs, symbols, kind = trace_callable(fs, variables)
+        if not isinstance(exprs, tuple):
+            raise TridiffError("jacobian needs a vector-valued function (it returns one number: use td.gradient)"
+                               if exprs is not None else f"jacobian needs f's formula: {kind}")
+        fs, variables = [sp.Matrix(exprs)[i] for i in range(len(exprs))], [s.name for s in symbols]
+    if isinstance(fs, (str, sp.Basic, Function)) or not len(fs):
+        raise TridiffError("jacobian needs a sequence of functions (f_1, …, f_m); for one function use td.gradient")
+    return _make(tuple(fs), variables, "jacobian", method, None, scheme, accuracy)
+
+
+def directional(f, direction, method: str = "auto", *, variables=None, scheme=None,
+                accuracy=None) -> MultiDerivative:
+    """The derivative of f along ``direction`` (used as given: normalise it for a unit-speed derivative).
+
+    >>> import tridiff as td
+    >>> float(td.directional("x*y", [1, 1])([2.0, 3.0]))
+    5.0
+    """
+    d = _make((_scalar(f, variables, "directional derivative"),), variables, "directional", method, None, scheme,
+              accuracy)
+    w = np.asarray(direction, dtype=float)
+    if w.shape != (len(d.variables),) or not np.all(np.isfinite(w)) or not np.any(w):
+        raise TridiffError(f"direction must be {len(d.variables)} finite numbers, not all 0, got {direction!r}")
+    return MultiDerivative(d.functions, d.variables, "directional", d.method, tuple(w), d.scheme, d.accuracy)
+
+
+def partial(f, wrt: str, method: str = "auto", *, variables=None, scheme=None, accuracy=None) -> MultiDerivative:
+    """∂f/∂``wrt`` at points of shape (..., n) (what ``td.derivative(f, wrt=...)`` returns for n > 1).
+
+    >>> import tridiff as td
+    >>> float(td.partial("x*y + sin(z)", "y")([2.0, 3.0, 0.0]))
+    2.0
+    """
+    d = _make((f,), variables, "partial", method, None, scheme, accuracy)
+    names = [v.name for v in d.variables]
+    if wrt not in names:
+        raise TridiffError(f"unknown variable {wrt!r}: f's variables are {', '.join(names)}")
+    weights = tuple(1.0 if name == wrt else 0.0 for name in names)
+    return MultiDerivative(d.functions, d.variables, "partial", d.method, weights, d.scheme, d.accuracy)
