@@ -35,7 +35,8 @@ REFERENCE_POINTS = 2001
 REFERENCE_DIGITS = 40
 TARGET_ERROR = 1e-10
 #: tridiff's scheme for the comparison: Richardson-extrapolated central differences (accuracy 8).
-#: The default central stencil (accuracy 4) does not reach 1e-10 on the nested polynomial.
+#: It reaches 1e-10 on both functions with a margin; the default central stencil (accuracy 4) is
+#: within a factor of 2 of it on the nested polynomial (measured: 6e-11).
 BASELINE = ("richardson", 8)
 TRIDIFF_SCHEMES = [("central", 4), ("central", 8), ("richardson", 6), ("richardson", 8), ("complex-step", None)]
 SPEED_TARGETS = {"numdifftools": 100.0, "scipy.differentiate": 10.0}
@@ -165,7 +166,8 @@ def print_table(rows: list[Row]) -> None:
     for r in rows:
         body.append([r.function, r.tool, r.settings, f"{r.median_ms:.3g}", f"{r.q75_ms - r.q25_ms:.2g}",
                      f"{r.ratio:.3g}", f"{r.max_error:.1e}", "yes" if r.max_error <= TARGET_ERROR else "no",
-                     r.note + (f"; first call {r.first_call_ms:.0f} ms" if np.isfinite(r.first_call_ms) else "")])
+                     "; ".join(filter(None, [r.note, f"first call {r.first_call_ms:.0f} ms"
+                                             if np.isfinite(r.first_call_ms) else ""]))])
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(headers)]
     line = lambda cells: "  ".join(c.ljust(w) for c, w in zip(cells, widths)).rstrip()
     print(line(headers))

@@ -239,11 +239,11 @@ def step_study(f, x0: float, *, steps=None, schemes=DEFAULT_SCHEMES, order: int 
 def _kernel(d: Derivative):
     """One jitted kernel ``(x, steps) -> (values, error estimates)`` for a numeric Derivative.
 
-    It is the program behind :meth:`Derivative.evaluate` (the one private use:
-    ``Derivative._rich_program``) of the same Derivative with ``step`` a traced array instead of
-    a constant: the library uses ``step`` only in elementwise arithmetic (``step·max(|x|, 1)``,
-    then rounded to a power of two), so each element is computed exactly as a call with that step
-    would compute it. Cached on the Function, like the Derivative's own kernels.
+    It runs ``Derivative._rich_program`` (the program behind :meth:`Derivative.evaluate`; this
+    module's one private dependency) for ``d`` with ``step`` a traced array instead of a constant:
+    the library uses ``step`` only in elementwise arithmetic (``step·max(|x|, 1)``, then rounded to
+    a power of two), so each element is computed exactly as a call with that step would compute
+    it. Cached on the Function, like the Derivative's own kernels.
     """
     import jax
 

@@ -143,6 +143,7 @@ class Sweep:
 
     # -- tables ----------------------------------------------------------------------------------
     def headers(self) -> list[str]:
+        """The tables' header: the parameter's name, then each of its values ("10^3", or a depth)."""
         return [self.parameter] + [_label(self.parameter, v) for v in self.values]
 
     def rows(self, what: str = "evaluation") -> list[list[str]]:
@@ -202,6 +203,7 @@ class Sweep:
         return notes + self.skip_notes()
 
     def title(self) -> str:
+        """What was differentiated, on which points, on how busy a machine."""
         lo, hi = self.x_range
         where = f"np.linspace({lo:g}, {hi:g}, " + ("N)" if self.points is None else f"{self.points:,})")
         load = "" if math.isnan(self.load_average) else f", load {self.load_average:.1f}"
@@ -228,6 +230,7 @@ class Sweep:
         return self.table()
 
     def _repr_html_(self) -> str:
+        """The same tables and notes as :meth:`table`, in HTML for Jupyter."""
         esc = html.escape
         head = "".join(f"<th>{esc(h)}</th>" for h in self.headers())
         parts = [f"<p><b>{esc(self.title())}</b></p>"]
