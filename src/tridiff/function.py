@@ -14,7 +14,7 @@ from .compiling import JAX_FUNCTIONS, Lowering, elementwise, to_numpy, x64
 from .errors import BranchingError, TraceError, TridiffError
 from .parsing import parse
 from .points import as_points, as_rows
-from .tracing import constant, trace_jax, trace_numpy
+from .tracing import constant, smooth_program, trace_jax, trace_numpy
 
 # SymPy heads the compiler understands beyond its table of functions.
 _STRUCTURAL = {sp.sign, sp.Heaviside, sp.DiracDelta, sp.Max, sp.Min, sp.Piecewise}
@@ -28,8 +28,9 @@ class Function:
         expr: the SymPy expression over real symbols, or None when f has no formula (a callable
             that branches on its argument's value): then only the numeric method applies.
         variables: the variables, in order.
-        kind: how f was given: "text", "sympy", "numpy" (a callable), "jax" (a jax.numpy callable)
-            or "opaque" (a callable with no formula).
+        kind: how f was given: "text", "sympy", "numpy" (a callable), "jax" (a jax.numpy callable),
+            "program" (a smooth jax.numpy function of a vector too long to trace into a formula:
+            automatic and numeric derivatives only) or "opaque" (a callable with no formula).
         source: the callable, the text or the expression f came from.
         opaque_reason: why a callable has no formula.
 
@@ -64,8 +65,14 @@ class Function:
         """f as an elementwise JAX function of one array per variable, compiled from its formula.
 
         jax.numpy code too runs as the program read from its jaxpr, so that every function gets
-        the same lowering rules (such as tanh's stable derivative).
+        the same lowering rules (such as tanh's stable derivative); only a "program" function
+        (a smooth jax.numpy function of a long vector, with no formula) runs as written.
         """
+        if self.kind == "program":
+            import jax
+            import jax.numpy as jnp
+
+            return lambda *xs: jax.vmap(self.source)(jnp.stack(xs, axis=-1))
         expr, variables = self.expr, self.variables
         return lambda *xs: Lowering(dict(zip(variables, xs))).array(expr, xs[0])
 
@@ -92,7 +99,7 @@ class Function:
         cols = rows.table.T
         if rows.table.shape[0] == 0:
             return rows.shaped(np.empty(0, cols.dtype))
-        if self.expr is None:
+        if self.expr is None and self.kind != "program":
             return rows.shaped(self.numpy_values(*cols))
         kernel = self.cache.get("values")
         if kernel is None:
@@ -175,6 +182,8 @@ def _from_callable(fn: Callable, variables) -> Function:
     expr, symbols, kind = trace_callable(fn, variables)
     if isinstance(expr, tuple):
         raise TridiffError(f"the function returns a vector of {len(expr)} values: use td.jacobian for it")
+    if expr is None and kind.startswith(PROGRAM):
+        return Function(None, symbols, "program", fn, kind[len(PROGRAM):])
     if expr is None:
         return Function(None, symbols, "opaque", fn, kind)
     return Function(expr, symbols, kind, fn)
@@ -185,6 +194,9 @@ def trace_callable(fn: Callable, variables):
     (with ``kind`` the reason) when it has no formula."""
     names, vector = _parameter_names(fn, variables)
     symbols = tuple(sp.Symbol(name, real=True) for name in names)
+    if vector and len(names) > MAX_SYMBOLIC:
+        return None, symbols, _program_kind(fn, len(names), f"f has {len(names)} variables, more than the "
+                                            f"{MAX_SYMBOLIC} tridiff traces into a formula")
     try:
         expr = trace_numpy(fn, symbols, vector)
         kind = "numpy"
@@ -193,8 +205,7 @@ def trace_callable(fn: Callable, variables):
     except Exception as numpy_err:  # noqa: BLE001 - user code may raise anything while traced
         if vector:
             reason = numpy_err if isinstance(numpy_err, TraceError) else f"{type(numpy_err).__name__}: {numpy_err}"
-            return None, symbols, (f"cannot trace the function of a vector: {reason} (functions of a vector are "
-                                   "traced with NumPy; write jax.numpy code with one argument per variable)")
+            return None, symbols, _program_kind(fn, len(names), f"cannot trace it into a formula: {reason}")
         try:
             expr = trace_jax(fn, symbols)
             kind = "jax"
@@ -208,7 +219,16 @@ def trace_callable(fn: Callable, variables):
     return expr, symbols, kind
 
 
-MAX_VECTOR = 200  # variables of a function of a vector: SymPy over more would be slow
+MAX_SYMBOLIC = 200  # variables of a function of a vector traced into SymPy: more would be slow
+MAX_VECTOR = 10**7
+PROGRAM = "program: "  # the kind of a function known by its smooth JAX program alone
+
+
+def _program_kind(fn: Callable, n: int, why: str) -> str:
+    """For a function of a vector with no formula: "program: <why>" if its jax.numpy program is
+    smooth (automatic and numeric differentiation then need no formula), else the reason it is opaque."""
+    rough = smooth_program(fn, n)
+    return PROGRAM + why if rough is None else f"{why}; {rough}"
 
 
 def _parameter_names(fn: Callable, variables) -> tuple[tuple[str, ...], bool]:

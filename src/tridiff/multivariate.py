@@ -69,7 +69,9 @@ class MultiDerivative:
         self.functions, self.variables, self.kind, self.method = functions, variables, kind, method
         self.weights = weights  # the direction of a directional derivative, or the one-hot row of a partial
         self.scheme, self.accuracy = scheme, accuracy
-        self.switches = switch_kinds([f.expr for f in functions] + list(self._flat()), variables)
+        # A "program" function (no formula) is smooth wherever finite, so it has no switches.
+        self.formula = all(f.expr is not None for f in functions)
+        self.switches = switch_kinds([f.expr for f in functions] + list(self._flat()), variables) if self.formula else {}
         self._kernels = {}
 
     # -- the formulas ------------------------------------------------------------------------
@@ -97,7 +99,10 @@ class MultiDerivative:
 
     @property
     def expr(self):
-        """The derivative as SymPy: a Matrix (gradient as a column, Jacobian, Hessian) or one expression."""
+        """The derivative as SymPy: a Matrix (gradient as a column, Jacobian, Hessian) or one expression
+        (None for a function with no formula)."""
+        if not self.formula:
+            return None
         table = self._table()
         if self.shape == ():
             return table[0][0]
@@ -106,11 +111,11 @@ class MultiDerivative:
         return sp.Matrix(table)
 
     @property
-    def latex(self) -> str:
-        return sp.latex(self.expr)
+    def latex(self) -> str | None:
+        return sp.latex(self.expr) if self.formula else None
 
-    def _repr_latex_(self) -> str:
-        return f"$\\displaystyle {self.latex}$"
+    def _repr_latex_(self) -> str | None:
+        return f"$\\displaystyle {self.latex}$" if self.formula else None
 
     def __repr__(self) -> str:
         return f"<{self.kind} of {', '.join(map(str, self.functions))} by {self.method}>"
@@ -127,8 +132,6 @@ class MultiDerivative:
             empty = np.empty((0,) + self.shape)
             return MultiResult(rows.shaped(empty, self.shape), rows.shaped(np.zeros(0, bool)),
                                rows.shaped(np.zeros(0, object)), None, self.method)
-        if any(f.expr is None for f in self.functions):
-            raise MethodUnavailableError(f"{self.kind} needs f's formula: {self.functions[0].opaque_reason}")
         kernel = self._kernels.get("rich") or self._kernels.setdefault("rich", jax.jit(self._program))
         with x64():
             value, code, error = (to_numpy(a) for a in kernel(rows.table))
@@ -142,9 +145,11 @@ class MultiDerivative:
         )
 
     def _program(self, table):
+        if not self.formula:
+            return self._program_of_vector(table)
         cols = [table[:, i] for i in range(table.shape[1])]
         code, flagged = self._analysis(cols)
-        error = jnp.zeros((len(cols[0]), len(self._flat())), cols[0].dtype)
+        error = jnp.zeros((len(cols[0]), int(np.prod(self.shape))), cols[0].dtype)
         if self.method == "symbolic":
             low = Lowering(dict(zip(self.variables, cols)))
             out = jnp.stack([low.array(e, cols[0]) for e in self._flat()], axis=-1)
@@ -159,8 +164,56 @@ class MultiDerivative:
         out = jnp.where((code == 0)[:, None], out, jnp.nan)
         return out, code.astype(jnp.int8), error
 
+    def _program_of_vector(self, table):
+        """A smooth jax.numpy function of a long vector, with no formula: JAX on the program as
+        written, one point (row) at a time; defined wherever it and its derivative are finite."""
+        fn = self.functions[0].source
+        if self.method == "automatic":
+            if self.kind == "hessian":
+                out = jax.vmap(jax.hessian(fn))(table).reshape(len(table), -1)
+            elif self.weights is not None:
+                w = jnp.asarray(self.weights, table.dtype)
+                out = jax.vmap(lambda p: jax.jvp(fn, (p,), (w,))[1])(table)[:, None]
+            else:  # reverse mode: the whole gradient for a few evaluations' cost
+                out = jax.vmap(jax.grad(fn))(table)
+            error = jnp.zeros_like(out)
+        else:
+            out, error = self._numeric_of_vector(fn, table)
+        finite = jnp.isfinite(jax.vmap(fn)(table)) & jnp.all(jnp.isfinite(table), axis=-1)
+        code = jnp.where(jnp.all(jnp.isfinite(table), axis=-1), jnp.where(finite, 0, OUTSIDE_DOMAIN), NOT_FINITE_INPUT)
+        bad = ~jnp.all(jnp.isfinite(out), axis=-1)
+        code = jnp.where((code == 0) & bad, jnp.where(jnp.any(jnp.isinf(out), axis=-1), INFINITE, NOT_FINITE), code)
+        out = jnp.where((code == 0)[:, None], out, jnp.nan)
+        return out, code.astype(jnp.int8), error
+
+    def _numeric_of_vector(self, fn, table):
+        """Finite differences along each coordinate in turn (a loop, not n copies of the program)."""
+        if self.kind == "hessian":
+            raise MethodUnavailableError("a numeric Hessian of a function with no formula costs n² evaluations of f "
+                                         "per point: use method='automatic'")
+        n = table.shape[1]
+
+        def along(j):
+            def values_at(t):
+                return jax.vmap(lambda row, tj: fn(row.at[j].set(tj)))(table, t)
+
+            est = numeric.differentiate(values_at, table[:, j], 1, jnp, scheme=self.scheme, accuracy=self.accuracy)
+            return est.value, est.error
+
+        if self.weights is not None:  # only the coordinates the direction moves along
+            js = [j for j, w in enumerate(self.weights) if w != 0]
+            parts = [along(j) for j in js]
+            ws = [abs(float(self.weights[j])) for j in js]
+            value = sum(float(self.weights[j]) * v for j, (v, _) in zip(js, parts))
+            error = sum(w * e for w, (_, e) in zip(ws, parts))
+            return value[:, None], error[:, None]
+        values, errors = jax.lax.map(along, jnp.arange(n))
+        return values.T, errors.T
+
     def _programs(self):
         """Each f_i as a JAX function of the derivative's variables, in their order."""
+        if not self.formula:
+            return [f.program() for f in self.functions]
         return [lambda *xs, e=f.expr: Lowering(dict(zip(self.variables, xs))).array(e, xs[0]) for f in self.functions]
 
     # -- automatic -------------------------------------------------------------------------------
@@ -270,8 +323,9 @@ class MultiDerivative:
                 at_switch = jnp.where(close(low_l.array(e, cols[0]), low_r.array(e, cols[0])), at_switch, JUMP)
             at_switch = jnp.where(endpoint, DOMAIN_ENDPOINT, at_switch)
             code = jnp.where(flagged, at_switch, code).astype(jnp.int8)
-        if any(kind != "branch" for kind in self.switches.values()):
-            defined = jnp.all(jnp.stack([jnp.isfinite(natural.array(f.expr, cols[0])) for f in self.functions]), axis=0)
+        if not self.formula or any(kind != "branch" for kind in self.switches.values()):
+            values = [p(*cols) for p in self._programs()]
+            defined = jnp.all(jnp.stack([jnp.isfinite(v) for v in values]), axis=0)
             code = jnp.where(defined & ~pole, code, OUTSIDE_DOMAIN)
         finite = jnp.all(jnp.stack([jnp.isfinite(c) for c in cols]), axis=0)
         return jnp.where(finite, code, NOT_FINITE_INPUT).astype(jnp.int8), flagged
@@ -286,15 +340,20 @@ def _basis(cols, i):
 
 def _make(sources, variables, kind, method, weights=None, scheme=None, accuracy=None) -> MultiDerivative:
     functions = tuple(function(s, variables) for s in sources)
-    names = sorted({v.name for f in functions for v in f.variables}) if variables is None else list(variables)
+    if variables is not None and not isinstance(variables, int):
+        names = list(variables)
+    elif len({f.variables for f in functions}) == 1:  # f's own order (a vector's: x0, x1, …, x10, …)
+        names = [v.name for v in functions[0].variables]
+    else:
+        names = sorted({v.name for f in functions for v in f.variables})
     symbols = tuple(sp.Symbol(name, real=True) for name in names)
     if method == "auto":
-        method = "symbolic" if all(f.expr is not None for f in functions) else "numeric"
+        method = "symbolic" if all(f.expr is not None for f in functions) else "automatic"
     if method not in METHODS:
         raise TridiffError(f"unknown method {method!r}: choose one of 'auto', {', '.join(map(repr, METHODS))}")
-    missing = [f for f in functions if f.expr is None]
+    missing = [f for f in functions if f.expr is None and (f.kind != "program" or method == "symbolic")]
     if missing:
-        raise MethodUnavailableError(f"{kind} needs f's formula: {missing[0].opaque_reason}")
+        raise MethodUnavailableError(f"the {method} {kind} needs f's formula: {missing[0].opaque_reason}")
     if method != "numeric" and (scheme, accuracy) != (None, None):
         raise TridiffError("scheme and accuracy apply to method='numeric' only")
     if scheme not in (None, "central", "forward", "backward", "richardson"):

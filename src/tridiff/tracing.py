@@ -226,3 +226,47 @@ def _read_jaxpr(jaxpr, consts, args) -> list:
             env[var] = value
     return [read(v) for v in jaxpr.outvars]
 
+
+
+#: Primitives of a program that are analytic wherever their values are finite: a program made of
+#: these alone is differentiable wherever it returns a finite value (no kinks to look for).
+SMOOTH_PRIMITIVES = frozenset({
+    "add", "sub", "mul", "div", "neg", "exp", "exp2", "log", "log1p", "expm1", "sin", "cos", "tan", "asin",
+    "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "logistic", "sqrt", "rsqrt", "cbrt",
+    "integer_pow", "square", "erf", "dot_general", "reduce_sum", "broadcast_in_dim", "reshape", "squeeze",
+    "slice", "dynamic_slice", "gather", "concatenate", "transpose", "convert_element_type", "copy", "copy_p",
+    "iota", "pad", "rev", "expand_dims", "reduce_precision",
+})
+
+
+def smooth_program(fn, n: int) -> str | None:
+    """None if ``fn`` (jax.numpy code of a float64 vector of length n, returning one number) uses only
+    :data:`SMOOTH_PRIMITIVES`; else why it cannot be used without a formula."""
+    import jax
+    import jax.numpy as jnp
+
+    from .compiling import x64
+
+    with x64():
+        try:
+            closed = jax.make_jaxpr(fn)(jax.ShapeDtypeStruct((n,), jnp.float64))
+        except Exception as err:  # noqa: BLE001 - user code may raise anything while traced
+            return f"cannot trace it with jax.numpy either: {type(err).__name__}: {str(err).splitlines()[0]}"
+    if len(closed.out_avals) != 1 or closed.out_avals[0].shape != ():
+        return f"it returns {[a.shape for a in closed.out_avals]}, not one number"
+    rough = sorted(_primitives(closed.jaxpr) - SMOOTH_PRIMITIVES)
+    if rough:
+        return (f"its program uses {', '.join(rough)}, which can have kinks, and has no formula to find them "
+                f"(more than the variables tridiff traces symbolically)")
+    return None
+
+
+def _primitives(jaxpr) -> set[str]:
+    names = set()
+    for eqn in jaxpr.eqns:
+        inner = [v for v in eqn.params.values() if hasattr(v, "jaxpr") or hasattr(v, "eqns")]
+        if inner:
+            names |= set().union(*(_primitives(getattr(v, "jaxpr", v)) for v in inner))
+        else:
+            names.add(eqn.primitive.name)
+    return names
