@@ -82,8 +82,8 @@ class MultiDerivative:
             f = self.functions[0].expr
             return [[sp.diff(f, a, b) for b in xs] for a in xs]
         rows = [[sp.diff(f.expr, x) for x in xs] for f in self.functions]
-        if self.weights is not None:
-            rows = [[sum(float(w) * d for w, d in zip(self.weights, row) if w != 0)] for row in rows]
+        if self.weights is not None:  # a partial (one-hot weights) or a directional derivative
+            rows = [[sum(_number(w) * d for w, d in zip(self.weights, row) if w != 0)] for row in rows]
         return rows
 
     def _flat(self) -> tuple[sp.Expr, ...]:
@@ -132,7 +132,9 @@ class MultiDerivative:
             empty = np.empty((0,) + self.shape)
             return MultiResult(rows.shaped(empty, self.shape), rows.shaped(np.zeros(0, bool)),
                                rows.shaped(np.zeros(0, object)), None, self.method)
-        kernel = self._kernels.get("rich") or self._kernels.setdefault("rich", jax.jit(self._program))
+        if "rich" not in self._kernels:
+            self._kernels["rich"] = jax.jit(self._program)
+        kernel = self._kernels["rich"]
         with x64():
             value, code, error = (to_numpy(a) for a in kernel(rows.table))
         undefined = code != 0
@@ -329,6 +331,11 @@ class MultiDerivative:
             code = jnp.where(defined & ~pole, code, OUTSIDE_DOMAIN)
         finite = jnp.all(jnp.stack([jnp.isfinite(c) for c in cols]), axis=0)
         return jnp.where(finite, code, NOT_FINITE_INPUT).astype(jnp.int8), flagged
+
+
+def _number(w: float) -> sp.Expr:
+    """A direction's component as SymPy: an integer when it is one (1·y reads as y, not 1.0·y)."""
+    return sp.Integer(int(w)) if float(w).is_integer() else sp.Float(w)
 
 
 def _basis(cols, i):
