@@ -448,7 +448,7 @@ def main(argv=None) -> int:
     copy_case = Case("reference", "x.copy()", lambda: x.copy())
     time_interleaved([copy_case] + cases, rounds, slow_budget, min_repeats)
     rows = steady_rows(cases, copy_case)
-    print_table(f"Steady state on x (median of n calls in shuffled rounds; ratio = median / median of x.copy())",
+    print_table("Steady state on x (median of n calls in shuffled rounds; ratio = median / median of x.copy())",
                 rows, LEGEND)
 
     agree, exact = agreement(x, values)
@@ -456,8 +456,8 @@ def main(argv=None) -> int:
 
     cold = [] if args.no_cold else run_cold(cold_runs, lab_cold_runs)
     if cold:
-        print_table(f"Cold first call of the nested polynomial (derive + compile + evaluate; "
-                    f"median of n fresh processes, imports excluded)", cold)
+        print_table("Cold first call of the nested polynomial (derive + compile + evaluate; "
+                    "median of n fresh processes, imports excluded)", cold)
 
     elapsed = time.perf_counter() - started
     print(f"\ntotal benchmark time {elapsed:.0f} s; load average at end {os.getloadavg()[0]:.2f} (1 min)")

@@ -14,10 +14,10 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .compare import _methods, _num, prime
-from .derivative import METHODS, derivative
+from .derivative import METHODS, check_methods, derivative, prime
 from .errors import TridiffError
 from .function import function
+from .points import json_number
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -64,7 +64,7 @@ def _range(a: float, b: float) -> tuple[float, float]:
 
 
 def _method_list(text: str) -> tuple[str, ...]:
-    return _methods([m.strip() for m in text.split(",") if m.strip()], "--methods")
+    return check_methods([m.strip() for m in text.split(",") if m.strip()], "--methods")
 
 
 def _console():
@@ -93,9 +93,9 @@ def diff_command(expr, at, method, order, as_json):
         click.echo(json.dumps({
             "function": str(f),
             "derivative": str(formula),
-            "points": [_num(v) for v in xs],
-            "methods": {m: [_num(v) for v in r.values] for m, r in results.items()},
-            "undefined": [_num(v) for v in xs[first.undefined]],
+            "points": [json_number(v) for v in xs],
+            "methods": {m: [json_number(v) for v in r.values] for m, r in results.items()},
+            "undefined": [json_number(v) for v in xs[first.undefined]],
         }))
         return
     from rich.table import Table

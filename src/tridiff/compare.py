@@ -8,19 +8,19 @@ import html
 import io
 import json
 import tracemalloc
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from itertools import groupby
 
 import mpmath
 import numpy as np
 import sympy as sp
 
-from .derivative import MAX_ORDER, METHODS, derivative
+from .derivative import MAX_ORDER, METHODS, check_methods, derivative, prime
 from .errors import TridiffError
 from .function import Function, function
-from .points import as_points
+from .points import as_points, check_integer, json_number
 from .testing import scaled_error
-from .timing import Timing, measure, once
+from .timing import Timing, format_seconds, measure, once
 
 REFERENCE_POINTS = 2000  # mpmath is ~100 µs a point: the reference uses at most this many
 REFERENCE_DIGITS = 40
@@ -65,9 +65,9 @@ class MethodReport:
     def to_dict(self) -> dict:
         return {
             "method": self.method, "available": self.available, "reason": self.reason,
-            "max_abs_error": _num(self.max_abs_error), "max_rel_error": _num(self.max_rel_error),
-            "undefined": [_num(u) for u in self.undefined], "undefined_reasons": list(self.undefined_reasons),
-            "setup_seconds": _num(self.setup_seconds),
+            "max_abs_error": json_number(self.max_abs_error), "max_rel_error": json_number(self.max_rel_error),
+            "undefined": [json_number(u) for u in self.undefined], "undefined_reasons": list(self.undefined_reasons),
+            "setup_seconds": json_number(self.setup_seconds),
             "evaluation_seconds": None if self.evaluation is None else self.evaluation.to_dict(),
             "peak_memory_bytes": self.peak_memory_bytes,
         }
@@ -115,8 +115,8 @@ class Comparison:
                 continue
             t = r.evaluation
             rows.append([
-                r.method, _sci(r.max_abs_error), _sci(r.max_rel_error), _seconds(r.setup_seconds),
-                f"{_seconds(t.median)} ± {_seconds((t.q75 - t.q25) / 2)} ({t.repeat}×)",
+                r.method, _sci(r.max_abs_error), _sci(r.max_rel_error), format_seconds(r.setup_seconds),
+                f"{format_seconds(t.median)} ± {format_seconds((t.q75 - t.q25) / 2)} ({t.repeat}×)",
                 _bytes(r.peak_memory_bytes), _undefined_text(r.undefined, r.undefined_reasons),
             ])
         return rows
@@ -180,7 +180,7 @@ class Comparison:
         neighbouring points (outside the domain) by a shaded band. A method that is not
         available is named in the legend.
         """
-        bins = _integer("bins", bins)
+        bins = check_integer("bins", bins)
         from matplotlib.figure import Figure
         from matplotlib.lines import Line2D
 
@@ -308,25 +308,20 @@ def compare(f, xs, methods=METHODS, *, order: int = 1, repeat: int = 7) -> Compa
     pts = as_points(xs, "xs")
     if pts.flat.size == 0:
         raise TridiffError("xs is empty: compare needs at least one point")
-    methods = _methods(methods)
+    methods = check_methods(methods)
     if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
         raise TridiffError(f"order must be an integer from 1 to {MAX_ORDER}, got {order!r}")
-    order, repeat = int(order), _integer("repeat", repeat)
+    order, repeat = int(order), check_integer("repeat", repeat)
     x = pts.flat.astype(np.float64)
     sample = x[_reference_index(x.size)]
-    reference, kind = _reference(fn, sample, order)
+    reference, kind = exact_reference(fn, sample, order)
     reports = tuple(_report(fn, m, x, order, repeat, reference) for m in methods)
     return Comparison(str(fn), order, x, reference, sample, kind, reports)
 
 
-def _fresh(fn: Function) -> Function:
-    """f with empty caches (derivatives, compiled kernels), so that setup is timed from scratch."""
-    return replace(fn, cache={})
-
-
 def _report(fn: Function, method: str, x, order, repeat, reference) -> MethodReport:
     """One method's showing: setup from a fresh f, peak memory, timed repeats, errors, undefined points."""
-    fresh = _fresh(fn)
+    fresh = fn.fresh()
     try:
         setup, (d, values) = once(lambda: _setup(fresh, method, order, x))
     except TridiffError as err:
@@ -374,7 +369,7 @@ def _reference_index(n: int) -> np.ndarray:
     return np.linspace(0, n - 1, min(n, REFERENCE_POINTS)).astype(int)
 
 
-def _reference(fn: Function, xs: np.ndarray, order: int) -> tuple[np.ndarray, str]:
+def exact_reference(fn: Function, xs: np.ndarray, order: int) -> tuple[np.ndarray, str]:
     """f^(order) at ``xs`` to 40 digits: the exact symbolic derivative evaluated by mpmath.
 
     Where f has no formula, the best available is Richardson-extrapolated central differences
@@ -397,58 +392,6 @@ def _reference(fn: Function, xs: np.ndarray, order: int) -> tuple[np.ndarray, st
                 continue
             out[i] = float(mpmath.re(value))
     return out, f"mpmath ({REFERENCE_DIGITS} digits)"
-
-
-# -- shared by the modules that validate and display results (sweeps, plot, lab, cli) -----------
-def _methods(methods, name: str = "methods") -> tuple[str, ...]:
-    """``methods`` (one name or several) as a tuple without repeats; a name that is not a method, or
-    none at all, is refused naming ``name`` (the argument, or the CLI option).
-
-    >>> _methods(("numeric", "symbolic", "numeric"))
-    ('numeric', 'symbolic')
-    """
-    methods = (methods,) if isinstance(methods, str) else tuple(dict.fromkeys(methods))
-    if not methods:
-        raise TridiffError(f"{name} is empty: choose from {', '.join(METHODS)}")
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise TridiffError(f"unknown method {unknown[0]!r} in {name}: choose from {', '.join(METHODS)}")
-    return methods
-
-
-def _integer(name: str, value, smallest: int = 1) -> int:
-    """``value`` as an int, refused (naming ``name``) unless it is an integer of at least ``smallest``
-    (a bool is refused too: ``True`` is an int to Python, never meant as a count here)."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < smallest:
-        at_least = "a positive integer" if smallest == 1 else f"an integer of at least {smallest}"
-        raise TridiffError(f"{name} must be {at_least}, got {value!r}")
-    return int(value)
-
-
-def prime(order: int) -> str:
-    """The name of f's derivative of that order, as the lab writes it: f', f'', f''', then f^(n).
-
-    >>> prime(1), prime(3), prime(4)
-    ("f'", "f'''", 'f^(4)')
-    """
-    return "f" + "'" * order if order <= 3 else f"f^({order})"
-
-
-def _seconds(s: float) -> str:
-    """A duration in s, ms or µs to 3 significant digits ('' for NaN: nothing was measured).
-
-    >>> _seconds(2.5), _seconds(0.0123), _seconds(4e-6)
-    ('2.5 s', '12.3 ms', '4 µs')
-    """
-    if not np.isfinite(s):
-        return ""
-    unit, scale = next((u, k) for u, k in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)) if s >= k or u == "µs")
-    return f"{s / scale:.3g} {unit}"
-
-
-def _num(v):
-    """A number for JSON: None for None, NaN and ±inf, which JSON cannot write."""
-    return None if v is None or not np.isfinite(v) else float(v)
 
 
 def _bytes(n: int) -> str:

@@ -21,6 +21,7 @@ import numpy as np
 import sympy as sp
 from jax import lax
 
+
 @jax.custom_jvp
 def _tanh(u):
     return jnp.tanh(u)

@@ -327,3 +327,28 @@ def _check_complex_step(f: Function, order: int) -> None:
     if unsupported:
         raise MethodUnavailableError(f"the complex step cannot evaluate {', '.join(unsupported)} at complex points: "
                                      "use scheme='richardson'")
+
+
+def check_methods(methods, name: str = "methods") -> tuple[str, ...]:
+    """``methods`` (one name or several) as a tuple without repeats; a name that is not a method, or
+    none at all, is refused naming ``name`` (the argument, or the CLI option).
+
+    >>> check_methods(("numeric", "symbolic", "numeric"))
+    ('numeric', 'symbolic')
+    """
+    methods = (methods,) if isinstance(methods, str) else tuple(dict.fromkeys(methods))
+    if not methods:
+        raise TridiffError(f"{name} is empty: choose from {', '.join(METHODS)}")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise TridiffError(f"unknown method {unknown[0]!r} in {name}: choose from {', '.join(METHODS)}")
+    return methods
+
+
+def prime(order: int) -> str:
+    """The name of f's derivative of that order, as the lab writes it: f', f'', f''', then f^(n).
+
+    >>> prime(1), prime(3), prime(4)
+    ("f'", "f'''", 'f^(4)')
+    """
+    return "f" + "'" * order if order <= 3 else f"f^({order})"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Callable
 
@@ -60,6 +60,10 @@ class Function:
 
     def _repr_latex_(self) -> str | None:
         return f"$\\displaystyle {sp.latex(self.expr)}$" if self.expr is not None else None
+
+    def fresh(self) -> Function:
+        """f with empty caches (derivatives, compiled kernels): for timing setup from scratch."""
+        return replace(self, cache={})
 
     def program(self) -> Callable:
         """f as an elementwise JAX function of one array per variable, compiled from its formula.

@@ -243,11 +243,11 @@ def kinks(f, interval: tuple[float, float], *, samples: int = 4001) -> tuple[Kin
 
     fn = function(f)
     symbol = fn.symbol
-    a, b = _interval(interval)
+    a, b = check_interval(interval)
     d = derivative(fn, method="symbolic")
     candidates = set()
     for s in d.switches:
-        candidates.update(_zeros(s.arg, symbol, a, b, samples))
+        candidates.update(zeros_in(s.arg, symbol, a, b, samples))
     if not candidates:
         return ()
     xs = np.array(sorted(candidates))
@@ -259,7 +259,7 @@ def kinks(f, interval: tuple[float, float], *, samples: int = 4001) -> tuple[Kin
     )
 
 
-def _interval(interval) -> tuple[float, float]:
+def check_interval(interval) -> tuple[float, float]:
     from .errors import TridiffError
 
     try:
@@ -271,7 +271,7 @@ def _interval(interval) -> tuple[float, float]:
     return a, b
 
 
-def _zeros(u: sp.Expr, symbol: sp.Symbol, a: float, b: float, samples: int) -> set[float]:
+def zeros_in(u: sp.Expr, symbol: sp.Symbol, a: float, b: float, samples: int) -> set[float]:
     """Zeros of u in [a, b]: exact where SymPy finds a finite set, else sign changes refined by bisection."""
     try:
         found = sp.solveset(u, symbol, sp.Interval(a, b))

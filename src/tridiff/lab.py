@@ -21,10 +21,9 @@ import numpy as np
 import sympy as sp
 
 from .catalog import nested_polynomial
-from .compare import _seconds
 from .derivative import METHODS, derivative
 from .function import function
-from .timing import measure
+from .timing import format_seconds, measure
 
 
 @dataclass
@@ -81,7 +80,7 @@ def _functions(report: Report) -> None:
     fn = function(f)
     xs = np.array([1, 2, 3])
     by_method = {m: derivative(fn, method=m) for m in METHODS}
-    rows = [[m, _arr(d(xs)), _num(d(3))] for m, d in by_method.items()]
+    rows = [[m, _arr(d(xs)), json_number(d(3))] for m, d in by_method.items()]
     report.section(
         "1 - Functions in Python",
         _p("The lab defines <code>f(x) = x**2</code> as a Python function and its derivative by hand, "
@@ -122,7 +121,7 @@ def _symbolic_limits(report: Report) -> None:
     lab_numpy = _lab_error(lambda: sp.lambdify(x, lab, "numpy")(np.array([1, -2, 0])))
     d = derivative("abs(x)")
     r = d.evaluate(np.array([1.0, -2.0, 0.0]))
-    rows = [[_num(v), _num(lv), _num(rv), why or "-"] for v, lv, rv, why in zip(r.values, r.left, r.right, r.reasons)]
+    rows = [[json_number(v), json_number(lv), json_number(rv), why or "-"] for v, lv, rv, why in zip(r.values, r.left, r.right, r.reasons)]
     report.section(
         "2.3 - Limitations of symbolic differentiation: |x|",
         _p(f"The lab's SymPy (complex symbols) gives <code>{html.escape(str(lab))}</code>; at x = -2 that "
@@ -147,7 +146,7 @@ def _numeric(report: Report) -> None:
     lab = np.gradient(np.abs(x), x)
     sampled = differentiate_samples(np.abs(x), x, full=True)
     numeric = derivative("abs(x)", method="numeric")(x)
-    rows = [[f"{x[i]:.6f}", _num(lab[i]), _num(sampled.values[i]), _num(numeric[i]), _num(np.sign(x[i]))]
+    rows = [[f"{x[i]:.6f}", json_number(lab[i]), json_number(sampled.values[i]), json_number(numeric[i]), json_number(np.sign(x[i]))]
             for i in sorted(beside)]
     composed = function("exp(-2*x) + 3*sin(3*x)")
     exact = derivative(composed)(x)
@@ -167,7 +166,7 @@ def _numeric(report: Report) -> None:
         _figure(_plot(function("abs(x)"), "|x|: numeric derivative beside the kink", methods=("numeric",))),
     )
     nearest = beside[0]
-    report.note("np.gradient beside |x|'s kink", f"{_num(lab[nearest])} (lab) vs {_num(numeric[nearest])} (tridiff)")
+    report.note("np.gradient beside |x|'s kink", f"{json_number(lab[nearest])} (lab) vs {json_number(numeric[nearest])} (tridiff)")
 
 
 def _automatic(report: Report) -> None:
@@ -182,12 +181,12 @@ def _automatic(report: Report) -> None:
     array_error = _lab_error(lambda: jax.grad(f)(jnp.array([1.0, 2.0, 3.0])))
     jax_abs = float(jax.grad(jnp.abs)(0.0))
     d = derivative(f, method="automatic")
-    at_int = _num(d(3))
+    at_int = json_number(d(3))
     r = derivative(function(lambda x: jnp.abs(x)), method="automatic").evaluate(0.0)
     rows = [
         ["grad(f)(3) (an int)", html.escape(int_error), at_int],
         ["grad(f)(array)", html.escape(array_error), _arr(d(np.array([1.0, 2.0, 3.0])))],
-        ["|x|'(0)", _num(jax_abs), f"NaN: {html.escape(r.reasons)} (left {_num(r.left)}, right {_num(r.right)})"],
+        ["|x|'(0)", json_number(jax_abs), f"NaN: {html.escape(r.reasons)} (left {json_number(r.left)}, right {json_number(r.right)})"],
     ]
     from .plot import plot_gallery
 
@@ -219,8 +218,8 @@ def _efficiency(report: Report) -> None:
     for name, sweep in sizes.items():
         for s in sweep.series:
             t = s.evaluation[0]
-            rows.append([name, s.name, "" if s.skipped[0] else _seconds(s.setup_seconds[0]),
-                         s.skipped[0] or f"{_seconds(t.median)} ({t.median / copy:.1f}× a copy)"])
+            rows.append([name, s.name, "" if s.skipped[0] else format_seconds(s.setup_seconds[0]),
+                         s.skipped[0] or f"{format_seconds(t.median)} ({t.median / copy:.1f}× a copy)"])
     depth = sweep_depth(depths=(1, 2, 3) if report.quick else (1, 2, 3, 4, 5), n=10**4 if report.quick else 10**5,
                         repeat=repeat, progress=False)
     poly = sizes["nested polynomial"]
@@ -231,14 +230,14 @@ def _efficiency(report: Report) -> None:
         _p(f"Measured on this machine ({platform.processor() or platform.machine()}, {n:,} points, "
            f"x = np.linspace(-5, 5, {n:,})). Setup (derive + compile + first call) is timed once, apart; "
            f"evaluation is the median of {repeat} repeats after a warm-up — the lab timed one "
-           f"<code>time.time()</code> shot with compilation mixed in. Copying the array takes {_seconds(copy)}."),
+           f"<code>time.time()</code> shot with compilation mixed in. Copying the array takes {format_seconds(copy)}."),
         _table(["function", "method / the lab's way", "setup", "evaluation (median)"], rows),
         _p("The expression-swell experiment: the nested polynomial composed to depth d."),
         _figure(depth.plot()),
         "<h3>Conclusions from these figures</h3><ul>" + "".join(f"<li>{c}</li>" for c in conclusions) + "</ul>",
     )
     report.note(f"nested polynomial f' on {n:,} points",
-                f"tridiff symbolic {_seconds(sym.median)} vs lab lambdify {_seconds(raw.median) if raw else 'skipped'}")
+                f"tridiff symbolic {format_seconds(sym.median)} vs lab lambdify {format_seconds(raw.median) if raw else 'skipped'}")
 
 
 def _conclusions(sizes, depth, copy: float, n: int) -> list[str]:
@@ -248,34 +247,34 @@ def _conclusions(sizes, depth, copy: float, n: int) -> list[str]:
     tri = {m: poly[m].evaluation[0].median for m in METHODS}
     fastest = min(tri, key=tri.get)
     out.append(f"For the nested polynomial on {n:,} points the fastest tridiff method here is {fastest} "
-               f"({_seconds(tri[fastest])}, {tri[fastest] / copy:.1f}× the time of copying the array).")
+               f"({format_seconds(tri[fastest])}, {tri[fastest] / copy:.1f}× the time of copying the array).")
     raw = poly["raw lambdify"].evaluation[0]
     if raw is not None:
-        out.append(f"The lab's symbolic route (lambdify of the unshared derivative) took {_seconds(raw.median)}: "
+        out.append(f"The lab's symbolic route (lambdify of the unshared derivative) took {format_seconds(raw.median)}: "
                    f"{raw.median / tri['symbolic']:.0f}× slower than tridiff's symbolic method, whose compiled "
                    "kernel computes each common subexpression once.")
     eager = poly["JAX eager vmap(grad)"].evaluation[0]
     if eager is not None:
-        out.append(f"The lab's automatic route (eager vmap(grad), float32) took {_seconds(eager.median)}, "
+        out.append(f"The lab's automatic route (eager vmap(grad), float32) took {format_seconds(eager.median)}, "
                    f"{eager.median / tri['automatic']:.0f}× tridiff's automatic method (compiled, float64).")
     grad = poly["np.gradient"].evaluation[0]
     if grad is not None:
         faster = "faster" if tri["numeric"] < grad.median else "slower"
         out.append(f"Numeric differentiation is not inherently slow: tridiff's numeric method "
-                   f"({_seconds(tri['numeric'])}) was {faster} than np.gradient ({_seconds(grad.median)}) here, and "
+                   f"({format_seconds(tri['numeric'])}) was {faster} than np.gradient ({format_seconds(grad.median)}) here, and "
                    f"far more accurate away from the samples' spacing.")
     setups = {m: poly[m].setup_seconds[0] for m in METHODS}
     out.append("Setup is paid once per function and method: " +
-               ", ".join(f"{m} {_seconds(s)}" for m, s in setups.items()) + ".")
+               ", ".join(f"{m} {format_seconds(s)}" for m, s in setups.items()) + ".")
     sym = depth["symbolic"]
     first, last = sym.evaluation[0], sym.evaluation[-1]
     raw_depth = depth["raw lambdify"]
     if first is not None and last is not None:
         text = (f"From depth {depth.values[0]} to {depth.values[-1]} tridiff's symbolic evaluation went from "
-                f"{_seconds(first.median)} to {_seconds(last.median)}")
+                f"{format_seconds(first.median)} to {format_seconds(last.median)}")
         done = [t for t in raw_depth.evaluation if t is not None]
         if len(done) >= 2:
-            text += (f", while the lab's lambdify went from {_seconds(done[0].median)} to {_seconds(done[-1].median)}: "
+            text += (f", while the lab's lambdify went from {format_seconds(done[0].median)} to {format_seconds(done[-1].median)}: "
                      "that growth is the expression swell")
         out.append(text + ".")
     return out
@@ -323,13 +322,13 @@ def _table(header, rows) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def _num(v) -> str:
+def json_number(v) -> str:
     v = float(v)
     return "NaN" if np.isnan(v) else f"{v:.10g}"
 
 
 def _arr(a) -> str:
-    return "[" + ", ".join(_num(v) for v in np.atleast_1d(a)) + "]"
+    return "[" + ", ".join(json_number(v) for v in np.atleast_1d(a)) + "]"
 
 
 _STYLE = """

@@ -32,7 +32,15 @@ from .compiling import Lowering, to_numpy, x64
 from .errors import MethodUnavailableError, TridiffError
 from .function import Function, function, trace_callable
 from .kinks import (
-    DOMAIN_ENDPOINT, INFINITE, JUMP, KINK, NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, close, reasons_of,
+    DOMAIN_ENDPOINT,
+    INFINITE,
+    JUMP,
+    KINK,
+    NOT_FINITE,
+    NOT_FINITE_INPUT,
+    OUTSIDE_DOMAIN,
+    close,
+    reasons_of,
     switch_kinds,
 )
 from .points import as_rows

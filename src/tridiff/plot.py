@@ -15,16 +15,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import sympy as sp
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
 from .catalog import BY_NAME
-from .compare import REFERENCE_DIGITS, _integer, _methods, _reference, prime
-from .derivative import METHODS, derivative
+from .compare import REFERENCE_DIGITS, exact_reference
+from .derivative import METHODS, check_methods, derivative, prime
 from .errors import MethodUnavailableError, TridiffError
 from .function import Function, function
-from .kinks import JUMP, OUTSIDE_DOMAIN, REASONS, Kink, _interval, _zeros, kinks
+from .kinks import JUMP, OUTSIDE_DOMAIN, REASONS, Kink, check_interval, kinks, zeros_in
+from .points import check_integer
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -91,8 +91,8 @@ def plot(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int = 1
     ["f'(x) symbolic", "f'(x) automatic", "f'(x) numeric"]
     """
     fn = function(f)
-    a, b = _interval(x_range)
-    methods = _methods(methods)
+    a, b = check_interval(x_range)
+    methods = check_methods(methods)
     if ax is not None and error_panel:
         raise TridiffError("error_panel=True needs a figure of its own: leave ax=None")
     curves = sample(fn, methods, (a, b), order=order, points=points)
@@ -123,9 +123,9 @@ def plot_gallery(functions=LAB_GALLERY, x_range=(-5, 5), methods=METHODS, *, ord
     fns = [function(f) for f in functions]
     if not fns:
         raise TridiffError("functions must name at least one function")
-    ncols = min(_integer("ncols", ncols), len(fns))
-    a, b = _interval(x_range)
-    methods = _methods(methods)
+    ncols = min(check_integer("ncols", ncols), len(fns))
+    a, b = check_interval(x_range)
+    methods = check_methods(methods)
     nrows = -(-len(fns) // ncols)
     fig = _figure(figsize=(4.2 * ncols, 3.4 * nrows + 0.6))
     axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
@@ -154,9 +154,9 @@ def sample(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int =
     (array([-1.        , -0.33333333,  0.        ,  0.33333333,  1.        ]), array([-1., -1., nan,  1.,  1.]))
     """
     fn = function(f)
-    a, b = _interval(x_range)
-    methods = _methods(methods)
-    grid = np.linspace(a, b, _integer("points", points, smallest=3))
+    a, b = check_interval(x_range)
+    methods = check_methods(methods)
+    grid = np.linspace(a, b, check_integer("points", points, smallest=3))
     derivs, unavailable = {}, {}
     for m in methods:
         try:
@@ -189,7 +189,7 @@ def singular_points(fn: Function, x_range, order: int = 1) -> tuple[Kink, ...]:
         return kinks(fn, x_range)
     a, b = x_range
     d = derivative(fn, method="symbolic", order=order)
-    xs = np.array(sorted({z for s in d.switches for z in _zeros(s.arg, fn.symbol, a, b, 4001)}))
+    xs = np.array(sorted({z for s in d.switches for z in zeros_in(s.arg, fn.symbol, a, b, 4001)}))
     if xs.size == 0:
         return ()
     r = d.evaluate(xs)
@@ -362,7 +362,7 @@ def _error_reference(fn: Function, xs, order: int, results):
     derivative, else none."""
     if fn.expr is not None:
         try:
-            ref = _reference(fn, xs, order)[0]
+            ref = exact_reference(fn, xs, order)[0]
         except Exception:  # noqa: BLE001 - mpmath may not handle every formula; fall back below
             ref = np.full(xs.shape, np.nan)
         if np.isfinite(ref).any():

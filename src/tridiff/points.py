@@ -86,3 +86,17 @@ def as_rows(points, names: tuple[str, ...]) -> Rows:
             f"points must have {n} coordinates ({', '.join(names)}) in their last axis, got shape {shape}"
         )
     return Rows(pts.flat.reshape(-1, n), shape[:-1])
+
+
+def check_integer(name: str, value, smallest: int = 1) -> int:
+    """``value`` as an int, refused (naming ``name``) unless it is an integer of at least ``smallest``
+    (a bool is refused too: ``True`` is an int to Python, never meant as a count here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < smallest:
+        at_least = "a positive integer" if smallest == 1 else f"an integer of at least {smallest}"
+        raise TridiffError(f"{name} must be {at_least}, got {value!r}")
+    return int(value)
+
+
+def json_number(v):
+    """A number for JSON: None for None, NaN and ±inf, which JSON cannot write."""
+    return None if v is None or not np.isfinite(v) else float(v)

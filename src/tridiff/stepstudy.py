@@ -96,17 +96,17 @@ class StepStudy:
         best = self.best()
         return {
             "function": self.function, "x0": self.x0, "order": self.order,
-            "reference": _num(self.reference), "relative": self.relative, "reason": self.reason,
+            "reference": json_number(self.reference), "relative": self.relative, "reason": self.reason,
             "steps": [float(s) for s in self.steps],
             "schemes": {
                 label: {
-                    "values": [_num(v) for v in self.values[label]],
-                    "errors": [_num(e) for e in self.errors[label]],
-                    "error_estimates": [_num(e) for e in self.error_estimates[label]],
-                    "default_step": _num(self.default_steps[label]),
-                    "default_value": _num(self.default_values[label]),
-                    "default_error": _num(self.default_errors[label]),
-                    "best_step": _num(best[label][0]), "best_error": _num(best[label][1]),
+                    "values": [json_number(v) for v in self.values[label]],
+                    "errors": [json_number(e) for e in self.errors[label]],
+                    "error_estimates": [json_number(e) for e in self.error_estimates[label]],
+                    "default_step": json_number(self.default_steps[label]),
+                    "default_value": json_number(self.default_values[label]),
+                    "default_error": json_number(self.default_errors[label]),
+                    "best_step": json_number(best[label][0]), "best_error": json_number(best[label][1]),
                 }
                 for label in self.labels
             },
@@ -302,5 +302,5 @@ def _pair(s) -> tuple[str, int | None]:
     return scheme, accuracy
 
 
-def _num(v):
+def json_number(v):
     return None if v is None or not np.isfinite(v) else float(v)

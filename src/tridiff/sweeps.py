@@ -34,11 +34,11 @@ import numpy as np
 import sympy as sp
 
 from .catalog import nested_polynomial
-from .compare import _fresh, _integer, _methods, _num, _seconds
-from .derivative import METHODS, derivative
+from .derivative import METHODS, check_methods, derivative
 from .errors import TridiffError
 from .function import Function, function
-from .timing import Timing, measure, once
+from .points import check_integer, json_number
+from .timing import Timing, format_seconds, measure, once
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -94,7 +94,7 @@ class Series:
     def to_dict(self) -> dict:
         return {
             "kind": self.kind, "description": self.description,
-            "setup_seconds": [_num(s) for s in self.setup_seconds],
+            "setup_seconds": [json_number(s) for s in self.setup_seconds],
             "evaluation_seconds": [None if t is None else t.to_dict() for t in self.evaluation],
             "skipped": list(self.skipped), "formula_ops": list(self.formula_ops),
             "evaluated_ops": list(self.evaluated_ops),
@@ -134,7 +134,7 @@ class Sweep:
         return {
             "parameter": self.parameter, "values": list(self.values), "function": self.function,
             "points": self.points, "x_range": list(self.x_range), "cpus": self.cpus,
-            "load_average": _num(self.load_average),
+            "load_average": json_number(self.load_average),
             "series": {s.name: s.to_dict() for s in self.series},
         }
 
@@ -157,9 +157,9 @@ class Sweep:
                 if skip:
                     cells.append("skipped")
                 elif what == "setup":
-                    cells.append(_seconds(setup))
+                    cells.append(format_seconds(setup))
                 else:
-                    cells.append(f"{_seconds(t.median)} ±{50 * (t.q75 - t.q25) / t.median:.0f}%")
+                    cells.append(f"{format_seconds(t.median)} ±{50 * (t.q75 - t.q25) / t.median:.0f}%")
             rows.append([s.name] + cells)
         return rows
 
@@ -396,7 +396,7 @@ def sweep_depth(depths=None, n: int | None = None, methods=METHODS, *, reference
     """
     x_range, load = _range(x_range), _load()
     depths = _increasing("depths", (QUICK_DEPTHS if quick else DEPTHS) if depths is None else depths, smallest=1)
-    n = _integer("n", (QUICK_DEPTH_POINTS if quick else DEPTH_POINTS) if n is None else n, smallest=2)
+    n = check_integer("n", (QUICK_DEPTH_POINTS if quick else DEPTH_POINTS) if n is None else n, smallest=2)
     x = np.linspace(*x_range, n)
     functions = {d: function(partial(nested_polynomial, depth=d)) for d in depths}
     plan = _plan(functions[depths[0]], _sweep_methods(methods), references)
@@ -556,13 +556,13 @@ def _warm_up(plans: list[_Plan], fn: Function) -> None:
     x = np.linspace(-1.0, 1.0, 3)
     for p in plans:
         try:
-            p.setup(_fresh(fn), x)
+            p.setup(fn.fresh(), x)
         except p.errors:
             pass
 
 
 def _time(p: _Plan, fn: Function, x: np.ndarray, repeat: int, budget: float):
-    fresh = _fresh(fn)  # empty caches: setup is timed from scratch
+    fresh = fn.fresh()  # empty caches: setup is timed from scratch
     try:
         setup, call = once(lambda: p.setup(fresh, x))
     except p.errors as err:
@@ -596,7 +596,7 @@ def _too_slow(done: list, ops: list, values, parameter: str, limit: float) -> st
     expected = t1 * growth
     if expected <= limit:
         return ""
-    return (f"one call expected to take {_seconds(expected)} ({_seconds(t1)} at {parameter} "
+    return (f"one call expected to take {format_seconds(expected)} ({format_seconds(t1)} at {parameter} "
             f"{_label(parameter, v1)}), over the limit of {limit:g} s")
 
 
@@ -629,14 +629,14 @@ def _progress(enabled: bool, total: int):
 def _sweep_methods(methods) -> tuple[str, ...]:
     """As :func:`tridiff.compare._methods`, but none is allowed: a sweep of the lab's ways alone."""
     methods = (methods,) if isinstance(methods, str) else tuple(methods)
-    return _methods(methods) if methods else ()
+    return check_methods(methods) if methods else ()
 
 
 def _increasing(name: str, values, smallest: int) -> tuple[int, ...]:
     values = tuple(values)
     if not values:
         raise TridiffError(f"{name} is empty: give at least one value")
-    values = tuple(_integer(f"each of {name}", v, smallest) for v in values)
+    values = tuple(check_integer(f"each of {name}", v, smallest) for v in values)
     if any(b <= a for a, b in zip(values, values[1:])):
         raise TridiffError(f"{name} must increase, got {values!r}")
     return values
@@ -649,7 +649,7 @@ def _seconds_arg(name: str, value) -> float:
 
 
 def _repeat(repeat, quick: bool) -> int:
-    return _integer("repeat", (QUICK_REPEAT if quick else REPEAT) if repeat is None else repeat)
+    return check_integer("repeat", (QUICK_REPEAT if quick else REPEAT) if repeat is None else repeat)
 
 
 def _range(x_range) -> tuple[float, float]:

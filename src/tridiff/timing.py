@@ -56,3 +56,15 @@ def once(fn: Callable[[], object]) -> tuple[float, object]:
     t0 = time.perf_counter()
     result = fn()
     return time.perf_counter() - t0, result
+
+
+def format_seconds(s: float) -> str:
+    """A duration in s, ms or µs to 3 significant digits ('' for NaN: nothing was measured).
+
+    >>> format_seconds(2.5), format_seconds(0.0123), format_seconds(4e-6)
+    ('2.5 s', '12.3 ms', '4 µs')
+    """
+    if not np.isfinite(s):
+        return ""
+    unit, scale = next((u, k) for u, k in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)) if s >= k or u == "µs")
+    return f"{s / scale:.3g} {unit}"
