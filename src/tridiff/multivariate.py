@@ -79,10 +79,23 @@ class MultiDerivative:
         self.scheme, self.accuracy = scheme, accuracy
         # A "program" function (no formula) is smooth wherever finite, so it has no switches.
         self.formula = all(f.expr is not None for f in functions)
-        self.switches = switch_kinds([f.expr for f in functions] + list(self._flat()), variables) if self.formula else {}
+        self.switches = self._switches() if self.formula else {}
         self._kernels = {}
 
     # -- the formulas ------------------------------------------------------------------------
+    def _switches(self) -> dict:
+        """The switches of f and of the formulas evaluated. A pole of a derivative only (the origin
+        for ∇√(x² + y²)) is no pole of f: its non-finite value there speaks for itself."""
+        own = switch_kinds([f.expr for f in self.functions], self.variables)
+        derived = switch_kinds(self._flat() + self._gradients(), self.variables)
+        return {**{u: k for u, k in derived.items() if k != "pole"}, **own}
+
+    def _gradients(self) -> tuple[sp.Expr, ...]:
+        """For a Hessian, the first derivatives too: f'' exists only where f' does."""
+        if self.kind != "hessian":
+            return ()
+        return tuple(sp.diff(self.functions[0].expr, x) for x in self.variables)
+
     def _table(self) -> list[list[sp.Expr]]:
         """The derivative formulas, one row per function (one row of the Hessian per variable)."""
         xs = self.variables
@@ -262,10 +275,8 @@ class MultiDerivative:
         programs = self._programs()
         n = len(cols)
         if self.kind == "hessian":
-            def partial_j(j):
-                return lambda *xs: self._along(programs[0], list(xs), j, flagged).value
-
-            ests = [self._along(partial_j(j), cols, i, flagged) for i in range(n) for j in range(n)]
+            ests = [self._along(programs[0], cols, i, flagged, order=2) if i == j
+                    else self._cross(programs[0], cols, i, j, flagged) for i in range(n) for j in range(n)]
         elif self.weights is not None:
             ests = []
             for p in programs:
@@ -277,8 +288,29 @@ class MultiDerivative:
         code = jnp.max(jnp.stack([e.code for e in ests]), axis=0)
         return jnp.stack([e.value for e in ests], axis=-1), jnp.stack([e.error for e in ests], axis=-1), code
 
-    def _along(self, program, cols, j, flagged):
-        """d/dx_j of ``program`` at ``cols`` by :func:`tridiff.numeric.differentiate`, kinks avoided."""
+    def _cross(self, program, cols, i, j, flagged):
+        """∂²f/∂x_i∂x_j (i ≠ j) by the 4-point formula [f(+,+) − f(+,−) − f(−,+) + f(−,−)] / 4·h_i·h_j,
+        error O(h²): its estimate is the gap to the same formula at 2h, plus round-off."""
+        eps = float(jnp.finfo(cols[0].dtype).eps)
+        steps = [numeric.step_size(cols[k], eps ** 0.25, jnp, flagged=flagged) for k in (i, j)]
+
+        def at(scale):
+            total = rounding = 0
+            for si, sj in ((1, 1), (1, -1), (-1, 1), (-1, -1)):
+                moved = list(cols)
+                moved[i], moved[j] = cols[i] + si * scale * steps[0], cols[j] + sj * scale * steps[1]
+                value = program(*moved)
+                total, rounding = total + si * sj * value, rounding + jnp.abs(value)
+            inv = 1.0 / (4 * scale**2 * steps[0] * steps[1])
+            return total * inv, rounding * inv
+
+        value, rounding = at(1)
+        truncation = jnp.abs(at(2)[0] - value) / 3
+        return numeric.Estimate(value, 2 * truncation + 3 * eps * rounding, jnp.zeros(value.shape, jnp.int8),
+                                None, None)
+
+    def _along(self, program, cols, j, flagged, order=1):
+        """d^order/dx_j^order of ``program`` at ``cols`` by :func:`tridiff.numeric.differentiate`, kinks avoided."""
         args = list(self.switches)
         env = dict(zip(self.variables, cols))
 
@@ -294,7 +326,7 @@ class MultiDerivative:
         for u in args:
             near = jnp.abs(natural(u)) / jnp.abs(natural(sp.diff(u, self.variables[j])))
             clearance = near if clearance is None else jnp.minimum(clearance, near)
-        return numeric.differentiate(lambda t: program(*moved(t)), cols[j], 1, jnp, scheme=self.scheme,
+        return numeric.differentiate(lambda t: program(*moved(t)), cols[j], order, jnp, scheme=self.scheme,
                                      accuracy=self.accuracy, states_at=states_at if args else None,
                                      flagged=flagged, clearance=clearance)
 
@@ -325,10 +357,11 @@ class MultiDerivative:
             low_l, low_r = Lowering(env, lefts, natural), Lowering(env, rights, natural)
             fs = [f.expr for f in self.functions]
             at_switch = jnp.zeros_like(code)
-            for e in self._flat():
+            for e in self._flat() + self._gradients():
                 left, right = low_l.array(e, cols[0]), low_r.array(e, cols[0])
                 at_switch = jnp.where(close(left, right), at_switch, KINK)
-                at_switch = jnp.where(jnp.isfinite(left) & jnp.isfinite(right), at_switch, INFINITE)
+                infinite = jnp.where(jnp.isinf(left) | jnp.isinf(right), INFINITE, NOT_FINITE)
+                at_switch = jnp.where(jnp.isfinite(left) & jnp.isfinite(right), at_switch, infinite)
             for e in fs:  # f itself must be continuous across the surface
                 at_switch = jnp.where(close(low_l.array(e, cols[0]), low_r.array(e, cols[0])), at_switch, JUMP)
             at_switch = jnp.where(endpoint, DOMAIN_ENDPOINT, at_switch)
@@ -368,7 +401,8 @@ def _make(sources, variables, kind, method, weights=None, scheme=None, accuracy=
         raise TridiffError(f"unknown method {method!r}: choose one of 'auto', {', '.join(map(repr, METHODS))}")
     missing = [f for f in functions if f.expr is None and (f.kind != "program" or method == "symbolic")]
     if missing:
-        raise MethodUnavailableError(f"the {method} {kind} needs f's formula: {missing[0].opaque_reason}")
+        reason = missing[0].opaque_reason.split(", or use method='numeric'")[0]  # that advice is for one variable
+        raise MethodUnavailableError(f"the {method} {kind} needs f's formula: {reason}")
     if method != "numeric" and (scheme, accuracy) != (None, None):
         raise TridiffError("scheme and accuracy apply to method='numeric' only")
     if scheme not in (None, "central", "forward", "backward", "richardson"):

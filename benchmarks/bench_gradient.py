@@ -1,0 +1,538 @@
+"""Benchmark the cost of a gradient relative to the cost of f, for n = 10 … 10^4 variables.
+
+Two functions of one vector w of length n, each written once in jax.numpy (tridiff makes it a
+"program" function: automatic and numeric) and, for n <= 200, once more in NumPy (tridiff traces a
+formula: symbolic):
+
+- the logistic-regression loss mean(log1p(exp(-y * (X @ w)))) on fixed synthetic data (X: 200 x n,
+  labels y = ±1, seeded), and
+- the Rosenbrock function sum(100 (w[1:] - w[:-1]^2)^2 + (1 - w[:-1])^2).
+
+For each n and method the gradient ``td.gradient(f, method)(points)`` of a batch of points is timed
+against f on the same batch, in the same run, and checked against the automatic gradient. The target
+(DESIGN.md): the reverse-mode gradient at n = 10^4 within 5x the cost of f (the cheap-gradient
+principle); numeric's ratio should grow about linearly with n. Slow or memory-hungry measurements
+(symbolic; tridiff's own f(points) for n >= 1000) run in a child process under a time and memory
+limit. Timings are printed, never asserted. Run ``python benchmarks/bench_gradient.py --help``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import sympy
+
+import tridiff as td
+from tridiff.errors import TridiffError
+from tridiff.testing import scaled_error
+from tridiff.timing import measure
+
+from interleave import interleaved  # benchmarks/interleave.py, beside this script
+
+M = 200  # data rows of the logistic loss
+TARGET = 5.0  # reverse-mode gradient / f at the largest n
+TARGET_N = 10**4
+FORMULA_MAX_N = 200  # tridiff traces a function of a vector into a formula up to this n
+IN_PROCESS_TD_F_MAX_N = 100  # tridiff's f(points) of a program compiles in ~n^2 time: larger n in a child
+
+
+# -- the functions ---------------------------------------------------------------------------------
+def data(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Fixed synthetic logistic-regression data: X (M x n, columns scaled so X @ w is O(1)), y = ±1."""
+    rng = np.random.default_rng(12345)
+    X = rng.standard_normal((M, n)) / np.sqrt(n)
+    y = np.where(rng.random(M) < 0.5, -1.0, 1.0)
+    return X, y
+
+
+def logistic(xp, n: int):
+    X, y = data(n)
+
+    def logistic_loss(w):
+        return xp.mean(xp.log1p(xp.exp(-y * (X @ w))))
+
+    return logistic_loss
+
+
+def rosenbrock(xp, n: int):
+    def rosenbrock(w):
+        return xp.sum(100 * (w[1:] - w[:-1] ** 2) ** 2 + (1 - w[:-1]) ** 2)
+
+    return rosenbrock
+
+
+FUNCTIONS = {"logistic": logistic, "rosenbrock": rosenbrock}
+
+
+def points(n: int, batch: int) -> np.ndarray:
+    """The batch of points (rows) at which f and its gradient are evaluated."""
+    return np.random.default_rng(1000 + n).standard_normal((batch, n))
+
+
+def jit_f(fn):
+    """f on the batch as the gradient kernels evaluate it: jax.jit(vmap(fn)), float64, NumPy in and out."""
+    with jax.enable_x64(True):
+        kernel = jax.jit(jax.vmap(fn))
+
+    def run(pts):
+        with jax.enable_x64(True):
+            out = kernel(pts)
+            out.block_until_ready()
+            return np.asarray(out)
+
+    return run
+
+
+def raw_grad(fn):
+    """The gradient as plain JAX would: jax.jit(vmap(grad(fn))), with none of tridiff's checks."""
+    with jax.enable_x64(True):
+        kernel = jax.jit(jax.vmap(jax.grad(fn)))
+
+    def run(pts):
+        with jax.enable_x64(True):
+            out = kernel(pts)
+            out.block_until_ready()
+            return np.asarray(out)
+
+    return run
+
+
+def first_call(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def time_together(runs: dict[str, object], rounds: int, slow_budget_s: float) -> dict[str, np.ndarray]:
+    """Seconds per call of each run (already warmed up), in shuffled rounds (``interleave.py``); a run
+    slower than ``slow_budget_s / rounds`` per call takes part in fewer rounds (at least 3)."""
+    names = list(runs)
+    repeats = []
+    for name in names:
+        t, _ = first_call(runs[name])
+        repeats.append(int(min(rounds, max(3, slow_budget_s // max(t, 1e-9)))))
+    samples = interleaved([runs[k] for k in names], rounds, repeats)
+    return {k: np.asarray(s) for k, s in zip(names, samples)}
+
+
+# -- child processes: measurements that may take minutes or gigabytes -------------------------------
+def child_main(spec: dict) -> None:
+    """Run one measurement; print "ready" once imported and "result <json>" at the end."""
+    print("ready", flush=True)
+    n, batch, name = spec["n"], spec["batch"], spec["function"]
+    pts = points(n, batch)
+    fj = FUNCTIONS[name](jnp, n)
+    jf = jit_f(fj)
+    result: dict = {}
+    if spec["kind"] == "td_f":
+        f = td.function(fj, variables=n)
+        result["td_f_first_s"], _ = first_call(lambda: f(pts))
+        result["jit_f_first_s"], _ = first_call(lambda: jf(pts))
+        s = time_together({"jit_f": lambda: jf(pts), "td_f": lambda: f(pts)}, spec["rounds"], spec["slow_budget"])
+    else:  # symbolic, on the formula traced from the NumPy version
+        t = time.perf_counter()
+        f = td.function(FUNCTIONS[name](np, n), variables=n)
+        result["trace_s"] = time.perf_counter() - t
+        if f.expr is None:
+            result["unavailable"] = f"td.function traced no formula: {f.opaque_reason}"
+            print("result " + json.dumps(result), flush=True)
+            return
+        t = time.perf_counter()
+        try:
+            g = td.gradient(f, "symbolic")
+        except TridiffError as err:
+            result["unavailable"] = str(err)
+            print("result " + json.dumps(result), flush=True)
+            return
+        result["derive_s"] = time.perf_counter() - t
+        result["first_s"], values = first_call(lambda: g(pts))
+        np.save(spec["out"], values)
+        result["td_f_first_s"], _ = first_call(lambda: f(pts))
+        result["jit_f_first_s"], _ = first_call(lambda: jf(pts))
+        s = time_together({"jit_f": lambda: jf(pts), "td_f": lambda: f(pts), "grad": lambda: g(pts)},
+                          spec["rounds"], spec["slow_budget"])
+    result["samples_s"] = {k: v.tolist() for k, v in s.items()}
+    print("result " + json.dumps(result), flush=True)
+
+
+def _rss_gb(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 2**20
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_child(spec: dict, limit_s: float, memory_gb: float) -> dict:
+    """Run ``child_main(spec)`` in a fresh process; kill it (by its own pid) past ``limit_s`` seconds after
+    its imports, or past ``memory_gb`` of resident memory. Returns its result, or {"killed": why}."""
+    with tempfile.TemporaryDirectory() as tmp, open(os.path.join(tmp, "stderr"), "w+") as err:
+        spec = dict(spec, out=os.path.join(tmp, "values.npy"))
+        proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
+                                stdout=subprocess.PIPE, stderr=err, text=True)
+        lines: queue.Queue = queue.Queue()
+        threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True).start()
+        deadline, result, peak = None, None, 0.0
+        started = time.perf_counter()
+        try:
+            while result is None:
+                try:
+                    line = lines.get(timeout=0.1)
+                    if line.startswith("ready"):
+                        deadline = time.perf_counter() + limit_s
+                    elif line.startswith("result "):
+                        result = json.loads(line[len("result "):])
+                        continue
+                except queue.Empty:
+                    pass
+                peak = max(peak, _rss_gb(proc.pid))
+                if peak > memory_gb:
+                    return {"killed": f"used more than {memory_gb:g} GB of memory (stopped)"}
+                if deadline is not None and time.perf_counter() > deadline:
+                    return {"killed": f"did not finish within the {limit_s:g} s limit (stopped)"}
+                if deadline is None and time.perf_counter() - started > 120:
+                    return {"killed": "the child process did not start within 120 s"}
+                if proc.poll() is not None and lines.empty():
+                    err.seek(0)
+                    tail = " | ".join(err.read().strip().splitlines()[-3:])
+                    return {"killed": f"the child process failed (exit {proc.returncode}): {tail}"}
+            proc.wait(timeout=30)
+            if os.path.exists(spec["out"]):
+                result["values"] = np.load(spec["out"])
+            result["peak_rss_gb"] = peak
+            return result
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+
+# -- the benchmark ---------------------------------------------------------------------------------
+@dataclass
+class Row:
+    function: str
+    n: int
+    method: str
+    f_ms: float | None = None  # jax.jit(vmap(fn)) on the batch, in the same process and rounds
+    td_f_ms: float | None = None  # tridiff's f(points) (for symbolic: of the traced formula)
+    grad_ms: float | None = None
+    ratio: float | None = None  # grad / f
+    ratio_td_f: float | None = None  # grad / td f
+    setup_s: float | None = None  # td.gradient(f, m) and its first call (derive, trace, compile, run)
+    diff: float | None = None  # scaled difference from the automatic gradient
+    repeats: int = 0
+    note: str = ""
+    samples_ms: list[float] = field(default_factory=list)
+
+
+@dataclass
+class FRow:
+    function: str
+    n: int
+    f_ms: float
+    f_first_s: float
+    td_f_ms: float | None
+    td_f_first_s: float | None
+    note: str = ""
+
+
+class Bench:
+    def __init__(self, args):
+        self.args = args
+        self.rows: list[Row] = []
+        self.frows: list[FRow] = []
+        self.started = time.perf_counter()
+
+    def log(self, msg: str) -> None:
+        print(f"  [{time.perf_counter() - self.started:5.0f} s] {msg}", file=sys.stderr, flush=True)
+
+    def run_function(self, name: str) -> None:
+        a = self.args
+        prev: dict = {}  # figures at the previous n, for the estimates that decide what to skip
+        for n in a.sizes:
+            self.log(f"{name} n={n}")
+            pts = points(n, a.batch)
+            fj = FUNCTIONS[name](jnp, n)
+            f = td.function(fj, variables=n)
+            jf, jg = jit_f(fj), raw_grad(fj)
+            g_auto = td.gradient(f, "automatic")
+            f_first, _ = first_call(lambda: jf(pts))
+            auto_first, auto_values = first_call(lambda: g_auto(pts))
+            raw_first, raw_values = first_call(lambda: jg(pts))
+            runs = {"f": lambda: jf(pts), "automatic": lambda: g_auto(pts), "raw": lambda: jg(pts)}
+            td_f_first = td_f_ms = None
+            td_f_note = ""
+            if n <= IN_PROCESS_TD_F_MAX_N:
+                td_f_first, _ = first_call(lambda: f(pts))
+                runs["td_f"] = lambda: f(pts)
+                prev["td_f"] = (n, td_f_first)
+            s = time_together(runs, a.rounds, a.slow_budget)
+            ms = {k: float(np.median(v)) * 1e3 for k, v in s.items()}
+            f_ms = ms["f"]
+            if "td_f" in ms:
+                td_f_ms = ms["td_f"]
+            else:
+                td_f_first, td_f_ms, td_f_note = self.td_f_child(name, n, prev)
+            self.frows.append(FRow(name, n, f_ms, f_first, td_f_ms, td_f_first, td_f_note))
+
+            def row(method, grad_ms, setup, diff, samples, note="", repeats=None):
+                r = Row(name, n, method, f_ms, td_f_ms, grad_ms,
+                        None if grad_ms is None else grad_ms / f_ms,
+                        None if grad_ms is None or td_f_ms is None else grad_ms / td_f_ms,
+                        setup, diff, len(samples) if repeats is None else repeats, note,
+                        [float(v) * 1e3 for v in samples])
+                self.rows.append(r)
+                return r
+
+            nan_note = "" if np.all(np.isfinite(auto_values)) else f"{np.sum(~np.isfinite(auto_values))} NaN values"
+            row("automatic", ms["automatic"], auto_first, None, s["automatic"], nan_note)
+            row("jax vmap(grad) raw", ms["raw"], raw_first, scaled_error(raw_values, auto_values), s["raw"])
+            self.numeric(name, n, f, pts, f_ms, auto_values, prev, row)
+            if n <= FORMULA_MAX_N:
+                self.symbolic(name, n, auto_values, prev, row)
+            else:
+                row("symbolic", None, None, None, [], f"not available: {f.opaque_reason}")
+
+    def td_f_child(self, name, n, prev):
+        """tridiff's f(points) at a large n, in a child process under the time limit: (first s, ms, note)."""
+        a = self.args
+        last = prev.get("td_f")  # (n, first call s) at the previous n, or a reason it was not timed
+        if isinstance(last, str):
+            return None, None, f"not timed: {last}"
+        if last is not None:  # its compile grows ~n^2 (n^2.3 between n = 1000 and 4000 here)
+            n0, first0 = last
+            est = first0 * (n / n0) ** 2
+            if est > a.f_limit:
+                prev["td_f"] = f"its first call was estimated at {est:.0f} s at n={n}"
+                return None, None, (f"not timed: first call (compile) estimated at {est:.0f} s "
+                                    f"(n={n0}'s {first0:.1f} s x {n / n0:g}^2) > the {a.f_limit:g} s limit")
+        self.log(f"{name} n={n}: tridiff f(points) in a child process (limit {a.f_limit:g} s)")
+        res = run_child({"kind": "td_f", "function": name, "n": n, "batch": a.batch, "rounds": a.rounds,
+                         "slow_budget": a.slow_budget}, a.f_limit, a.memory_gb)
+        if "killed" in res:
+            prev["td_f"] = f"its first call did not finish at n={n}"
+            return None, None, f"not timed: first call {res['killed']}"
+        prev["td_f"] = (n, res["td_f_first_s"])
+        td_ms = float(np.median(res["samples_s"]["td_f"])) * 1e3
+        jit_ms = float(np.median(res["samples_s"]["jit_f"])) * 1e3
+        return res["td_f_first_s"], td_ms, f"in a child process (f there: {jit_ms:.3f} ms)"
+
+    def numeric(self, name, n, f, pts, f_ms, auto_values, prev, row):
+        a = self.args
+        last = prev.get("numeric")  # (n, f ms, numeric ms) at the previous n, or a reason it was not run
+        est = None
+        if isinstance(last, str):
+            row("numeric", None, None, None, [], f"skipped: {last}")
+            return
+        if last is not None:  # its ratio grows ~linearly with n: scale the last call by n and by f's cost
+            n0, f0, ms0 = last
+            est = ms0 / 1e3 * (n / n0) * (f_ms / f0)
+            if est > a.numeric_limit:
+                prev["numeric"] = f"one call was estimated at {est:.0f} s at n={n}"
+                row("numeric", None, None, None, [],
+                    f"skipped: one call estimated at {est:.0f} s (n={n0}'s {ms0 / 1e3:.2f} s x {n / n0:g} "
+                    f"x f's cost ratio {f_ms / f0:.1f}) > the {a.numeric_limit:g} s limit "
+                    f"(4n = {4 * n} evaluations of f per point)")
+                return
+        self.log(f"{name} n={n}: numeric" + (f" (estimated {est:.1f} s per call)" if est else ""))
+        g = td.gradient(f, "numeric")
+        setup, values = first_call(lambda: g(pts))
+        calls = int(min(a.numeric_repeats, max(1, a.numeric_budget // max(setup, 1e-9))))
+        t = measure(lambda: g(pts), repeat=calls, warmup=0, budget=a.numeric_budget)
+        prev["numeric"] = (n, f_ms, t.median * 1e3)
+        row("numeric", t.median * 1e3, setup, scaled_error(values, auto_values), [], f"ratio/n = {t.median * 1e3 / f_ms / n:.2f}",
+            repeats=t.repeat)
+
+    def symbolic(self, name, n, auto_values, prev, row):
+        a = self.args
+        last = prev.get("symbolic")  # (n, setup s) at the previous n, or a reason it was not run
+        if isinstance(last, str):
+            row("symbolic", None, None, None, [], f"skipped: {last}")
+            return
+        if last is not None:  # setup grows at least linearly with n: n derivative formulas, each as long as f
+            n0, setup0 = last
+            est = setup0 * n / n0
+            if est > a.symbolic_limit:
+                prev["symbolic"] = f"its setup was estimated at >= {est:.0f} s at n={n}"
+                row("symbolic", None, None, None, [],
+                    f"skipped: setup estimated at >= {est:.0f} s (n={n0}'s {setup0:.1f} s x {n / n0:g}) "
+                    f"> the {a.symbolic_limit:g} s limit")
+                return
+        self.log(f"{name} n={n}: symbolic in a child process (limit {a.symbolic_limit:g} s)")
+        res = run_child({"kind": "symbolic", "function": name, "n": n, "batch": a.batch, "rounds": a.rounds,
+                         "slow_budget": a.slow_budget}, a.symbolic_limit, a.memory_gb)
+        if "killed" in res:
+            prev["symbolic"] = f"its setup did not finish at n={n}"
+            row("symbolic", None, None, None, [],
+                f"not finished: setup (trace, SymPy derivatives, kink analysis, compile) {res['killed']}")
+            return
+        if "unavailable" in res:
+            prev["symbolic"] = f"not available at n={n}"
+            row("symbolic", None, None, None, [], f"not available: {res['unavailable']}")
+            return
+        sm = {k: float(np.median(v)) * 1e3 for k, v in res["samples_s"].items()}
+        setup = res["derive_s"] + res["first_s"]
+        prev["symbolic"] = (n, setup)
+        r = row("symbolic", sm["grad"], setup, scaled_error(res["values"], auto_values), res["samples_s"]["grad"],
+                f"own process (f there {sm['jit_f']:.3f} ms); setup = derive {res['derive_s']:.1f} s + first call "
+                f"{res['first_s']:.1f} s; tracing f {res['trace_s']:.1f} s; formula f's first call "
+                f"{res['td_f_first_s']:.1f} s; peak memory {res['peak_rss_gb']:.1f} GB")
+        r.f_ms, r.td_f_ms, r.ratio, r.ratio_td_f = sm["jit_f"], sm["td_f"], sm["grad"] / sm["jit_f"], sm["grad"] / sm["td_f"]
+
+
+# -- printing ---------------------------------------------------------------------------------------
+def _ms(v):
+    return "" if v is None else f"{v:.3f}" if v < 10 else f"{v:.1f}" if v < 1000 else f"{v:.0f}"
+
+
+def _x(v):
+    return "" if v is None else f"{v:.2f}x" if v < 100 else f"{v:.0f}x"
+
+
+def _s(v):
+    return "" if v is None else f"{v:.2f}" if v < 10 else f"{v:.1f}"
+
+
+def _e(v):
+    return "" if v is None else f"{v:.1e}"
+
+
+def print_table(title, header, body, right, groups):
+    widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(header)]
+    fmt = lambda cells: "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    print(f"\n{title}")
+    print(fmt(header))
+    print("  ".join("-" * w for w in widths))
+    last = None
+    for g, b in zip(groups, body):
+        if last is not None and g != last:
+            print()
+        print(fmt(b).rstrip())
+        last = g
+
+
+LEGEND = """\
+  f ms        f on the batch as the gradient kernels run it: jax.jit(vmap(fn)), float64, NumPy in and out,
+              timed in the same shuffled rounds as automatic and raw (symbolic: in its own process)
+  td f ms     tridiff's own f(points) (symbolic rows: the traced formula's f(points))
+  grad ms     td.gradient(f, method)(points), until its values are computed; median
+  ÷ f, ÷ td f the gradient's median over f's, over tridiff f's
+  setup s     td.gradient(f, method) and its first call (derive, trace, compile, run); making f apart
+  diff        max |g - g_automatic| / (|g_automatic| + 1% of max |g_automatic|) over the batch
+  raw         jax.jit(vmap(grad(fn))) on the same batch: plain JAX, none of tridiff's checks"""
+
+
+def report(bench: Bench) -> None:
+    rows = bench.rows
+    header = ("function", "n", "method", "f ms", "td f ms", "grad ms", "÷ f", "÷ td f", "setup s", "diff", "note")
+    body = [(r.function, str(r.n), r.method, _ms(r.f_ms), _ms(r.td_f_ms), _ms(r.grad_ms), _x(r.ratio),
+             _x(r.ratio_td_f), _s(r.setup_s), _e(r.diff), r.note if len(r.note) < 60 or r.grad_ms is None else "(*)")
+            for r in rows]
+    print_table(f"Gradient cost relative to f (batch of {bench.args.batch} points; median)", header, body,
+                {1, 3, 4, 5, 6, 7, 8, 9}, [(r.function, r.n) for r in rows])
+    print(LEGEND)
+    long = [r for r in rows if len(r.note) >= 60 and r.grad_ms is not None]
+    for r in long:
+        print(f"  (*) {r.function} n={r.n} {r.method}: {r.note}")
+
+    fr = bench.frows
+    header = ("function", "n", "f ms", "f first s", "td f ms", "td f first s", "td f / f", "note")
+    body = [(r.function, str(r.n), _ms(r.f_ms), _s(r.f_first_s), _ms(r.td_f_ms), _s(r.td_f_first_s),
+             _x(None if r.td_f_ms is None else r.td_f_ms / r.f_ms), r.note) for r in fr]
+    print_table("f itself: jax.jit(vmap(fn)) against tridiff's f(points) of the same program", header, body,
+                {1, 2, 3, 4, 5, 6}, [r.function for r in fr])
+
+    print("\nTargets")
+    for name in FUNCTIONS:
+        auto = [r for r in rows if r.function == name and r.method == "automatic"]
+        top = max(auto, key=lambda r: r.n) if auto else None
+        if top is None:
+            continue
+        met = "met" if top.ratio <= TARGET else "NOT met"
+        td_part = (f"; ÷ tridiff's f(points) {top.ratio_td_f:.2f}x" if top.ratio_td_f is not None
+                   else "; tridiff's own f(points) not timed at this n (see above)")
+        scope = "" if top.n == TARGET_N else f" (largest n run: {top.n}; the target is stated at n = {TARGET_N})"
+        print(f"  {name}: reverse-mode automatic gradient at n = {top.n}: {top.ratio:.2f}x f "
+              f"(target <= {TARGET:g}x): {met}{td_part}{scope}")
+        num = [r for r in rows if r.function == name and r.method == "numeric" and r.grad_ms is not None and r.n >= 100]
+        if len(num) >= 2:
+            slope = np.polyfit(np.log([r.n for r in num]), np.log([r.ratio for r in num]), 1)[0]
+            print(f"  {name}: numeric's ratio grows as n^{slope:.2f} over n = {num[0].n}..{num[-1].n} "
+                  f"(ratio/n: {', '.join(f'{r.ratio / r.n:.2f}' for r in num)})")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="n up to 1000, fewer repeats, tighter limits (~40 s)")
+    parser.add_argument("--json", metavar="PATH", help="also write every figure (and raw samples) as JSON")
+    parser.add_argument("--sizes", help="comma-separated n (default 10,100,1000,10000; --quick 10,100,1000)")
+    parser.add_argument("--batch", type=int, default=16, help="points per batch (default 16)")
+    parser.add_argument("--rounds", type=int, help="shuffled rounds for the fast cases (default 31, --quick 11)")
+    parser.add_argument("--symbolic-limit", type=float, help="seconds for a symbolic setup (default 60, --quick 10)")
+    parser.add_argument("--f-limit", type=float, help="seconds for tridiff f's first call at n >= 1000 "
+                                                      "(default 60, --quick 10)")
+    parser.add_argument("--numeric-limit", type=float, help="skip numeric when one call is estimated longer "
+                                                            "(seconds; default 30, --quick 3)")
+    parser.add_argument("--memory-gb", type=float, default=4.0, help="memory limit of a child process (default 4 GB)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        child_main(json.loads(args.child))
+        return 0
+    q = args.quick
+    args.sizes = [int(v) for v in args.sizes.split(",")] if args.sizes else ([10, 100, 1000] if q else [10, 100, 1000, 10**4])
+    args.rounds = args.rounds or (11 if q else 31)
+    args.symbolic_limit = args.symbolic_limit or (10.0 if q else 60.0)
+    args.f_limit = args.f_limit or (10.0 if q else 60.0)
+    args.numeric_limit = args.numeric_limit or (3.0 if q else 30.0)
+    args.slow_budget = 0.5 if q else 2.0  # seconds of rounds per fast case
+    args.numeric_budget = 3.0 if q else 10.0  # seconds of repeats per numeric case (at least one call)
+    args.numeric_repeats = 3 if q else 7
+
+    print(f"tridiff {td.__version__} gradient benchmark: n = {', '.join(map(str, args.sizes))}; batch of "
+          f"{args.batch} points; logistic loss on {M} x n data and Rosenbrock")
+    print(f"python {platform.python_version()}, numpy {np.__version__}, jax {jax.__version__}, "
+          f"sympy {sympy.__version__}; {os.cpu_count()} cpus, {platform.machine()}")
+    load = os.getloadavg()
+    print(f"load average at start {load[0]:.2f} (1 min); limits: symbolic setup {args.symbolic_limit:g} s, "
+          f"tridiff f's first call {args.f_limit:g} s, numeric call (estimated) {args.numeric_limit:g} s; "
+          f"children <= {args.memory_gb:g} GB")
+    bench = Bench(args)
+    for name in FUNCTIONS:
+        bench.run_function(name)
+    report(bench)
+    elapsed = time.perf_counter() - bench.started
+    print(f"\ntotal benchmark time {elapsed:.0f} s; load average at end {os.getloadavg()[0]:.2f} (1 min)")
+    if args.json:
+        out = {"meta": {"tridiff": td.__version__, "python": platform.python_version(), "numpy": np.__version__,
+                        "jax": jax.__version__, "sympy": sympy.__version__, "cpus": os.cpu_count(),
+                        "sizes": args.sizes, "batch": args.batch, "m": M, "rounds": args.rounds, "quick": q,
+                        "limits_s": {"symbolic": args.symbolic_limit, "td_f": args.f_limit,
+                                     "numeric": args.numeric_limit},
+                        "elapsed_s": elapsed, "loadavg_start": load, "loadavg_end": os.getloadavg()},
+               "rows": [asdict(r) for r in bench.rows], "f": [asdict(r) for r in bench.frows]}
+        with open(args.json, "w") as fh:
+            json.dump(out, fh, indent=1)
+        print(f"wrote {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
