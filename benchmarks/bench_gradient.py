@@ -187,7 +187,7 @@ def run_child(spec: dict, limit_s: float, memory_gb: float) -> dict:
         proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--child", json.dumps(spec)],
                                 stdout=subprocess.PIPE, stderr=err, text=True)
         lines: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True).start()
+        threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
         deadline, result, peak = None, None, 0.0
         started = time.perf_counter()
         try:
@@ -203,9 +203,11 @@ def run_child(spec: dict, limit_s: float, memory_gb: float) -> dict:
                     pass
                 peak = max(peak, _rss_gb(proc.pid))
                 if peak > memory_gb:
-                    return {"killed": f"used more than {memory_gb:g} GB of memory (stopped)"}
+                    after = "" if deadline is None else f" after {time.perf_counter() - deadline + limit_s:.0f} s"
+                    return {"killed": f"used more than {memory_gb:g} GB of memory{after} (stopped)"}
                 if deadline is not None and time.perf_counter() > deadline:
-                    return {"killed": f"did not finish within the {limit_s:g} s limit (stopped)"}
+                    return {"killed": f"did not finish within the {limit_s:g} s limit (stopped; {peak:.1f} GB "
+                                      "of memory by then)"}
                 if deadline is None and time.perf_counter() - started > 120:
                     return {"killed": "the child process did not start within 120 s"}
                 if proc.poll() is not None and lines.empty():
@@ -263,51 +265,60 @@ class Bench:
         print(f"  [{time.perf_counter() - self.started:5.0f} s] {msg}", file=sys.stderr, flush=True)
 
     def run_function(self, name: str) -> None:
-        a = self.args
         prev: dict = {}  # figures at the previous n, for the estimates that decide what to skip
-        for n in a.sizes:
-            self.log(f"{name} n={n}")
-            pts = points(n, a.batch)
-            fj = FUNCTIONS[name](jnp, n)
-            f = td.function(fj, variables=n)
-            jf, jg = jit_f(fj), raw_grad(fj)
-            g_auto = td.gradient(f, "automatic")
-            f_first, _ = first_call(lambda: jf(pts))
-            auto_first, auto_values = first_call(lambda: g_auto(pts))
-            raw_first, raw_values = first_call(lambda: jg(pts))
-            runs = {"f": lambda: jf(pts), "automatic": lambda: g_auto(pts), "raw": lambda: jg(pts)}
-            td_f_first = td_f_ms = None
-            td_f_note = ""
-            if n <= IN_PROCESS_TD_F_MAX_N:
-                td_f_first, _ = first_call(lambda: f(pts))
-                runs["td_f"] = lambda: f(pts)
-                prev["td_f"] = (n, td_f_first)
-            s = time_together(runs, a.rounds, a.slow_budget)
-            ms = {k: float(np.median(v)) * 1e3 for k, v in s.items()}
-            f_ms = ms["f"]
-            if "td_f" in ms:
-                td_f_ms = ms["td_f"]
-            else:
-                td_f_first, td_f_ms, td_f_note = self.td_f_child(name, n, prev)
-            self.frows.append(FRow(name, n, f_ms, f_first, td_f_ms, td_f_first, td_f_note))
+        for n in self.args.sizes:
+            self.run_size(name, n, prev)
 
-            def row(method, grad_ms, setup, diff, samples, note="", repeats=None):
-                r = Row(name, n, method, f_ms, td_f_ms, grad_ms,
-                        None if grad_ms is None else grad_ms / f_ms,
-                        None if grad_ms is None or td_f_ms is None else grad_ms / td_f_ms,
-                        setup, diff, len(samples) if repeats is None else repeats, note,
-                        [float(v) * 1e3 for v in samples])
-                self.rows.append(r)
-                return r
+    def run_size(self, name: str, n: int, prev: dict) -> None:
+        """Every method at one n: f, automatic and raw JAX timed together, then numeric and symbolic."""
+        a = self.args
+        self.log(f"{name} n={n}")
+        pts = points(n, a.batch)
+        fj = FUNCTIONS[name](jnp, n)
+        f = td.function(fj, variables=n)
+        jf, jg = jit_f(fj), raw_grad(fj)
+        g_auto = td.gradient(f, "automatic")
+        f_first, _ = first_call(lambda: jf(pts))
+        auto_first, auto_values = first_call(lambda: g_auto(pts))
+        raw_first, raw_values = first_call(lambda: jg(pts))
+        runs = {"f": lambda: jf(pts), "automatic": lambda: g_auto(pts), "raw": lambda: jg(pts)}
+        td_f_first = td_f_ms = None
+        td_f_note = ""
+        if n <= IN_PROCESS_TD_F_MAX_N:
+            td_f_first, _ = first_call(lambda: f(pts))
+            runs["td_f"] = lambda: f(pts)
+            prev["td_f"] = (n, td_f_first)
+        s = time_together(runs, a.rounds, a.slow_budget)
+        ms = {k: float(np.median(v)) * 1e3 for k, v in s.items()}
+        f_ms = ms["f"]
+        if "td_f" in ms:
+            td_f_ms = ms["td_f"]
+        else:
+            td_f_first, td_f_ms, td_f_note = self.td_f_child(name, n, prev)
+        self.frows.append(FRow(name, n, f_ms, f_first, td_f_ms, td_f_first, td_f_note))
 
-            nan_note = "" if np.all(np.isfinite(auto_values)) else f"{np.sum(~np.isfinite(auto_values))} NaN values"
-            row("automatic", ms["automatic"], auto_first, None, s["automatic"], nan_note)
-            row("jax vmap(grad) raw", ms["raw"], raw_first, scaled_error(raw_values, auto_values), s["raw"])
-            self.numeric(name, n, f, pts, f_ms, auto_values, prev, row)
-            if n <= FORMULA_MAX_N:
-                self.symbolic(name, n, auto_values, prev, row)
-            else:
-                row("symbolic", None, None, None, [], f"not available: {f.opaque_reason}")
+        def row(method, grad_ms, setup, diff, samples, note="", repeats=None):
+            r = Row(name, n, method, f_ms, td_f_ms, grad_ms,
+                    None if grad_ms is None else grad_ms / f_ms,
+                    None if grad_ms is None or td_f_ms is None else grad_ms / td_f_ms,
+                    setup, diff, len(samples) if repeats is None else repeats, note,
+                    [float(v) * 1e3 for v in samples])
+            self.rows.append(r)
+            return r
+
+        nan_note = "" if np.all(np.isfinite(auto_values)) else f"{np.sum(~np.isfinite(auto_values))} NaN values"
+        row("automatic", ms["automatic"], auto_first, None, s["automatic"], nan_note)
+        row("jax vmap(grad) raw", ms["raw"], raw_first, scaled_error(raw_values, auto_values), s["raw"])
+        self.numeric(name, n, f, pts, f_ms, auto_values, prev, row)
+        if n <= FORMULA_MAX_N:
+            self.symbolic(name, n, auto_values, prev, row)
+        else:  # the library's own words for why (the NumPy version is not traced either past 200)
+            try:
+                td.gradient(f, "symbolic")
+                why = f.opaque_reason
+            except TridiffError as err:
+                why = str(err)
+            row("symbolic", None, None, None, [], f"not available: {why}")
 
     def td_f_child(self, name, n, prev):
         """tridiff's f(points) at a large n, in a child process under the time limit: (first s, ms, note)."""
@@ -315,13 +326,19 @@ class Bench:
         last = prev.get("td_f")  # (n, first call s) at the previous n, or a reason it was not timed
         if isinstance(last, str):
             return None, None, f"not timed: {last}"
-        if last is not None:  # its compile grows ~n^2 (n^2.3 between n = 1000 and 4000 here)
+        if a.quick:
+            return None, None, "not timed with --quick (its first call takes 3-15 s at n=1000 here)"
+        if last is not None:
+            # Its compile grows as ~n^2 once the n column slices dominate (n^2.3 from n = 1000 to 4000
+            # here: 14 s, 66 s, 366 s); below n = 1000 fixed costs hide that, so only linear growth is assumed.
             n0, first0 = last
-            est = first0 * (n / n0) ** 2
+            power = 2 if n0 >= 1000 else 1
+            est = first0 * (n / n0) ** power
             if est > a.f_limit:
-                prev["td_f"] = f"its first call was estimated at {est:.0f} s at n={n}"
-                return None, None, (f"not timed: first call (compile) estimated at {est:.0f} s "
-                                    f"(n={n0}'s {first0:.1f} s x {n / n0:g}^2) > the {a.f_limit:g} s limit")
+                prev["td_f"] = f"its first call was estimated at >= {est:.0f} s at n={n}"
+                return None, None, (f"not timed: first call (compile) estimated at >= {est:.0f} s "
+                                    f"(n={n0}'s {first0:.1f} s x {n / n0:g}" + ("^2" if power == 2 else "")
+                                    + f") > the {a.f_limit:g} s limit")
         self.log(f"{name} n={n}: tridiff f(points) in a child process (limit {a.f_limit:g} s)")
         res = run_child({"kind": "td_f", "function": name, "n": n, "batch": a.batch, "rounds": a.rounds,
                          "slow_budget": a.slow_budget}, a.f_limit, a.memory_gb)
@@ -334,30 +351,34 @@ class Bench:
         return res["td_f_first_s"], td_ms, f"in a child process (f there: {jit_ms:.3f} ms)"
 
     def numeric(self, name, n, f, pts, f_ms, auto_values, prev, row):
+        """td.gradient(f, "numeric") on the batch, unless one call is estimated past the limit."""
         a = self.args
         last = prev.get("numeric")  # (n, f ms, numeric ms) at the previous n, or a reason it was not run
-        est = None
         if isinstance(last, str):
             row("numeric", None, None, None, [], f"skipped: {last}")
             return
-        if last is not None:  # its ratio grows ~linearly with n: scale the last call by n and by f's cost
+        # One call: 4n evaluations of f per point (the central stencil of accuracy 4 along each
+        # coordinate), so about 4n x f's cost; or the last n's call scaled by n and by f's cost.
+        est = 4 * n * f_ms / 1e3
+        why = f"4n = {4 * n} evaluations x f's {f_ms:.3f} ms"
+        if last is not None:
             n0, f0, ms0 = last
-            est = ms0 / 1e3 * (n / n0) * (f_ms / f0)
-            if est > a.numeric_limit:
-                prev["numeric"] = f"one call was estimated at {est:.0f} s at n={n}"
-                row("numeric", None, None, None, [],
-                    f"skipped: one call estimated at {est:.0f} s (n={n0}'s {ms0 / 1e3:.2f} s x {n / n0:g} "
-                    f"x f's cost ratio {f_ms / f0:.1f}) > the {a.numeric_limit:g} s limit "
-                    f"(4n = {4 * n} evaluations of f per point)")
-                return
-        self.log(f"{name} n={n}: numeric" + (f" (estimated {est:.1f} s per call)" if est else ""))
+            scaled = ms0 / 1e3 * (n / n0) * (f_ms / f0)
+            if scaled > est:
+                est, why = scaled, f"n={n0}'s {ms0 / 1e3:.2f} s x {n / n0:g} x f's cost ratio {f_ms / f0:.1f}"
+        if est > a.numeric_limit:
+            prev["numeric"] = f"one call was estimated at {est:.0f} s at n={n}"
+            row("numeric", None, None, None, [],
+                f"skipped: one call estimated at {est:.0f} s ({why}) > the {a.numeric_limit:g} s limit")
+            return
+        self.log(f"{name} n={n}: numeric (estimated {est:.1f} s per call)")
         g = td.gradient(f, "numeric")
         setup, values = first_call(lambda: g(pts))
         calls = int(min(a.numeric_repeats, max(1, a.numeric_budget // max(setup, 1e-9))))
         t = measure(lambda: g(pts), repeat=calls, warmup=0, budget=a.numeric_budget)
         prev["numeric"] = (n, f_ms, t.median * 1e3)
-        row("numeric", t.median * 1e3, setup, scaled_error(values, auto_values), [], f"ratio/n = {t.median * 1e3 / f_ms / n:.2f}",
-            repeats=t.repeat)
+        row("numeric", t.median * 1e3, setup, scaled_error(values, auto_values), [],
+            f"{t.repeat} timed call(s) after the first (setup)" if t.repeat < 3 else "", repeats=t.repeat)
 
     def symbolic(self, name, n, auto_values, prev, row):
         a = self.args
@@ -393,7 +414,8 @@ class Bench:
                 f"own process (f there {sm['jit_f']:.3f} ms); setup = derive {res['derive_s']:.1f} s + first call "
                 f"{res['first_s']:.1f} s; tracing f {res['trace_s']:.1f} s; formula f's first call "
                 f"{res['td_f_first_s']:.1f} s; peak memory {res['peak_rss_gb']:.1f} GB")
-        r.f_ms, r.td_f_ms, r.ratio, r.ratio_td_f = sm["jit_f"], sm["td_f"], sm["grad"] / sm["jit_f"], sm["grad"] / sm["td_f"]
+        r.f_ms, r.td_f_ms = sm["jit_f"], sm["td_f"]  # its own process's f, and the formula's f(points)
+        r.ratio, r.ratio_td_f = sm["grad"] / sm["jit_f"], sm["grad"] / sm["td_f"]
 
 
 # -- printing ---------------------------------------------------------------------------------------
@@ -415,7 +437,10 @@ def _e(v):
 
 def print_table(title, header, body, right, groups):
     widths = [max(len(h), *(len(b[i]) for b in body)) for i, h in enumerate(header)]
-    fmt = lambda cells: "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    def fmt(cells):
+        return "  ".join(c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
     print(f"\n{title}")
     print(fmt(header))
     print("  ".join("-" * w for w in widths))
@@ -432,7 +457,7 @@ LEGEND = """\
               timed in the same shuffled rounds as automatic and raw (symbolic: in its own process)
   td f ms     tridiff's own f(points) (symbolic rows: the traced formula's f(points))
   grad ms     td.gradient(f, method)(points), until its values are computed; median
-  ÷ f, ÷ td f the gradient's median over f's, over tridiff f's
+  ÷ f, ÷ td f the gradient's median over f's, over tridiff f's; ÷ f / n: that ratio per variable
   setup s     td.gradient(f, method) and its first call (derive, trace, compile, run); making f apart
   diff        max |g - g_automatic| / (|g_automatic| + 1% of max |g_automatic|) over the batch
   raw         jax.jit(vmap(grad(fn))) on the same batch: plain JAX, none of tridiff's checks"""
@@ -440,16 +465,21 @@ LEGEND = """\
 
 def report(bench: Bench) -> None:
     rows = bench.rows
-    header = ("function", "n", "method", "f ms", "td f ms", "grad ms", "÷ f", "÷ td f", "setup s", "diff", "note")
+    header = ("function", "n", "method", "f ms", "td f ms", "grad ms", "÷ f", "÷ td f", "÷ f / n", "setup s", "diff",
+              "note")
+    marks = {}
+    for r in rows:
+        if r.note:
+            marks[id(r)] = f"({len(marks) + 1})"
     body = [(r.function, str(r.n), r.method, _ms(r.f_ms), _ms(r.td_f_ms), _ms(r.grad_ms), _x(r.ratio),
-             _x(r.ratio_td_f), _s(r.setup_s), _e(r.diff), r.note if len(r.note) < 60 or r.grad_ms is None else "(*)")
-            for r in rows]
+             _x(r.ratio_td_f), "" if r.ratio is None else f"{r.ratio / r.n:.3f}", _s(r.setup_s), _e(r.diff),
+             ("" if r.grad_ms is not None else "—  ") + marks.get(id(r), "")) for r in rows]
     print_table(f"Gradient cost relative to f (batch of {bench.args.batch} points; median)", header, body,
-                {1, 3, 4, 5, 6, 7, 8, 9}, [(r.function, r.n) for r in rows])
+                {1, 3, 4, 5, 6, 7, 8, 9, 10}, [(r.function, r.n) for r in rows])
     print(LEGEND)
-    long = [r for r in rows if len(r.note) >= 60 and r.grad_ms is not None]
-    for r in long:
-        print(f"  (*) {r.function} n={r.n} {r.method}: {r.note}")
+    for r in rows:
+        if r.note:
+            print(f"  {marks[id(r)]} {r.function} n={r.n} {r.method}: {r.note}")
 
     fr = bench.frows
     header = ("function", "n", "f ms", "f first s", "td f ms", "td f first s", "td f / f", "note")
@@ -470,11 +500,13 @@ def report(bench: Bench) -> None:
         scope = "" if top.n == TARGET_N else f" (largest n run: {top.n}; the target is stated at n = {TARGET_N})"
         print(f"  {name}: reverse-mode automatic gradient at n = {top.n}: {top.ratio:.2f}x f "
               f"(target <= {TARGET:g}x): {met}{td_part}{scope}")
-        num = [r for r in rows if r.function == name and r.method == "numeric" and r.grad_ms is not None and r.n >= 100]
-        if len(num) >= 2:
-            slope = np.polyfit(np.log([r.n for r in num]), np.log([r.ratio for r in num]), 1)[0]
-            print(f"  {name}: numeric's ratio grows as n^{slope:.2f} over n = {num[0].n}..{num[-1].n} "
-                  f"(ratio/n: {', '.join(f'{r.ratio / r.n:.2f}' for r in num)})")
+        num = [r for r in rows if r.function == name and r.method == "numeric" and r.grad_ms is not None]
+        if num:
+            slope = (f"grows as n^{np.polyfit(np.log([r.n for r in num]), np.log([r.ratio for r in num]), 1)[0]:.2f} "
+                     f"over n = {num[0].n}..{num[-1].n}; " if len(num) >= 2 else "")
+            per_n = ", ".join(f"{r.ratio / r.n:.3f} (n={r.n})" for r in num)
+            print(f"  {name}: numeric's ratio {slope}ratio / n: {per_n}"
+                  + " (a constant ratio / n is linear growth)")
 
 
 def main(argv=None) -> int:
@@ -486,22 +518,23 @@ def main(argv=None) -> int:
     parser.add_argument("--batch", type=int, default=16, help="points per batch (default 16)")
     parser.add_argument("--rounds", type=int, help="shuffled rounds for the fast cases (default 31, --quick 11)")
     parser.add_argument("--symbolic-limit", type=float, help="seconds for a symbolic setup (default 60, --quick 10)")
-    parser.add_argument("--f-limit", type=float, help="seconds for tridiff f's first call at n >= 1000 "
-                                                      "(default 60, --quick 10)")
-    parser.add_argument("--numeric-limit", type=float, help="skip numeric when one call is estimated longer "
-                                                            "(seconds; default 30, --quick 3)")
-    parser.add_argument("--memory-gb", type=float, default=4.0, help="memory limit of a child process (default 4 GB)")
+    parser.add_argument("--f-limit", type=float, default=60.0,
+                        help="seconds for tridiff f's first call at n > 100, in a child process "
+                             "(default 60; not run with --quick)")
+    parser.add_argument("--numeric-limit", type=float,
+                        help="skip numeric where one call is estimated to take longer (seconds; default 40, --quick 2)")
+    parser.add_argument("--memory-gb", type=float, default=8.0, help="memory limit of a child process (default 8 GB)")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         child_main(json.loads(args.child))
         return 0
     q = args.quick
-    args.sizes = [int(v) for v in args.sizes.split(",")] if args.sizes else ([10, 100, 1000] if q else [10, 100, 1000, 10**4])
+    default_sizes = [10, 100, 1000] if q else [10, 100, 1000, 10**4]
+    args.sizes = [int(v) for v in args.sizes.split(",")] if args.sizes else default_sizes
     args.rounds = args.rounds or (11 if q else 31)
     args.symbolic_limit = args.symbolic_limit or (10.0 if q else 60.0)
-    args.f_limit = args.f_limit or (10.0 if q else 60.0)
-    args.numeric_limit = args.numeric_limit or (3.0 if q else 30.0)
+    args.numeric_limit = args.numeric_limit or (2.0 if q else 40.0)
     args.slow_budget = 0.5 if q else 2.0  # seconds of rounds per fast case
     args.numeric_budget = 3.0 if q else 10.0  # seconds of repeats per numeric case (at least one call)
     args.numeric_repeats = 3 if q else 7
@@ -511,9 +544,10 @@ def main(argv=None) -> int:
     print(f"python {platform.python_version()}, numpy {np.__version__}, jax {jax.__version__}, "
           f"sympy {sympy.__version__}; {os.cpu_count()} cpus, {platform.machine()}")
     load = os.getloadavg()
+    td_f_limit = "not run" if q else f"{args.f_limit:g} s"
     print(f"load average at start {load[0]:.2f} (1 min); limits: symbolic setup {args.symbolic_limit:g} s, "
-          f"tridiff f's first call {args.f_limit:g} s, numeric call (estimated) {args.numeric_limit:g} s; "
-          f"children <= {args.memory_gb:g} GB")
+          f"tridiff f's first call at n > {IN_PROCESS_TD_F_MAX_N} {td_f_limit}, "
+          f"numeric call (estimated) {args.numeric_limit:g} s; children <= {args.memory_gb:g} GB")
     bench = Bench(args)
     for name in FUNCTIONS:
         bench.run_function(name)

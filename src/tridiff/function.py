@@ -110,7 +110,9 @@ class Function:
             import jax
 
             program = self.program()
-            kernel = self.cache["values"] = jax.jit(lambda table: program(*table.T))
+            # A program of a vector takes the rows as they are; a formula takes one column per variable.
+            kernel = self.cache["values"] = jax.jit(
+                jax.vmap(self.source) if self.kind == "program" else lambda table: program(*table.T))
         with x64():
             return rows.shaped(to_numpy(kernel(rows.table)))
 

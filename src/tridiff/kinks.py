@@ -104,7 +104,9 @@ def switch_kinds(exprs, symbols) -> dict[sp.Expr, str]:
         for u, kind in _switch_args(expr):
             if u.free_symbols & set(symbols) and _PRECEDENCE[kind] >= _PRECEDENCE[seen.get(u, "branch")]:
                 seen[u] = kind
-    return seen
+    # An argument SymPy proves positive (1 + exp(v), x² + 1) never switches: checking it would only
+    # cost work (a logistic loss has one such log per data point).
+    return {u: kind for u, kind in seen.items() if not u.is_positive}
 
 
 def collect_switches(exprs, symbol: sp.Symbol) -> tuple[Switch, ...]:
