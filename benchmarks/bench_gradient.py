@@ -82,10 +82,10 @@ def points(n: int, batch: int) -> np.ndarray:
     return np.random.default_rng(1000 + n).standard_normal((batch, n))
 
 
-def jit_f(fn):
-    """f on the batch as the gradient kernels evaluate it: jax.jit(vmap(fn)), float64, NumPy in and out."""
+def _batched(per_point):
+    """jax.jit(vmap(per_point)) in float64, NumPy in and out, waiting for the result."""
     with jax.enable_x64(True):
-        kernel = jax.jit(jax.vmap(fn))
+        kernel = jax.jit(jax.vmap(per_point))
 
     def run(pts):
         with jax.enable_x64(True):
@@ -94,20 +94,16 @@ def jit_f(fn):
             return np.asarray(out)
 
     return run
+
+
+def jit_f(fn):
+    """f on the batch as the gradient kernels evaluate it: jax.jit(vmap(fn))."""
+    return _batched(fn)
 
 
 def raw_grad(fn):
     """The gradient as plain JAX would: jax.jit(vmap(grad(fn))), with none of tridiff's checks."""
-    with jax.enable_x64(True):
-        kernel = jax.jit(jax.vmap(jax.grad(fn)))
-
-    def run(pts):
-        with jax.enable_x64(True):
-            out = kernel(pts)
-            out.block_until_ready()
-            return np.asarray(out)
-
-    return run
+    return _batched(jax.grad(fn))
 
 
 def first_call(fn):
