@@ -9,8 +9,8 @@ formulas (∂f/∂x_j, ∂f_i/∂x_j or ∂²f/∂x_i∂x_j) evaluated at a batc
   output) when there are fewer outputs than variables, as for a gradient; forward (one tangent per
   variable) otherwise; forward over reverse for a Hessian;
 - numeric: the one-variable finite differences of :mod:`tridiff.numeric` along each coordinate
-  (2 evaluations per variable at accuracy 2: ``scheme="central", accuracy=2``; n + 1 with
-  ``scheme="forward", accuracy=1``... see :func:`tridiff.derivative`), with their error estimates.
+  (2 evaluations per variable with ``accuracy=2``, 4 with the default 4), with their error
+  estimates; mixed second partials by the 4-point formula.
 
 Where the derivative does not exist is decided once, as in one variable (:mod:`tridiff.kinks`): on
 a switch surface u = 0 the derivative formulas are evaluated with every branch forced to the side
