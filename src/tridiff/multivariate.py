@@ -29,6 +29,7 @@ import sympy as sp
 
 from . import numeric
 from .compiling import Lowering, to_numpy, x64
+from .derivative import METHODS
 from .errors import MethodUnavailableError, TridiffError
 from .function import Function, function, trace_callable
 from .kinks import (
@@ -44,8 +45,6 @@ from .kinks import (
     switch_kinds,
 )
 from .points import as_rows
-
-METHODS = ("symbolic", "automatic", "numeric")
 
 
 @dataclass(frozen=True)
@@ -411,7 +410,7 @@ def _make(sources, variables, kind, method, weights=None, scheme=None, accuracy=
     return MultiDerivative(functions, symbols, kind, method, weights, scheme or "central", accuracy)
 
 
-def _scalar(f, variables, what: str):
+def _scalar(f, what: str):
     if isinstance(f, (list, tuple)) or isinstance(f, sp.MatrixBase):
         raise TridiffError(f"the {what} of a vector-valued function is not defined: use td.jacobian(f)")
     return f
@@ -425,7 +424,7 @@ def gradient(f, method: str = "auto", *, variables=None, scheme=None, accuracy=N
     array([[ 1., -1.],
            [nan, nan]])
     """
-    return _make((_scalar(f, variables, "gradient"),), variables, "gradient", method, None, scheme, accuracy)
+    return _make((_scalar(f, "gradient"),), variables, "gradient", method, None, scheme, accuracy)
 
 
 def hessian(f, method: str = "auto", *, variables=None, scheme=None, accuracy=None) -> MultiDerivative:
@@ -436,7 +435,7 @@ def hessian(f, method: str = "auto", *, variables=None, scheme=None, accuracy=No
     array([[6., 2.],
            [2., 0.]])
     """
-    return _make((_scalar(f, variables, "Hessian"),), variables, "hessian", method, None, scheme, accuracy)
+    return _make((_scalar(f, "Hessian"),), variables, "hessian", method, None, scheme, accuracy)
 
 
 def jacobian(fs, method: str = "auto", *, variables=None, scheme=None, accuracy=None) -> MultiDerivative:
@@ -468,7 +467,7 @@ def directional(f, direction, method: str = "auto", *, variables=None, scheme=No
     >>> float(td.directional("x*y", [1, 1])([2.0, 3.0]))
     5.0
     """
-    d = _make((_scalar(f, variables, "directional derivative"),), variables, "directional", method, None, scheme,
+    d = _make((_scalar(f, "directional derivative"),), variables, "directional", method, None, scheme,
               accuracy)
     w = np.asarray(direction, dtype=float)
     if w.shape != (len(d.variables),) or not np.all(np.isfinite(w)) or not np.any(w):
