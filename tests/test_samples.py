@@ -442,3 +442,53 @@ def test_polynomials_of_the_stencils_degree_are_differentiated_exactly(case):
 def _derivative(coef, xs, order):
     """The ``order``-th derivative of sum_k coef[k] xs**k: (xs**k)^(order) = k!/(k-order)! xs**(k-order)."""
     return sum(c * math.perm(k, order) * xs ** (k - order) for k, c in enumerate(coef) if k >= order)
+
+
+# -- the screen: kink detection runs the full test only where it could cut; it must lose nothing -----
+
+def cuts_everywhere(y, x):
+    """The full test on every interval of each line: the screen's reference."""
+    lines = y.reshape(-1, y.shape[-1])
+    m = lines.shape[-1]
+    xs = None if x is None else np.broadcast_to(x, lines.shape)
+    found = samples._kink_test(lines, xs, np.full(len(lines), 2), np.full(len(lines), m - 3), EPS)
+    return {tuple(r) for r in found}
+
+
+def screened_cuts(y, x):
+    lines = y.reshape(-1, y.shape[-1])
+    return {tuple(r) for r in samples._cuts(lines, x, 0, lines.shape[-1], EPS, [])}
+
+
+def screen_cases():
+    rng = np.random.default_rng(7)
+    x = np.linspace(-3, 3, 2000)
+    uneven = np.sort(rng.uniform(-3, 3, 2000))
+    for grid in (x, uneven):
+        yield "oscillating", grid, np.sin(40 * grid) + 0.1 * np.cos(300 * grid)
+        yield "fine", grid, np.sin(grid)
+        yield "noise", grid, rng.standard_normal(grid.size)
+        yield "noisy ramp", grid, grid + 1e-13 * rng.standard_normal(grid.size)
+        yield "kinks", grid, np.abs(np.sin(5 * grid)) + np.maximum(grid - 1.234, 0)
+        yield "kinks of f'", grid, grid * np.abs(grid - 0.5) + np.abs(np.sin(25 * grid)) ** 3
+        yield "jumps", grid, np.floor(2 * grid) + np.sin(grid)
+        yield "lines", grid, np.stack([np.abs(grid - c) * s for c, s in ((0.1, 1), (-2.0, 1e-9), (2.9, 1e9))])
+        # kinks whose misses (about twice the jump of f' times h) are near the rounding floor
+        floor = samples.ROUNDING * EPS / (2 * (x[1] - x[0]))
+        yield "at the floor", grid, np.stack([1 + k * floor * np.abs(grid - 0.3) for k in np.geomspace(0.5, 20, 12)])
+
+
+@pytest.mark.parametrize("name, x, y", list(screen_cases()), ids=lambda v: v if isinstance(v, str) else "")
+def test_the_screen_finds_every_cut_the_full_test_makes(name, x, y):
+    for grid in (None, x):  # (None: the samples taken as evenly spaced)
+        assert screened_cuts(y, grid) == cuts_everywhere(y, grid)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.floats(-1, 1), st.floats(-5, 5)), min_size=1, max_size=6),
+       st.integers(40, 1500), st.floats(0.5, 200), st.booleans())
+def test_the_screen_finds_every_cut_on_random_kinked_data(kinks, n, wiggle, uniform):
+    x = np.linspace(-1, 1, n) if uniform else np.sort(np.random.default_rng(n).uniform(-1, 1, n))
+    y = np.sin(wiggle * x) + sum(jump * np.abs(x - c) for c, jump in kinks)
+    grid = None if uniform else x
+    assert screened_cuts(y, grid) == cuts_everywhere(y, grid)

@@ -38,10 +38,10 @@ samples; kinks in the first or last three intervals are not seen, and neither ar
 and higher derivatives when ``order >= 2``.
 
 Speed. The samples are processed in blocks of ``TILE`` values (overlapping a little) so that
-temporaries stay in cache; a uniform grid takes shifted slices with no allocation. A quick screen
-bounds the misses piece by piece (``PIECE`` intervals): the full test runs only where the third
-differences vary by ``KINK_RATIO`` nearby (on smooth data, near the zeros of f''') and exceed the
-rounding floor (on a fine grid, only near the zeros of y).
+temporaries stay in cache; a uniform grid takes shifted slices with no allocation. The full test
+runs only where it can cut (see :func:`_cuts`): past the rounding floor (on a fine grid, only near
+the zeros of y) and near a change of sign of the third differences (on data that resolves f, near
+the zeros of f''').
 """
 
 from __future__ import annotations
@@ -67,6 +67,8 @@ CLUSTER_RATIO = 30.0  # unexplained misses 30x those 4-6 intervals away: kinks t
 SHADOW = 0.25  # the share of a kink's misses its neighbours may exceed the prediction by
 MIN_SAMPLES_FOR_KINKS = 8
 PIECE = 256  # intervals screened together
+BLOCK = 32  # intervals of each window the full test runs on
+SPARSE = 16  # the pairs of Q changing sign are looked at one by one when fewer than 1 in 16 intervals
 TILE = 32768  # values per block
 
 AT_KINK = REASONS[KINK]
@@ -383,6 +385,13 @@ def _stencil(yt, xt, plan: _Plan, central: list[float], i0: int, i1: int, out: n
             if k > 1:
                 out += term
         return
+    if plan.order == 1 and plan.width == 3:  # Fornberg's weights for three points in closed form (np.gradient's)
+        h1, h2 = xt[i0:i1] - xt[i0 - 1:i1 - 1], xt[i0 + 1:i1 + 1] - xt[i0:i1]
+        span = h1 + h2
+        np.subtract(at(1), mid, out=out)
+        out *= h1 / (h2 * span)
+        out -= (at(-1) - mid) * (h2 / (h1 * span))
+        return
     z = [xt[i0 + k:i1 + k] - xt[i0:i1] if k else None for k in range(-plan.left, plan.right + 1)]
     w = _fornberg_rows(z, plan.order)
     first = True
@@ -405,7 +414,7 @@ def _differences(yt, xt, scratch=None):
         q = _diff(_diff(yt, scratch[0]), scratch[1])
         return None, None, q, _diff(q, scratch[2])
     dx = _diff(xt)
-    dm = 0.5 * (dx[1:] + dx[:-1])  # distances between the intervals' midpoints
+    dm = 0.5 * (dx[..., 1:] + dx[..., :-1])  # distances between the intervals' midpoints
     q = _diff(_diff(yt) / dx) / dm
     return dx, dm, q, _diff(q)
 
@@ -413,11 +422,23 @@ def _differences(yt, xt, scratch=None):
 def _cuts(yt, xt, j0: int, j1: int, eps: float, scratch: list[np.ndarray]) -> np.ndarray:
     """The intervals j0..j1-1 of a block cut by a kink, as rows (line, j); j is local to the block.
 
-    A quick screen first, line by line and by pieces of ``PIECE`` intervals. With R = |Q|, the
-    misses of an interval are between ``2 min(R) min(dx)`` and ``2 max(R) max(dx)`` nearby, so no
-    test can cut one unless ``max(R) max(dx) > KINK_RATIO min(R) min(dx)`` there (on smooth data R
-    is about h^3 |f'''|: only near zeros of f''') and ``2 max(R) max(dx)^2`` exceeds the rounding
-    floor ``ROUNDING eps min|y|`` (on a fine grid, only where y changes sign).
+    The full test (:func:`_kink_test`) runs only where its conditions can hold; with t = j - 2,
+    u_t = |Q_t| + |Q_{t+2}| (the misses, up to the spacings) and F_t = ``ROUNDING`` eps |y_{t+2}|
+    (at most the floor), a cut at t needs
+
+    * Q of both signs in t-2..t+4: both tests add to the prediction the jump of f'' nearby
+      (``corner``, ``corners``), a sum of the Q around t that includes Q_t and Q_{t+2}, which
+      outweighs u_t when those Q have one sign; so a pair (Q_p, Q_{p+1}) with a product <= 0, for
+      some p in t-2..t+3 (on data that resolves f, only near the zeros of f''');
+    * a peak, u_t > ``KINK_RATIO`` (|Q_{t-1}| + |Q_{t+3}|) + F_t, or a cluster,
+      u_t > ``CLUSTER_RATIO`` min(u_{t-5}, u_{t+5}) + F_t (the misses 4 to 6 away are at least that).
+
+    On a non-uniform grid u_t is scaled by the spread of the spacings and F_t by 1/(max dx min dx).
+    First, by pieces of ``PIECE`` intervals, the floor: nothing is cut where
+    ``2 max|Q| max(dx)^2 <= ROUNDING eps min|y|`` (on a fine grid, everywhere but near the zeros of
+    y). In the other pieces each pair is looked at for t = p-3..p+2, and the full test runs once on
+    the windows of ``BLOCK`` intervals that hold a t left; where the pairs are dense (noise), it
+    runs on the whole pieces instead.
     """
     m, lead = yt.shape[-1], yt.shape[:-1]
     t0, t1 = max(j0 - 2, 0), min(j1 - 2, m - 5)  # t = j - 2 for the testable intervals 2..m-4
@@ -426,30 +447,61 @@ def _cuts(yt, xt, j0: int, j1: int, eps: float, scratch: list[np.ndarray]) -> np
     dx, _, _, big_q = _differences(yt, xt, scratch)
     starts = np.arange(t0, t1, PIECE)
     bounds = starts.copy()
-    bounds[0] = 0  # the first piece from 0, the last to the end: see _pieces
-    r = np.abs(big_q, out=scratch[0][..., :m - 3] if scratch else None)
-    largest, least = _pieces(np.maximum, r, bounds), _pieces(np.minimum, r, bounds)
-    if dx is not None:
+    bounds[0] = 0  # the first piece from 0, the last to the end: more than they need
+    largest = np.maximum(_pieces(np.maximum, big_q, bounds), -_pieces(np.minimum, big_q, bounds))  # max|Q|
+    smallest = np.maximum(np.minimum.reduceat(yt, bounds, axis=-1), -np.maximum.reduceat(yt, bounds, axis=-1))
+    np.maximum(smallest, 0.0, out=smallest)  # min|y| in the piece: 0 where y changes sign
+    spread, floor_scale = 1.0, ROUNDING * eps
+    if dx is not None:  # (one line for all)
         wide, narrow = _pieces(np.maximum, dx, bounds), _pieces(np.minimum, dx, bounds)
-        largest *= wide
-        least *= narrow
-    suspect = ~(largest <= KINK_RATIO * least)  # NaN: suspect
-    if suspect.any():
-        smallest = np.maximum(_pieces(np.minimum, yt, bounds), -_pieces(np.maximum, yt, bounds))  # min|y|
-        np.maximum(smallest, 0.0, out=smallest)  # 0 where y changes sign
-        suspect &= ~(2 * largest * (1.0 if dx is None else wide) <= ROUNDING * eps * smallest)
+        largest *= wide**2
+        spread, floor_scale = wide / narrow, ROUNDING * eps / (wide * narrow)
+    suspect = ~(2 * largest <= ROUNDING * eps * smallest)  # (NaN: suspect)
     if not suspect.any():
         return np.empty((0, 2), np.intp)
-    suspect = suspect.reshape(-1, len(starts))
-    rows = [np.empty((0, 2), np.intp)]
-    for first, last in _runs(np.flatnonzero(suspect.any(axis=0))):  # the full test on each run
-        lo, hi = max(starts[first] + 2 - 8, 0), min(starts[last] + PIECE + 2 + 10, m)
-        own0, own1 = max(starts[first] + 2, j0), min(starts[last] + PIECE + 2, j1)
-        lines = np.flatnonzero(suspect[:, first:last + 1].any(axis=1))
-        part = yt[_lead(lines, lead) + (slice(lo, hi),)] if lead else yt[None, lo:hi]
-        found = _kink_test(part, None if xt is None else xt[lo:hi], own0 - lo, own1 - lo, eps)
-        rows.append(np.stack([lines[found[:, 0]], found[:, 1] + lo], 1))
-    return np.concatenate(rows)
+    flat, ys = big_q.reshape(-1, m - 3), yt.reshape(-1, m)
+    suspect = suspect.reshape(len(flat), -1)
+    pairs = flat[:, :-1] * flat[:, 1:] <= 0
+    if not suspect.all():  # only the pairs of t in a suspect piece
+        rim = t0 + 3 + len(starts) * PIECE
+        at = np.zeros((len(flat), max(m + 1, rim)), bool)  # at[:, t + 3]: t is in a suspect piece
+        at[:, t0 + 3:rim] = np.repeat(suspect, PIECE, axis=1)
+        pairs &= at[:, :m - 4] | at[:, 5:m + 1]
+    line, p = np.divmod(np.flatnonzero(pairs), m - 4)
+    if len(p) * SPARSE > suspect.sum() * PIECE:
+        line, piece = np.nonzero(suspect)
+        return _test(yt, xt, line, np.maximum(starts[piece], t0), np.minimum(starts[piece] + PIECE, t1), eps)
+    possible = np.ones((len(p), 6), bool)  # for t = p-3..p+2; kept at the ends, without Q_{p-8..p+9}
+    inner = (p >= 8) & (p <= m - 13)
+    if inner.any():
+        li, pi = line[inner], p[inner]
+        piece = np.minimum(np.maximum(pi - t0, 0) // PIECE, len(starts) - 1)
+        r = np.abs(np.take(flat, (li * (m - 3) + pi)[:, None] + np.arange(-8, 10)))  # |Q_{p-8..p+9}|
+        u = r[:, :-2] + r[:, 2:]  # u_{p-8+i}
+        centre = u[:, 5:11] * (spread if dx is None else spread[piece, None])
+        floor = np.abs(np.take(ys, (li * m + pi)[:, None] + np.arange(-1, 5)))  # |y_{t+2}|
+        floor *= floor_scale if dx is None else floor_scale[piece, None]
+        possible[inner] = (centre > KINK_RATIO * (r[:, 4:10] + r[:, 8:14]) + floor) | (
+            centre > CLUSTER_RATIO * np.minimum(u[:, :6], u[:, 10:16]) + floor)
+    k, o = np.nonzero(possible)
+    line, t = line[k], p[k] - 3 + o
+    inside = (t >= t0) & (t < t1)
+    line, block = np.divmod(np.unique(line[inside] * m + t[inside] // BLOCK), m)
+    return _test(yt, xt, line, np.maximum(block * BLOCK, t0), np.minimum(block * BLOCK + BLOCK, t1), eps)
+
+
+def _test(yt, xt, line: np.ndarray, t_from: np.ndarray, t_to: np.ndarray, eps: float) -> np.ndarray:
+    """The full test on the intervals ``t_from..t_to - 1`` (t = j - 2) of each line, all at once, as
+    rows (line, j): windows of equal width hold them, 8 samples before and 10 after."""
+    m, lead = yt.shape[-1], yt.shape[:-1]
+    if not len(line):
+        return np.empty((0, 2), np.intp)
+    width = min(int((t_to - t_from).max()) + 18, m)
+    start = np.maximum(np.minimum(t_from + 2 - 8, m - width), 0)
+    cols = start[:, None] + np.arange(width)
+    part = yt[_rows(line, lead) + (cols,)]
+    found = _kink_test(part, None if xt is None else xt[cols], t_from + 2 - start, t_to + 2 - start, eps)
+    return np.stack([line[found[:, 0]], found[:, 1] + start[found[:, 0]]], 1)
 
 
 def _pieces(op, a: np.ndarray, bounds: np.ndarray) -> np.ndarray:
@@ -465,23 +517,17 @@ def _pieces(op, a: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     return out
 
 
-def _runs(index: np.ndarray):
-    """``(first, last)`` of each run of consecutive integers in a sorted array."""
-    breaks = np.flatnonzero(np.diff(index) != 1)
-    return zip(index[np.r_[0, breaks + 1]], index[np.r_[breaks, len(index) - 1]]) if len(index) else ()
+def _kink_test(yt, xt, j0: np.ndarray, j1: np.ndarray, eps: float) -> np.ndarray:
+    """Rows (line, j) of the intervals ``j0[line]..j1[line]-1`` that are cut; see the module's docstring.
 
-
-def _kink_test(yt, xt, j0: int, j1: int, eps: float) -> np.ndarray:
-    """Rows (line, j) of the intervals j0..j1-1 that are cut; see the module's docstring.
-
-    ``yt`` has shape (lines, samples) and reaches 8 samples before j0 and 10 after j1 (or to the
-    ends of y).
+    ``yt`` has shape (lines, samples), ``xt`` (if not None) the same, and each line reaches 8
+    samples before its j0 and 10 after its j1 (or to the ends of y).
     """
     m = yt.shape[-1]
     dx, dm, q, big_q = _differences(yt, xt)
     abs_q = np.abs(big_q)
-    a = abs_q if dm is None else abs_q * dm[1:]  # |a_j| at j - 2, j = 2..m-2
-    b = abs_q if dm is None else abs_q * dm[:-1]  # |b_j| at j, j = 0..m-4
+    a = abs_q if dm is None else abs_q * dm[..., 1:]  # |a_j| at j - 2, j = 2..m-2
+    b = abs_q if dm is None else abs_q * dm[..., :-1]  # |b_j| at j, j = 0..m-4
     # Everything below is indexed by t = j - 2 for the testable intervals j = 2..m-4.
     miss = a[..., :m - 5] + b[..., 2:]
     near = np.full_like(miss, np.inf)  # the misses one interval further out (none: no test)
@@ -496,8 +542,9 @@ def _kink_test(yt, xt, j0: int, j1: int, eps: float) -> np.ndarray:
         corners *= _window(np.maximum, np.pad(dx, _ends(dx, 1), mode="edge"), 0, 6)[..., :m - 5]  # j-3..j+3
     peak = miss > KINK_RATIO * near + corner
     odd = miss > CLUSTER_RATIO * _far(miss) + corners  # far above the misses 4-6 intervals away
-    t0, t1 = max(j0 - 2, 0), min(j1 - 2, m - 5)
-    if not (peak[..., t0:t1].any() or odd[..., t0:t1].any()):
+    t = np.arange(m - 5)
+    own = (t >= np.asarray(j0)[:, None] - 2) & (t < np.asarray(j1)[:, None] - 2)
+    if not ((peak & own).any() or (odd & own).any()):  # (peaks beside its own intervals still matter)
         return np.empty((0, 2), np.intp)
     top = _window(np.maximum, np.abs(yt), 0, 5)  # the largest |y| the misses use
     floor = ROUNDING * eps * (top if dx is None else top / _window(np.minimum, dx, 0, 4))
@@ -510,8 +557,7 @@ def _kink_test(yt, xt, j0: int, j1: int, eps: float) -> np.ndarray:
         theta = b[..., 2:] / miss  # where in the interval a kink lies
     kink = big_q[..., :m - 5] * big_q[..., 2:] < 0  # misses of opposite signs; one sign: a jump of f
     cut = peak | (odd & ~_shadows(miss, peak, theta, kink))
-    line, t = np.nonzero(cut[:, t0:t1])
-    t += t0
+    line, t = np.nonzero(cut & own)
     at = (line, t)
     j = t + 2
     at_left = peak[at] & kink[at] & (theta[at] < AT_SAMPLE)  # at sample j: both its intervals are cut
@@ -640,6 +686,11 @@ def _repair(yl, ol, plan: _Plan, keys: np.ndarray):
 def _lead(line: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
     """Indices along the leading axes of the lines numbered ``line``."""
     return np.unravel_index(line, shape) if shape else ()
+
+
+def _rows(line: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
+    """:func:`_lead` as columns, to pick one row of samples per line with a 2-d index."""
+    return tuple(i[:, None] for i in _lead(line, shape))
 
 
 def _default_window(plan: _Plan, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
