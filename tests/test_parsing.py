@@ -423,9 +423,17 @@ def expressions(power_op: str = "**"):
             .map(lambda a: _power(a, power_op)),
             children.map(_negate),
             st.tuples(st.sampled_from(CALLS), children).map(_call),
-        )
+        ).filter(_real_where_constant)
 
     return st.recursive(_leaves, extend, max_leaves=10)
+
+
+def _real_where_constant(node) -> bool:
+    # The parser refuses a constant part that is not a finite real number (sqrt(cos(2))), even where
+    # the whole would be real ((-sqrt(cos(2)))**2 = cos(2)): so must every part of the formulas drawn.
+    value = node[2]
+    return bool(value.free_symbols) or not (value.is_real is False or value.is_finite is False
+                                            or value.has(sp.nan, sp.zoo, sp.I))
 
 
 def _finite_real(expr) -> bool:
