@@ -28,9 +28,11 @@ class Function:
         expr: the SymPy expression over real symbols, or None when f has no formula (a callable
             that branches on its argument's value): then only the numeric method applies.
         variables: the variables, in order.
-        kind: how f was given: "text", "sympy", "numpy" (a callable), "jax" (a jax.numpy callable),
-            "program" (a smooth jax.numpy function of a vector too long to trace into a formula:
-            automatic and numeric derivatives only) or "opaque" (a callable with no formula).
+        kind: how f was given: "text", "sympy", "numpy" (a callable run on tracers), "jax" (a
+            callable read from its JAX program: jax.numpy code, and NumPy code of a vector that
+            also runs under JAX), "program" (a smooth jax.numpy function of a vector too large to
+            trace into a formula: automatic and numeric derivatives only) or "opaque" (a callable
+            with no formula).
         source: the callable, the text or the expression f came from.
         opaque_reason: why a callable has no formula.
 
@@ -203,23 +205,26 @@ def trace_callable(fn: Callable, variables):
     if vector and len(names) > MAX_SYMBOLIC:
         return None, symbols, _program_kind(fn, len(names), f"f has {len(names)} variables, more than the "
                                             f"{MAX_SYMBOLIC} tridiff traces into a formula")
-    try:
-        expr = trace_numpy(fn, symbols, vector)
-        kind = "numpy"
-    except BranchingError as err:
-        return None, symbols, str(err)
-    except Exception as numpy_err:  # noqa: BLE001 - user code may raise anything while traced
-        if vector:
-            reason = numpy_err if isinstance(numpy_err, TraceError) else f"{type(numpy_err).__name__}: {numpy_err}"
-            return None, symbols, _program_kind(fn, len(names), f"cannot trace it into a formula: {reason}")
+    # A function of a vector is tried with JAX first: jax.numpy code read from its program is never
+    # run on NumPy's object arrays (slow with large data), and one too large for a formula can
+    # still run as a program. NumPy code fails JAX's trace at once.
+    errors, expr = {}, None
+    for kind, trace in (("jax", trace_jax), ("numpy", trace_numpy))[::1 if vector else -1]:
         try:
-            expr = trace_jax(fn, symbols)
-            kind = "jax"
+            expr = trace(fn, symbols, vector)
+            break
         except BranchingError as err:
             return None, symbols, str(err)
-        except Exception:  # noqa: BLE001
-            reason = numpy_err if isinstance(numpy_err, TraceError) else f"{type(numpy_err).__name__}: {numpy_err}"
-            return None, symbols, f"cannot trace the function: {reason}"
+        except Exception as err:  # noqa: BLE001 - user code may raise anything while traced
+            errors[kind] = err
+            if kind == "jax" and isinstance(err, TraceError):  # its program was read: it is jax.numpy code
+                break
+    if expr is None:
+        err = errors.get("jax") if isinstance(errors.get("jax"), TraceError) else errors["numpy"]
+        reason = err if isinstance(err, TraceError) else f"{type(err).__name__}: {err}"
+        if vector:
+            return None, symbols, _program_kind(fn, len(names), f"cannot trace it into a formula: {reason}")
+        return None, symbols, f"cannot trace the function: {reason}"
     for e in expr if isinstance(expr, tuple) else (expr,):
         check_supported(e)
     return expr, symbols, kind

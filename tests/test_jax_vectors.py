@@ -1,0 +1,237 @@
+"""jax.numpy functions of one vector, traced into SymPy formulas (kind "jax") like NumPy ones.
+
+Each function below is written once for a module ``xp`` and run as jax.numpy code and as NumPy
+code. The oracles: the NumPy version, traced by tridiff's NumPy tracer (an independent route to the
+formula, which must come out identical); ``jax.grad``/``jax.jacfwd`` of the jax.numpy code itself
+(JAX's own derivative of the program, not of tridiff's formula); and, for Rosenbrock and the
+logistic loss, ``mpmath.diff`` of the function written in plain Python loops, at 40 digits.
+
+Tolerance: 1e-12 scaled error (|value − ref| / (|ref| + 1% of the largest |ref|), as in
+:func:`tridiff.testing.scaled_error`) everywhere; measured worst over the functions and points
+below: 3.5e-15 (the logistic loss's symbolic gradient against jax.grad), 5.6e-16 against mpmath.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import mpmath
+import numpy as np
+import pytest
+import sympy as sp
+
+import tridiff as td
+from tridiff.testing import scaled_error
+from tridiff.tracing import trace_jax
+
+TOL = 1e-12
+RNG = np.random.default_rng(2024)
+
+# Logistic regression on 30 labelled points with 5 features; a 2-3-1 tanh network on 8 points.
+LOGISTIC_X = RNG.standard_normal((30, 5))
+LOGISTIC_Y = np.where(RNG.random(30) < 0.5, -1.0, 1.0)
+NET_X, NET_T, HIDDEN = RNG.standard_normal((8, 2)), RNG.standard_normal(8), 3
+
+
+def rosenbrock(xp):
+    return lambda v: xp.sum((1 - v[:-1]) ** 2 + 100 * (v[1:] - v[:-1] ** 2) ** 2)
+
+
+def logistic(xp):
+    return lambda w: xp.mean(xp.log1p(xp.exp(-(LOGISTIC_X @ w) * LOGISTIC_Y)))
+
+
+def network(xp):
+    def loss(p):
+        w1 = xp.reshape(p[: 2 * HIDDEN], (2, HIDDEN))
+        b1, w2, b2 = p[2 * HIDDEN: 3 * HIDDEN], p[3 * HIDDEN: 4 * HIDDEN], p[4 * HIDDEN]
+        return xp.mean((xp.tanh(NET_X @ w1 + b1) @ w2 + b2 - NET_T) ** 2)
+
+    return loss
+
+
+def kinked(xp):
+    # |v1 − v0| + |v2 − v1| + max(v0, 0) + (v2 where v2 > 0, else 0)
+    return lambda v: xp.sum(xp.abs(v[1:] - v[:-1])) + xp.maximum(v[0], 0.0) + xp.where(v[2] > 0, v[2], 0.0)
+
+
+def vector_valued(xp):
+    return lambda v: xp.concatenate([xp.sin(v[:-1]) * v[1:], xp.cumsum(v ** 2)[-1:]])
+
+
+SMOOTH = {"rosenbrock": (rosenbrock, 6), "logistic": (logistic, 5), "network": (network, 4 * HIDDEN + 1)}
+
+
+def points(n, count=4):
+    return np.random.default_rng(n).uniform(-1.5, 1.5, (count, n))
+
+
+@functools.cache
+def traced(name, xp_name):
+    build, n = SMOOTH[name]
+    return td.function(build(jnp if xp_name == "jax" else np), variables=n)
+
+
+def jax_of(fn, pts, transform=jax.grad):
+    """``transform`` (jax.grad, jax.jacfwd or none) of the jax.numpy code itself, at each point, in float64."""
+    with jax.enable_x64(True):
+        return np.asarray(jax.vmap(transform(fn))(jnp.asarray(pts)))
+
+
+# -- smooth functions: formula, values and gradients --------------------------------------------
+
+@pytest.mark.parametrize("name", SMOOTH)
+def test_jax_vector_function_gets_the_numpy_formula(name):
+    f, g = traced(name, "jax"), traced(name, "numpy")
+    # NumPy code of a vector that also runs under JAX (operators and np.sum only) is read from its program
+    assert (f.kind, g.kind) == ("jax", "jax" if name == "rosenbrock" else "numpy")
+    assert f.variables == g.variables == sp.symbols(f"x:{SMOOTH[name][1]}", real=True)
+    assert f.expr == g.expr  # the very same formula: the same values and derivatives by every method
+    pts = points(len(f.variables))
+    assert scaled_error(f(pts), jax_of(SMOOTH[name][0](jnp), pts, lambda fn: fn)) <= TOL
+
+
+@pytest.mark.parametrize("name", SMOOTH)
+def test_gradients_agree_with_jax_grad_of_the_program(name):
+    f = traced(name, "jax")
+    pts = points(len(f.variables))
+    symbolic = td.gradient(f, method="symbolic")(pts)
+    assert scaled_error(symbolic, td.gradient(f, method="automatic")(pts)) <= TOL
+    assert scaled_error(symbolic, jax_of(SMOOTH[name][0](jnp), pts)) <= TOL
+
+
+def mp_rosenbrock(*v):
+    return sum((1 - v[i]) ** 2 + 100 * (v[i + 1] - v[i] ** 2) ** 2 for i in range(len(v) - 1))
+
+
+def mp_logistic(*w):
+    margins = (sum(x * wj for x, wj in zip(row, w)) * y for row, y in zip(LOGISTIC_X.tolist(), LOGISTIC_Y))
+    return sum(mpmath.log(1 + mpmath.exp(-m)) for m in margins) / len(LOGISTIC_Y)
+
+
+@pytest.mark.parametrize(("name", "mp_f"), [("rosenbrock", mp_rosenbrock), ("logistic", mp_logistic)])
+def test_symbolic_gradient_matches_mpmath(name, mp_f):
+    f = traced(name, "jax")
+    n, pts = len(f.variables), points(len(f.variables), 2)
+    with mpmath.workdps(40):
+        ref = [[float(mpmath.diff(mp_f, tuple(map(mpmath.mpf, p)), tuple(int(k == i) for k in range(n))))
+                for i in range(n)] for p in pts.tolist()]
+    assert scaled_error(td.gradient(f, method="symbolic")(pts), np.array(ref)) <= TOL
+
+
+# -- kinks, vectors, programs ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["symbolic", "automatic"])
+def test_kinks_of_abs_max_where_give_nan_and_a_reason(method):
+    f = td.function(kinked(jnp), variables=3)
+    assert f.kind == "jax"
+    assert sp.expand(f.expr - td.function(kinked(np), variables=3).expr) == 0
+    # on |v1 − v0|'s kink, on max(v0, 0)'s, on the where's switch v2 = 0, and off every kink
+    pts = np.array([[0.5, 0.5, 2.0], [0.0, 1.0, 2.0], [0.5, 1.0, 0.0], [0.5, 1.0, 2.0]])
+    r = td.gradient(f, method=method).evaluate(pts)
+    np.testing.assert_array_equal(r.undefined, [True, True, True, False])
+    assert np.isnan(r.values[:3]).all()
+    assert all("kink" in s for s in r.reasons[:3]), r.reasons
+    # d/dv0 = -1 + 1 (max), d/dv1 = 1 - 1, d/dv2 = 1 + 1 (where)
+    np.testing.assert_allclose(r.values[3], [0.0, 0.0, 2.0], atol=1e-15)
+
+
+@pytest.mark.parametrize("method", ["symbolic", "automatic"])
+def test_jacobian_of_a_vector_valued_jax_function(method):
+    pts = points(4)
+    d = td.jacobian(vector_valued(jnp), method=method, variables=4)
+    assert d.expr == td.jacobian(vector_valued(np), method=method, variables=4).expr
+    jac = d(pts)
+    assert jac.shape == (4, 4, 4)
+    assert scaled_error(jac, jax_of(vector_valued(jnp), pts, jax.jacfwd)) <= TOL
+
+
+def test_scalar_arguments_returning_a_jax_vector_have_a_jacobian():
+    np.testing.assert_array_equal(td.jacobian(lambda x, y: jnp.array([x * y, x + y]))([2.0, 3.0]),
+                                  [[3.0, 2.0], [1.0, 1.0]])
+
+
+def test_refused_primitive_with_kinks_makes_the_function_opaque_and_names_it():
+    f = td.function(lambda v: jnp.sort(v)[0], variables=3)
+    assert f.kind == "opaque" and "'sort'" in f.opaque_reason, f.opaque_reason
+    with pytest.raises(td.MethodUnavailableError, match="sort"):
+        td.gradient(f, method="automatic")
+
+
+def test_refused_smooth_primitive_leaves_a_program_and_names_it():
+    f = td.function(lambda v: jnp.polyval(v, 2.0), variables=3)  # a scan: not traced into a formula
+    assert f.kind == "program" and "'scan'" in f.opaque_reason, f.opaque_reason
+    with pytest.raises(td.MethodUnavailableError, match="scan"):
+        td.gradient(f, method="symbolic")
+    np.testing.assert_allclose(td.gradient(f, method="automatic")([[1.0, 2.0, 3.0]]), [[4.0, 2.0, 1.0]])
+
+
+def test_branching_on_a_jax_vector_is_opaque_with_the_where_advice():
+    f = td.function(lambda v: jnp.sin(v[0]) if v[0] > 0 else v[1], variables=2)
+    assert f.kind == "opaque" and "jnp.where" in f.opaque_reason
+
+
+def test_a_program_too_large_for_a_formula_stays_a_program(monkeypatch):
+    # 600 data rows times 10 weights: 6000 products in X @ w alone, more than MAX_TRACE_WORK
+    X = RNG.standard_normal((600, 10))
+    loss = lambda w: jnp.mean(jnp.log1p(jnp.exp(-(X @ w))))  # noqa: E731
+    monkeypatch.setattr(td.tracing, "_read_jaxpr", None)  # never interpreted: refused from its size
+    f = td.function(loss, variables=10)
+    assert f.kind == "program" and f"more than {td.tracing.MAX_TRACE_WORK} scalar operations" in f.opaque_reason
+    pts = points(10)
+    assert scaled_error(td.gradient(f, method="automatic")(pts), jax_of(loss, pts)) <= TOL
+
+
+def test_more_than_max_symbolic_variables_stays_a_program():
+    f = td.function(rosenbrock(jnp), variables=201)
+    assert f.kind == "program" and "201 variables" in f.opaque_reason
+
+
+# -- the interpreter's primitives, one snippet each ----------------------------------------------
+
+A = np.arange(6.0).reshape(2, 3)
+SNIPPETS = {
+    "slice, stride, rev": lambda v: v[::-1][0] * v[::2].sum(),
+    "gather": lambda v: v[jnp.array([0, 2, 2])] @ jnp.array([1.0, 2.0, 3.0]),
+    "take negative": lambda v: jnp.take(v, -1) * v[0],
+    "scatter": lambda v: v.at[0].set(1.0).prod(),
+    "dynamic_slice": lambda v: jax.lax.dynamic_slice(v, (1,), (2,)).prod(),
+    "dynamic_update_slice": lambda v: jax.lax.dynamic_update_slice(v, jnp.array([7.0]), (1,)).prod(),
+    "pad": lambda v: jnp.pad(v, 1) @ jnp.arange(5.0),
+    "roll, concatenate": lambda v: jnp.roll(v, 1)[0] * v[1],
+    "outer, transpose, matmul": lambda v: (jnp.outer(v, jnp.arange(3.0)).T @ v) @ v,
+    "einsum with a batch": lambda v: jnp.einsum("bi,bi->b", jnp.stack([v, v]), jnp.stack([v, 2 * v])).sum(),
+    "einsum matrix-vector": lambda v: jnp.einsum("ij,j->i", A, jnp.sin(v)).prod(),
+    "reshape, mean over an axis": lambda v: jnp.reshape(v, (3, 1)).mean(axis=0)[0],
+    "var (NaN selected away)": lambda v: jnp.var(v),
+    "cumsum reversed, cummax": lambda v: jax.lax.cumsum(v, reverse=True)[0] + jax.lax.cummax(v)[-1],
+    "split, tile": lambda v: jnp.split(v, 3)[1].sum() + jnp.tile(v, 2).sum(),
+    "iota": lambda v: jnp.arange(3) @ v,
+    "count of conditions": lambda v: jnp.sum(v > 0) * v[0],
+    "max, min, clip": lambda v: jnp.max(v) - jnp.min(v) + jnp.clip(v, 0, 1).sum(),
+    "relu, softplus, sigmoid": lambda v: (jax.nn.relu(v) + jax.nn.softplus(v) + jax.nn.sigmoid(v)).sum(),
+    "norm, jit": jax.jit(lambda v: jnp.linalg.norm(v) + jnp.linalg.norm(v, 1)),
+}
+
+
+@pytest.mark.parametrize("name", SNIPPETS)
+def test_each_primitive_reads_as_the_program_computes(name):
+    x = sp.symbols("x:3", real=True)
+    expr = trace_jax(SNIPPETS[name], x, vector=True)
+    for p in ([0.3, -1.2, 2.0], [1.5, 0.25, -0.5]):
+        with jax.enable_x64(True):
+            expected = float(SNIPPETS[name](jnp.array(p)))
+        assert float(expr.subs(dict(zip(x, p)))) == pytest.approx(expected, rel=1e-14, abs=1e-14), expr
+
+
+@pytest.mark.parametrize(("fn", "why"), [
+    (lambda v: v[0].astype(int) * v[1], "converts a value computed from x to an integer"),
+    (lambda v: v[jnp.argmax(v)], "'argmax'"),
+    (lambda v: v.at[1:].add(1.0).sum(), "'scatter-add'"),
+    (lambda v: jax.nn.logsumexp(v), "'is_finite'"),
+])
+def test_unsupported_programs_are_refused_plainly(fn, why):
+    with pytest.raises(td.TraceError, match=why):
+        trace_jax(fn, sp.symbols("x:3", real=True), vector=True)
