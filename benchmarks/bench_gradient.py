@@ -1,8 +1,8 @@
 """Benchmark the cost of a gradient relative to the cost of f, for n = 10 … 10^4 variables.
 
-Two functions of one vector w of length n, each written once in jax.numpy (tridiff makes it a
-"program" function: automatic and numeric) and, for n <= 200, once more in NumPy (tridiff traces a
-formula: symbolic):
+Two functions of one vector w of length n, each written once in jax.numpy (automatic and numeric:
+tridiff traces it into a formula where it can for n <= 200, else makes it a "program" function) and,
+for n <= 200, once more in NumPy (tridiff traces a formula: symbolic):
 
 - the logistic-regression loss mean(log1p(exp(-y * (X @ w)))) on fixed synthetic data (X: 200 x n,
   labels y = ±1, seeded), and
@@ -11,8 +11,8 @@ formula: symbolic):
 For each n and method the gradient ``td.gradient(f, method)(points)`` of a batch of points is timed
 against f on the same batch, in the same run, and checked against the automatic gradient. The target
 (DESIGN.md): the reverse-mode gradient at n = 10^4 within 5x the cost of f (the cheap-gradient
-principle); numeric's ratio should grow about linearly with n. Slow or memory-hungry measurements
-(symbolic; tridiff's own f(points) for n >= 1000) run in a child process under a time and memory
+principle); numeric's ratio should grow about linearly with n. The slow and memory-hungry
+measurements (symbolic; numeric of a traced formula) run in a child process under a time and memory
 limit. Timings are printed, never asserted. Run ``python benchmarks/bench_gradient.py --help``.
 """
 
@@ -46,7 +46,6 @@ M = 200  # data rows of the logistic loss
 TARGET = 5.0  # reverse-mode gradient / f at the largest n
 TARGET_N = 10**4
 FORMULA_MAX_N = 200  # tridiff traces a function of a vector into a formula up to this n
-IN_PROCESS_TD_F_MAX_N = 100  # tridiff's f(points) of a program compiles in ~n^2 time: larger n in a child
 
 
 # -- the functions ---------------------------------------------------------------------------------
@@ -126,40 +125,34 @@ def time_together(runs: dict[str, object], rounds: int, slow_budget_s: float) ->
 
 # -- child processes: measurements that may take minutes or gigabytes -------------------------------
 def child_main(spec: dict) -> None:
-    """Run one measurement; print "ready" once imported and "result <json>" at the end."""
+    """One gradient (symbolic, on the formula traced from the NumPy version; or numeric, of the jax.numpy
+    version traced into a formula); print "ready" once imported and "result <json>" at the end."""
     print("ready", flush=True)
-    n, batch, name = spec["n"], spec["batch"], spec["function"]
+    n, batch, name, method = spec["n"], spec["batch"], spec["function"], spec["method"]
     pts = points(n, batch)
-    fj = FUNCTIONS[name](jnp, n)
-    jf = jit_f(fj)
+    jf = jit_f(FUNCTIONS[name](jnp, n))
     result: dict = {}
-    if spec["kind"] == "td_f":
-        f = td.function(fj, variables=n)
-        result["td_f_first_s"], _ = first_call(lambda: f(pts))
-        result["jit_f_first_s"], _ = first_call(lambda: jf(pts))
-        s = time_together({"jit_f": lambda: jf(pts), "td_f": lambda: f(pts)}, spec["rounds"], spec["slow_budget"])
-    else:  # symbolic, on the formula traced from the NumPy version
-        t = time.perf_counter()
-        f = td.function(FUNCTIONS[name](np, n), variables=n)
-        result["trace_s"] = time.perf_counter() - t
-        if f.expr is None:
-            result["unavailable"] = f"td.function traced no formula: {f.opaque_reason}"
-            print("result " + json.dumps(result), flush=True)
-            return
-        t = time.perf_counter()
-        try:
-            g = td.gradient(f, "symbolic")
-        except TridiffError as err:
-            result["unavailable"] = str(err)
-            print("result " + json.dumps(result), flush=True)
-            return
-        result["derive_s"] = time.perf_counter() - t
-        result["first_s"], values = first_call(lambda: g(pts))
-        np.save(spec["out"], values)
-        result["td_f_first_s"], _ = first_call(lambda: f(pts))
-        result["jit_f_first_s"], _ = first_call(lambda: jf(pts))
-        s = time_together({"jit_f": lambda: jf(pts), "td_f": lambda: f(pts), "grad": lambda: g(pts)},
-                          spec["rounds"], spec["slow_budget"])
+    t = time.perf_counter()
+    f = td.function(FUNCTIONS[name](np if method == "symbolic" else jnp, n), variables=n)
+    result["trace_s"] = time.perf_counter() - t
+    if f.expr is None:
+        result["unavailable"] = f"td.function traced no formula: {f.opaque_reason}"
+        print("result " + json.dumps(result), flush=True)
+        return
+    t = time.perf_counter()
+    try:
+        g = td.gradient(f, method)
+    except TridiffError as err:
+        result["unavailable"] = str(err)
+        print("result " + json.dumps(result), flush=True)
+        return
+    result["derive_s"] = time.perf_counter() - t
+    result["first_s"], values = first_call(lambda: g(pts))
+    np.save(spec["out"], values)
+    result["td_f_first_s"], _ = first_call(lambda: f(pts))
+    first_call(lambda: jf(pts))  # compiled before the rounds, as the others are
+    s = time_together({"jit_f": lambda: jf(pts), "td_f": lambda: f(pts), "grad": lambda: g(pts)},
+                      spec["rounds"], spec["slow_budget"])
     result["samples_s"] = {k: v.tolist() for k, v in s.items()}
     print("result " + json.dumps(result), flush=True)
 
@@ -245,9 +238,8 @@ class FRow:
     n: int
     f_ms: float
     f_first_s: float
-    td_f_ms: float | None
-    td_f_first_s: float | None
-    note: str = ""
+    td_f_ms: float
+    td_f_first_s: float
 
 
 class Bench:
@@ -275,28 +267,20 @@ class Bench:
         jf, jg = jit_f(fj), raw_grad(fj)
         g_auto = td.gradient(f, "automatic")
         f_first, _ = first_call(lambda: jf(pts))
+        td_f_first, _ = first_call(lambda: f(pts))
         auto_first, auto_values = first_call(lambda: g_auto(pts))
         raw_first, raw_values = first_call(lambda: jg(pts))
-        runs = {"f": lambda: jf(pts), "automatic": lambda: g_auto(pts), "raw": lambda: jg(pts)}
-        td_f_first = td_f_ms = None
-        td_f_note = ""
-        if n <= IN_PROCESS_TD_F_MAX_N:
-            td_f_first, _ = first_call(lambda: f(pts))
-            runs["td_f"] = lambda: f(pts)
-            prev["td_f"] = (n, td_f_first)
+        runs = {"f": lambda: jf(pts), "td_f": lambda: f(pts), "automatic": lambda: g_auto(pts),
+                "raw": lambda: jg(pts)}
         s = time_together(runs, a.rounds, a.slow_budget)
         ms = {k: float(np.median(v)) * 1e3 for k, v in s.items()}
-        f_ms = ms["f"]
-        if "td_f" in ms:
-            td_f_ms = ms["td_f"]
-        else:
-            td_f_first, td_f_ms, td_f_note = self.td_f_child(name, n, prev)
-        self.frows.append(FRow(name, n, f_ms, f_first, td_f_ms, td_f_first, td_f_note))
+        f_ms, td_f_ms = ms["f"], ms["td_f"]
+        self.frows.append(FRow(name, n, f_ms, f_first, td_f_ms, td_f_first))
 
         def row(method, grad_ms, setup, diff, samples, note="", repeats=None):
             r = Row(name, n, method, f_ms, td_f_ms, grad_ms,
                     None if grad_ms is None else grad_ms / f_ms,
-                    None if grad_ms is None or td_f_ms is None else grad_ms / td_f_ms,
+                    None if grad_ms is None else grad_ms / td_f_ms,
                     setup, diff, len(samples) if repeats is None else repeats, note,
                     [float(v) * 1e3 for v in samples])
             self.rows.append(r)
@@ -316,38 +300,9 @@ class Bench:
                 why = str(err)
             row("symbolic", None, None, None, [], f"not available: {why}")
 
-    def td_f_child(self, name, n, prev):
-        """tridiff's f(points) at a large n, in a child process under the time limit: (first s, ms, note)."""
-        a = self.args
-        last = prev.get("td_f")  # (n, first call s) at the previous n, or a reason it was not timed
-        if isinstance(last, str):
-            return None, None, f"not timed: {last}"
-        if a.quick:
-            return None, None, "not timed with --quick (its first call takes 3-15 s at n=1000 here)"
-        if last is not None:
-            # Its compile grows as ~n^2 once the n column slices dominate (n^2.3 from n = 1000 to 4000
-            # here: 14 s, 66 s, 366 s); below n = 1000 fixed costs hide that, so only linear growth is assumed.
-            n0, first0 = last
-            power = 2 if n0 >= 1000 else 1
-            est = first0 * (n / n0) ** power
-            if est > a.f_limit:
-                prev["td_f"] = f"its first call was estimated at >= {est:.0f} s at n={n}"
-                return None, None, (f"not timed: first call (compile) estimated at >= {est:.0f} s "
-                                    f"(n={n0}'s {first0:.1f} s x {n / n0:g}" + ("^2" if power == 2 else "")
-                                    + f") > the {a.f_limit:g} s limit")
-        self.log(f"{name} n={n}: tridiff f(points) in a child process (limit {a.f_limit:g} s)")
-        res = run_child({"kind": "td_f", "function": name, "n": n, "batch": a.batch, "rounds": a.rounds,
-                         "slow_budget": a.slow_budget}, a.f_limit, a.memory_gb)
-        if "killed" in res:
-            prev["td_f"] = f"its first call did not finish at n={n}"
-            return None, None, f"not timed: first call {res['killed']}"
-        prev["td_f"] = (n, res["td_f_first_s"])
-        td_ms = float(np.median(res["samples_s"]["td_f"])) * 1e3
-        jit_ms = float(np.median(res["samples_s"]["jit_f"])) * 1e3
-        return res["td_f_first_s"], td_ms, f"in a child process (f there: {jit_ms:.3f} ms)"
-
     def numeric(self, name, n, f, pts, f_ms, auto_values, prev, row):
-        """td.gradient(f, "numeric") on the batch, unless one call is estimated past the limit."""
+        """td.gradient(f, "numeric") on the batch (of a traced formula: in a child process), unless one call
+        is estimated past the limit."""
         a = self.args
         last = prev.get("numeric")  # (n, f ms, numeric ms) at the previous n, or a reason it was not run
         if isinstance(last, str):
@@ -366,6 +321,11 @@ class Bench:
             prev["numeric"] = f"one call was estimated at {est:.0f} s at n={n}"
             row("numeric", None, None, None, [],
                 f"skipped: one call estimated at {est:.0f} s ({why}) > the {a.numeric_limit:g} s limit")
+            return
+        if f.expr is not None:  # traced into a formula (n <= 200): compiling n stencils of it can take gigabytes
+            res = self.in_child("numeric", name, n, auto_values, row, "kink analysis, compile")
+            if "samples_s" in res:
+                prev["numeric"] = (n, res["f_ms"], res["grad_ms"])
             return
         self.log(f"{name} n={n}: numeric (estimated {est:.1f} s per call)")
         g = td.gradient(f, "numeric")
@@ -391,27 +351,37 @@ class Bench:
                     f"skipped: setup estimated at >= {est:.0f} s (n={n0}'s {setup0:.1f} s x {n / n0:g}) "
                     f"> the {a.symbolic_limit:g} s limit")
                 return
-        self.log(f"{name} n={n}: symbolic in a child process (limit {a.symbolic_limit:g} s)")
-        res = run_child({"kind": "symbolic", "function": name, "n": n, "batch": a.batch, "rounds": a.rounds,
-                         "slow_budget": a.slow_budget}, a.symbolic_limit, a.memory_gb)
+        res = self.in_child("symbolic", name, n, auto_values, row, "trace, SymPy derivatives, kink analysis, compile")
         if "killed" in res:
             prev["symbolic"] = f"its setup did not finish at n={n}"
-            row("symbolic", None, None, None, [],
-                f"not finished: setup (trace, SymPy derivatives, kink analysis, compile) {res['killed']}")
-            return
-        if "unavailable" in res:
+        elif "unavailable" in res:
             prev["symbolic"] = f"not available at n={n}"
-            row("symbolic", None, None, None, [], f"not available: {res['unavailable']}")
-            return
+        else:
+            prev["symbolic"] = (n, res["setup_s"])
+
+    def in_child(self, method, name, n, auto_values, row, setup_steps) -> dict:
+        """``method``'s gradient of a formula in a child process under --symbolic-limit and --memory-gb,
+        timed there against that process's f: its row, and the child's result (with setup_s, f_ms and
+        grad_ms added when it finished)."""
+        a = self.args
+        self.log(f"{name} n={n}: {method} in a child process (limit {a.symbolic_limit:g} s)")
+        res = run_child({"method": method, "function": name, "n": n, "batch": a.batch, "rounds": a.rounds,
+                         "slow_budget": a.slow_budget}, a.symbolic_limit, a.memory_gb)
+        if "killed" in res:
+            row(method, None, None, None, [], f"not finished: setup ({setup_steps}) {res['killed']}")
+            return res
+        if "unavailable" in res:
+            row(method, None, None, None, [], f"not available: {res['unavailable']}")
+            return res
         sm = {k: float(np.median(v)) * 1e3 for k, v in res["samples_s"].items()}
-        setup = res["derive_s"] + res["first_s"]
-        prev["symbolic"] = (n, setup)
-        r = row("symbolic", sm["grad"], setup, scaled_error(res["values"], auto_values), res["samples_s"]["grad"],
+        res.update(setup_s=res["derive_s"] + res["first_s"], f_ms=sm["jit_f"], grad_ms=sm["grad"])
+        r = row(method, sm["grad"], res["setup_s"], scaled_error(res["values"], auto_values), res["samples_s"]["grad"],
                 f"own process (f there {sm['jit_f']:.3f} ms); setup = derive {res['derive_s']:.1f} s + first call "
                 f"{res['first_s']:.1f} s; tracing f {res['trace_s']:.1f} s; formula f's first call "
                 f"{res['td_f_first_s']:.1f} s; peak memory {res['peak_rss_gb']:.1f} GB")
         r.f_ms, r.td_f_ms = sm["jit_f"], sm["td_f"]  # its own process's f, and the formula's f(points)
         r.ratio, r.ratio_td_f = sm["grad"] / sm["jit_f"], sm["grad"] / sm["td_f"]
+        return res
 
 
 # -- printing ---------------------------------------------------------------------------------------
@@ -450,8 +420,9 @@ def print_table(title, header, body, right, groups):
 
 LEGEND = """\
   f ms        f on the batch as the gradient kernels run it: jax.jit(vmap(fn)), float64, NumPy in and out,
-              timed in the same shuffled rounds as automatic and raw (symbolic: in its own process)
-  td f ms     tridiff's own f(points) (symbolic rows: the traced formula's f(points))
+              timed in the same shuffled rounds as td f, automatic and raw (a row run in a child process:
+              f there, in its own rounds)
+  td f ms     tridiff's own f(points) (symbolic rows: the formula traced from NumPy's f(points))
   grad ms     td.gradient(f, method)(points), until its values are computed; median
   ÷ f, ÷ td f the gradient's median over f's, over tridiff f's; ÷ f / n: that ratio per variable
   setup s     td.gradient(f, method) and its first call (derive, trace, compile, run); making f apart
@@ -478,10 +449,10 @@ def report(bench: Bench) -> None:
             print(f"  {marks[id(r)]} {r.function} n={r.n} {r.method}: {r.note}")
 
     fr = bench.frows
-    header = ("function", "n", "f ms", "f first s", "td f ms", "td f first s", "td f / f", "note")
+    header = ("function", "n", "f ms", "f first s", "td f ms", "td f first s", "td f / f")
     body = [(r.function, str(r.n), _ms(r.f_ms), _s(r.f_first_s), _ms(r.td_f_ms), _s(r.td_f_first_s),
-             _x(None if r.td_f_ms is None else r.td_f_ms / r.f_ms), r.note) for r in fr]
-    print_table("f itself: jax.jit(vmap(fn)) against tridiff's f(points) of the same program", header, body,
+             _x(r.td_f_ms / r.f_ms)) for r in fr]
+    print_table("f itself: jax.jit(vmap(fn)) against tridiff's f(points) of the same function", header, body,
                 {1, 2, 3, 4, 5, 6}, [r.function for r in fr])
 
     print("\nTargets")
@@ -491,11 +462,9 @@ def report(bench: Bench) -> None:
         if top is None:
             continue
         met = "met" if top.ratio <= TARGET else "NOT met"
-        td_part = (f"; ÷ tridiff's f(points) {top.ratio_td_f:.2f}x" if top.ratio_td_f is not None
-                   else "; tridiff's own f(points) not timed at this n (see above)")
         scope = "" if top.n == TARGET_N else f" (largest n run: {top.n}; the target is stated at n = {TARGET_N})"
         print(f"  {name}: reverse-mode automatic gradient at n = {top.n}: {top.ratio:.2f}x f "
-              f"(target <= {TARGET:g}x): {met}{td_part}{scope}")
+              f"(target <= {TARGET:g}x): {met}; ÷ tridiff's f(points) {top.ratio_td_f:.2f}x{scope}")
         num = [r for r in rows if r.function == name and r.method == "numeric" and r.grad_ms is not None]
         if num:
             slope = (f"grows as n^{np.polyfit(np.log([r.n for r in num]), np.log([r.ratio for r in num]), 1)[0]:.2f} "
@@ -508,15 +477,14 @@ def report(bench: Bench) -> None:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="n up to 1000, fewer repeats, tighter limits (~40 s)")
+    parser.add_argument("--quick", action="store_true", help="n up to 1000, fewer repeats, tighter limits (~70 s)")
     parser.add_argument("--json", metavar="PATH", help="also write every figure (and raw samples) as JSON")
     parser.add_argument("--sizes", help="comma-separated n (default 10,100,1000,10000; --quick 10,100,1000)")
     parser.add_argument("--batch", type=int, default=16, help="points per batch (default 16)")
     parser.add_argument("--rounds", type=int, help="shuffled rounds for the fast cases (default 31, --quick 11)")
-    parser.add_argument("--symbolic-limit", type=float, help="seconds for a symbolic setup (default 60, --quick 10)")
-    parser.add_argument("--f-limit", type=float, default=60.0,
-                        help="seconds for tridiff f's first call at n > 100, in a child process "
-                             "(default 60; not run with --quick)")
+    parser.add_argument("--symbolic-limit", type=float,
+                        help="seconds for a setup in a child process: symbolic, or numeric of a traced formula "
+                             "(default 60, --quick 10)")
     parser.add_argument("--numeric-limit", type=float,
                         help="skip numeric where one call is estimated to take longer (seconds; default 40, --quick 2)")
     parser.add_argument("--memory-gb", type=float, default=8.0, help="memory limit of a child process (default 8 GB)")
@@ -540,9 +508,7 @@ def main(argv=None) -> int:
     print(f"python {platform.python_version()}, numpy {np.__version__}, jax {jax.__version__}, "
           f"sympy {sympy.__version__}; {os.cpu_count()} cpus, {platform.machine()}")
     load = os.getloadavg()
-    td_f_limit = "not run" if q else f"{args.f_limit:g} s"
-    print(f"load average at start {load[0]:.2f} (1 min); limits: symbolic setup {args.symbolic_limit:g} s, "
-          f"tridiff f's first call at n > {IN_PROCESS_TD_F_MAX_N} {td_f_limit}, "
+    print(f"load average at start {load[0]:.2f} (1 min); limits: setup in a child {args.symbolic_limit:g} s, "
           f"numeric call (estimated) {args.numeric_limit:g} s; children <= {args.memory_gb:g} GB")
     bench = Bench(args)
     for name in FUNCTIONS:
@@ -554,8 +520,7 @@ def main(argv=None) -> int:
         out = {"meta": {"tridiff": td.__version__, "python": platform.python_version(), "numpy": np.__version__,
                         "jax": jax.__version__, "sympy": sympy.__version__, "cpus": os.cpu_count(),
                         "sizes": args.sizes, "batch": args.batch, "m": M, "rounds": args.rounds, "quick": q,
-                        "limits_s": {"symbolic": args.symbolic_limit, "td_f": args.f_limit,
-                                     "numeric": args.numeric_limit},
+                        "limits_s": {"symbolic": args.symbolic_limit, "numeric": args.numeric_limit},
                         "elapsed_s": elapsed, "loadavg_start": load, "loadavg_end": os.getloadavg()},
                "rows": [asdict(r) for r in bench.rows], "f": [asdict(r) for r in bench.frows]}
         with open(args.json, "w") as fh:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 
+import jax
 import jax.numpy as jnp
 import mpmath
 import numpy as np
@@ -541,6 +542,32 @@ def test_numpy_and_jax_callables_agree_with_text(method):
     if method != "numeric":  # (a numeric Hessian compiles for ~1 s: covered by the table above)
         h = td.hessian(lambda x, y: x * y + jnp.sin(y), method=method)(CALL_POINTS[:1])
         np.testing.assert_allclose(h, [[[0.0, 1.0], [1.0, -np.sin(2.0)]]], atol=1e-14)
+
+
+def test_automatic_derivatives_of_a_long_vector_program():
+    # A program function (more variables than tridiff traces into a formula): f is evaluated once,
+    # as the primal of the derivative's own pass, and still decides where the derivative exists.
+    n = 300
+
+    def f(w):
+        return jnp.sum(jnp.sqrt(w)) + jnp.sum(w[1:] * w[:-1])
+
+    pts = np.tile(np.linspace(0.5, 2.0, n), (4, 1))
+    pts[1, 3], pts[2, 4], pts[3, 5] = np.nan, -1.0, 0.0  # NaN input; f NaN; f' infinite (√ at 0)
+    reasons = ["", "x is NaN", "not defined", "infinite"]
+    direction = np.cos(np.arange(n))
+    with jax.enable_x64(True):
+        expected = {"gradient": jax.grad(f)(pts[0]), "hessian": jax.hessian(f)(pts[0]),
+                    "directional": jax.jvp(f, (pts[0],), (direction,))[1]}
+    for kind, d in (("gradient", td.gradient(f, "automatic", variables=n)),
+                    ("hessian", td.hessian(f, "automatic", variables=n)),
+                    ("directional", td.directional(f, direction, "automatic", variables=n))):
+        r = d.evaluate(pts)
+        assert r.values.shape == (4,) + d.shape and r.values.dtype == np.float64 and r.error_estimate is None
+        np.testing.assert_allclose(r.values[0], expected[kind], rtol=1e-14)
+        np.testing.assert_array_equal(r.undefined, [False, True, True, True])
+        assert_reasons_match(r)
+        assert all(want in got for want, got in zip(reasons, r.reasons)), (kind, r.reasons)
 
 
 @pytest.mark.parametrize("method", ("auto",) + METHODS)
