@@ -293,8 +293,22 @@ class MultiDerivative:
                 parts = [(float(w), self._along(p, cols, j, flagged)) for j, w in enumerate(self.weights) if w != 0]
                 ests.append(numeric.Estimate(sum(w * e.value for w, e in parts), sum(abs(w) * e.error for w, e in parts),
                                              jnp.max(jnp.stack([e.code for _, e in parts]), axis=0), None, None))
-        else:
-            ests = [self._along(p, cols, j, flagged) for p in programs for j in range(n)]
+        else:  # one loop over the coordinates (jax.lax.map): the kernel holds f's program once per
+            # stencil point, not n times over (a traced logistic loss of 10 weights took a minute to compile)
+            clearances = [self._clearance(cols, j) for j in range(n)]
+            clearances = None if clearances[0] is None else jnp.stack(clearances)
+
+            def along_each(p):
+                def one(j):
+                    e = self._along(p, cols, j, flagged, None if clearances is None else clearances[j])
+                    return e.value, e.error, e.code
+
+                return jax.lax.map(one, jnp.arange(n))  # each (n, points)
+
+            parts = [along_each(p) for p in programs]
+            return (jnp.concatenate([v.T for v, _, _ in parts], axis=-1),
+                    jnp.concatenate([e.T for _, e, _ in parts], axis=-1),
+                    jnp.max(jnp.stack([c.max(axis=0) for _, _, c in parts]), axis=0))
         code = jnp.max(jnp.stack([e.code for e in ests]), axis=0)
         return jnp.stack([e.value for e in ests], axis=-1), jnp.stack([e.error for e in ests], axis=-1), code
 
@@ -319,26 +333,35 @@ class MultiDerivative:
         return numeric.Estimate(value, 2 * truncation + 3 * eps * rounding, jnp.zeros(value.shape, jnp.int8),
                                 None, None)
 
-    def _along(self, program, cols, j, flagged, order=1):
-        """d^order/dx_j^order of ``program`` at ``cols`` by :func:`tridiff.numeric.differentiate`, kinks avoided."""
+    def _along(self, program, cols, j, flagged, clearance=None, order=1):
+        """d^order/dx_j^order of ``program`` at ``cols`` by :func:`tridiff.numeric.differentiate`, kinks
+        avoided; ``j`` may be traced (a loop over the coordinates), ``clearance`` then given."""
         args = list(self.switches)
-        env = dict(zip(self.variables, cols))
 
         def moved(t):
-            return [t if k == j else c for k, c in enumerate(cols)]
+            if isinstance(j, int):
+                return [t if k == j else c for k, c in enumerate(cols)]
+            return [jnp.where(k == j, t, c) for k, c in enumerate(cols)]
 
         def states_at(t):
             low = Lowering(dict(zip(self.variables, moved(t))))
             return [jnp.sign(low.array(u, t)) for u in args]
 
-        natural = Lowering(env)
+        if clearance is None and isinstance(j, int):
+            clearance = self._clearance(cols, j)
+        x = cols[j] if isinstance(j, int) else jnp.stack(cols)[j]
+        return numeric.differentiate(lambda t: program(*moved(t)), x, order, jnp,
+                                     scheme=self.scheme, accuracy=self.accuracy,
+                                     states_at=states_at if args else None, flagged=flagged, clearance=clearance)
+
+    def _clearance(self, cols, j):
+        """How far x_j may move before a switch argument changes sign (None: f has no switches)."""
+        natural = Lowering(dict(zip(self.variables, cols)))
         clearance = None
-        for u in args:
+        for u in self.switches:
             near = jnp.abs(natural(u)) / jnp.abs(natural(sp.diff(u, self.variables[j])))
             clearance = near if clearance is None else jnp.minimum(clearance, near)
-        return numeric.differentiate(lambda t: program(*moved(t)), cols[j], order, jnp, scheme=self.scheme,
-                                     accuracy=self.accuracy, states_at=states_at if args else None,
-                                     flagged=flagged, clearance=clearance)
+        return clearance
 
     # -- where the derivative does not exist -----------------------------------------------------
     def _analysis(self, cols):
