@@ -85,8 +85,7 @@ def jax_of(fn, pts, transform=jax.grad):
 @pytest.mark.parametrize("name", SMOOTH)
 def test_jax_vector_function_gets_the_numpy_formula(name):
     f, g = traced(name, "jax"), traced(name, "numpy")
-    # NumPy code of a vector that also runs under JAX (operators and np.sum only) is read from its program
-    assert (f.kind, g.kind) == ("jax", "jax" if name == "rosenbrock" else "numpy")
+    assert (f.kind, g.kind) == ("jax", "numpy")
     assert f.variables == g.variables == sp.symbols(f"x:{SMOOTH[name][1]}", real=True)
     assert f.expr == g.expr  # the very same formula: the same values and derivatives by every method
     pts = points(len(f.variables))
@@ -182,6 +181,13 @@ def test_a_program_too_large_for_a_formula_stays_a_program(monkeypatch):
     assert f.kind == "program" and f"more than {td.tracing.MAX_TRACE_WORK} scalar operations" in f.opaque_reason
     pts = points(10)
     assert scaled_error(td.gradient(f, method="automatic")(pts), jax_of(loss, pts)) <= TOL
+
+
+def test_numpy_code_too_large_to_trace_is_opaque_and_says_so(monkeypatch):
+    monkeypatch.setattr(td.tracing, "MAX_NUMPY_TRACE_WORK", 50)
+    f = td.function(lambda w: np.sum(np.exp(LOGISTIC_X @ w)), variables=5)  # 30 x 5 products alone: 150
+    assert f.kind == "opaque" and "more than 50 scalar operations" in f.opaque_reason, f.opaque_reason
+    assert td.function(lambda w: np.sum(np.exp(w)), variables=5).kind == "numpy"  # 10 operations
 
 
 def test_more_than_max_symbolic_variables_stays_a_program():

@@ -28,11 +28,9 @@ class Function:
         expr: the SymPy expression over real symbols, or None when f has no formula (a callable
             that branches on its argument's value): then only the numeric method applies.
         variables: the variables, in order.
-        kind: how f was given: "text", "sympy", "numpy" (a callable run on tracers), "jax" (a
-            callable read from its JAX program: jax.numpy code, and NumPy code of a vector that
-            also runs under JAX), "program" (a smooth jax.numpy function of a vector too large to
-            trace into a formula: automatic and numeric derivatives only) or "opaque" (a callable
-            with no formula).
+        kind: how f was given: "text", "sympy", "numpy" (a callable), "jax" (a jax.numpy callable),
+            "program" (a smooth jax.numpy function of a vector too large to trace into a formula:
+            automatic and numeric derivatives only) or "opaque" (a callable with no formula).
         source: the callable, the text or the expression f came from.
         opaque_reason: why a callable has no formula.
 
@@ -205,11 +203,8 @@ def trace_callable(fn: Callable, variables):
     if vector and len(names) > MAX_SYMBOLIC:
         return None, symbols, _program_kind(fn, len(names), f"f has {len(names)} variables, more than the "
                                             f"{MAX_SYMBOLIC} tridiff traces into a formula")
-    # A function of a vector is tried with JAX first: jax.numpy code read from its program is never
-    # run on NumPy's object arrays (slow with large data), and one too large for a formula can
-    # still run as a program. NumPy code fails JAX's trace at once.
     errors, expr = {}, None
-    for kind, trace in (("jax", trace_jax), ("numpy", trace_numpy))[::1 if vector else -1]:
+    for kind, trace in (("numpy", trace_numpy), ("jax", trace_jax)):
         try:
             expr = trace(fn, symbols, vector)
             break
@@ -217,9 +212,7 @@ def trace_callable(fn: Callable, variables):
             return None, symbols, str(err)
         except Exception as err:  # noqa: BLE001 - user code may raise anything while traced
             errors[kind] = err
-            if kind == "jax" and isinstance(err, TraceError):  # its program was read: it is jax.numpy code
-                break
-    if expr is None:
+    if expr is None:  # a TraceError from JAX's trace: fn is jax.numpy code, say what stopped that
         err = errors.get("jax") if isinstance(errors.get("jax"), TraceError) else errors["numpy"]
         reason = err if isinstance(err, TraceError) else f"{type(err).__name__}: {err}"
         if vector:

@@ -35,6 +35,9 @@ _UFUNC_OPERATORS = {
 #: logistic loss of 10 weights on 200 rows (3400 operations) takes SymPy 3 s and XLA 12 s to
 #: compile its gradient (50 s numeric), against well under a second as a program.
 MAX_TRACE_WORK = 1000
+#: The same for NumPy code, which has no program to fall back on: only a trace that would keep
+#: SymPy busy for minutes is given up (jax.numpy code run on NumPy's tracers first gives up soon).
+MAX_NUMPY_TRACE_WORK = 20000
 
 _BRANCH_HELP = (
     "it branches on the value of x (if/else, comparisons used as bools, or min/max builtins), "
@@ -86,6 +89,7 @@ class Traced:
             # applies the ufunc element by element, each element a tracer or a number.
             return ufunc(*(_array(value) if isinstance(value, Traced) else value for value in inputs))
         args = [_expr(value) for value in inputs]
+        _count()
         if name in _UFUNC_OPERATORS:
             return Traced(_UFUNC_OPERATORS[name](*args))
         rule = BY_NUMPY_NAME.get(name)
@@ -119,7 +123,8 @@ class Traced:
     # NumPy applies a ufunc to an object array by calling the method of that name on each element
     # (np.exp(v) calls v[i].exp()): one method per NumPy spelling of a known function.
     for _name, _rule in BY_NUMPY_NAME.items():
-        locals()[_name] = (lambda rule: lambda self, *others: Traced(rule.build(self.expr, *map(_expr, others))))(_rule)
+        locals()[_name] = (lambda rule: lambda self, *others: _count() or Traced(
+            rule.build(self.expr, *map(_expr, others))))(_rule)
     del _name, _rule
 
     def __bool__(self):
@@ -151,9 +156,20 @@ _ARRAY_FUNCTIONS = {
 }
 
 
+_work = [0]  # scalar operations the NumPy trace running now has recorded
+
+
+def _count() -> None:
+    _work[0] += 1
+    if _work[0] > MAX_NUMPY_TRACE_WORK:
+        raise TraceError(f"it takes more than {MAX_NUMPY_TRACE_WORK} scalar operations, more than tridiff traces "
+                         f"into a formula (written in jax.numpy, it could run as a program)")
+
+
 def trace_numpy(fn, symbols: tuple[sp.Symbol, ...], vector: bool = False):
     """Run ``fn`` on one tracer per symbol (or on one array of them, for a function of a vector) and
     return the SymPy expression it builds, or a tuple of them if it returns a vector."""
+    _work[0] = 0
     args = (np.array([Traced(s) for s in symbols], dtype=object),) if vector else tuple(Traced(s) for s in symbols)
     out = fn(*args)
     if isinstance(out, (np.ndarray, list, tuple)) and np.ndim(out) == 1:
