@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Callable
 
 import numpy as np
@@ -46,6 +46,11 @@ class Function:
     source: object = None
     opaque_reason: str | None = None
     cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @cached_property
+    def names(self) -> tuple[str, ...]:
+        """The variables' names, in order (kept: a function of a vector may have 10^4)."""
+        return tuple(v.name for v in self.variables)
 
     @property
     def symbol(self) -> sp.Symbol:
@@ -99,7 +104,7 @@ class Function:
         return pts.shaped(kernel(pts.flat))
 
     def _at_rows(self, points):
-        rows = as_rows(points, tuple(v.name for v in self.variables))
+        rows = as_rows(points, self.names)
         cols = rows.table.T
         if rows.table.shape[0] == 0:
             return rows.shaped(np.empty(0, cols.dtype))
