@@ -440,7 +440,7 @@ def _cuts(yt, xt, j0: int, j1: int, eps: float, scratch: list[np.ndarray]) -> np
     the windows of ``BLOCK`` intervals that hold a t left; where the pairs are dense (noise), it
     runs on the whole pieces instead.
     """
-    m, lead = yt.shape[-1], yt.shape[:-1]
+    m = yt.shape[-1]
     t0, t1 = max(j0 - 2, 0), min(j1 - 2, m - 5)  # t = j - 2 for the testable intervals 2..m-4
     if m < MIN_SAMPLES_FOR_KINKS or t0 >= t1:
         return np.empty((0, 2), np.intp)
