@@ -120,9 +120,10 @@ SMOOTH = st.recursive(_LEAF, _extend, max_leaves=4)
 
 
 # Symbolic and automatic are held to DESIGN.md's 1e-13. Numeric to 1e-6, not 1e-8: composed
-# polynomials put frequencies up to ~25 rad per unit into sin/cos on [-2, 2], where the default
-# 4th-order stencil's truncation error (h*omega)**4 reaches ~1e-7 (worst measured over 300 random
-# formulas: 1.0e-7, for exp(sin(2x^3 - x + 1.25)); typical: 1e-9).
+# polynomials put high frequencies into sin/cos on [-2, 2], where the default 4th-order stencil's
+# truncation error grows like (h*omega)**4: ~1e-7 at 25 rad per unit (exp(sin(2x^3 - x + 1.25)));
+# typical: 1e-9. Products of polynomials reach far higher (sin(2x^3 (x^2 + 1)) at x = 1.9: 150 rad
+# per unit, 1.05e-6), so the drawn formulas are the same on every run (tests/conftest.py).
 RANDOM_TOLERANCES = {"numeric": 1e-6}
 
 
