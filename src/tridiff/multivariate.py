@@ -21,6 +21,7 @@ So |x − y| on the line x = y and max(x, y) are undefined there, |x|·y at the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import reduce
 
 import jax
 import jax.numpy as jnp
@@ -295,8 +296,7 @@ class MultiDerivative:
                                              jnp.max(jnp.stack([e.code for _, e in parts]), axis=0), None, None))
         else:  # one loop over the coordinates (jax.lax.map): the kernel holds f's program once per
             # stencil point, not n times over (a traced logistic loss of 10 weights took a minute to compile)
-            clearances = [self._clearance(cols, j) for j in range(n)]
-            clearances = None if clearances[0] is None else jnp.stack(clearances)
+            clearances = None if not self.switches else jnp.stack(self._clearances(cols, range(n)))
 
             def along_each(p):
                 def one(j):
@@ -348,20 +348,22 @@ class MultiDerivative:
             return [jnp.sign(low.array(u, t)) for u in args]
 
         if clearance is None and isinstance(j, int):
-            clearance = self._clearance(cols, j)
+            clearance = self._clearances(cols, [j])[0]
         x = cols[j] if isinstance(j, int) else jnp.stack(cols)[j]
         return numeric.differentiate(lambda t: program(*moved(t)), x, order, jnp,
                                      scheme=self.scheme, accuracy=self.accuracy,
                                      states_at=states_at if args else None, flagged=flagged, clearance=clearance)
 
-    def _clearance(self, cols, j):
-        """How far x_j may move before a switch argument changes sign (None: f has no switches)."""
+    def _clearances(self, cols, js):
+        """For each j of ``js``, how far x_j may move before a switch argument changes sign
+        (None: f has no switches); each argument's value is lowered once for all of them."""
         natural = Lowering(dict(zip(self.variables, cols)))
-        clearance = None
-        for u in self.switches:
-            near = jnp.abs(natural(u)) / jnp.abs(natural(sp.diff(u, self.variables[j])))
-            clearance = near if clearance is None else jnp.minimum(clearance, near)
-        return clearance
+        sizes = [(u, jnp.abs(natural(u))) for u in self.switches]
+        out = []
+        for j in js:
+            nears = [size / jnp.abs(natural(sp.diff(u, self.variables[j]))) for u, size in sizes]
+            out.append(reduce(jnp.minimum, nears) if nears else None)
+        return out
 
     # -- where the derivative does not exist -----------------------------------------------------
     def _analysis(self, cols):
