@@ -393,11 +393,7 @@ def _work_of(jaxpr) -> int:
     """The scalar operations of a program: each result element one, and a dot product or a
     reduction one per term."""
     total = 0
-    for eqn in jaxpr.eqns:
-        inner = [v for v in eqn.params.values() if hasattr(v, "jaxpr") or hasattr(v, "eqns")]
-        if inner:
-            total += sum(_work_of(getattr(v, "jaxpr", v)) for v in inner)
-            continue
+    for eqn in _leaf_equations(jaxpr):
         size = sum(math.prod(v.aval.shape) for v in eqn.outvars)
         if eqn.primitive.name == "dot_general":
             (contracted, _), _ = eqn.params["dimension_numbers"]
@@ -406,6 +402,17 @@ def _work_of(jaxpr) -> int:
             size = math.prod(eqn.invars[0].aval.shape)
         total += size
     return total
+
+
+def _leaf_equations(jaxpr):
+    """The equations of a jaxpr with the inner jaxprs of calls (jit, custom_jvp…) opened up."""
+    for eqn in jaxpr.eqns:
+        inner = [v for v in eqn.params.values() if hasattr(v, "jaxpr") or hasattr(v, "eqns")]
+        if inner:
+            for v in inner:
+                yield from _leaf_equations(getattr(v, "jaxpr", v))
+        else:
+            yield eqn
 
 
 def _read_jaxpr(jaxpr, consts, args) -> list[np.ndarray]:
@@ -470,11 +477,4 @@ def smooth_program(fn, n: int) -> str | None:
 
 
 def _primitives(jaxpr) -> set[str]:
-    names = set()
-    for eqn in jaxpr.eqns:
-        inner = [v for v in eqn.params.values() if hasattr(v, "jaxpr") or hasattr(v, "eqns")]
-        if inner:
-            names |= set().union(*(_primitives(getattr(v, "jaxpr", v)) for v in inner))
-        else:
-            names.add(eqn.primitive.name)
-    return names
+    return {eqn.primitive.name for eqn in _leaf_equations(jaxpr)}
