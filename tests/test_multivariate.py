@@ -527,6 +527,16 @@ def test_bad_direction_and_method():
         td.gradient("x*y", method="magic")
 
 
+@pytest.mark.parametrize(("options", "match"), [
+    ({"accuracy": 3}, "accuracy must be one of"), ({"accuracy": 0}, "accuracy must be one of"),
+    ({"accuracy": True}, "accuracy must be one of"), ({"scheme": "complex-step"}, "choose one of 'central'"),
+])
+def test_bad_numeric_options_are_refused(options, match):
+    for make in (td.gradient, td.hessian, lambda f, m, **kw: td.partial(f, "y", m, **kw)):
+        with pytest.raises(td.TridiffError, match=match):
+            make("x*y", "numeric", **options)
+
+
 # -- callables -----------------------------------------------------------------------------------
 
 CALL_POINTS = np.array([[1.0, 2.0], [0.5, -1.0], [-3.0, 0.25], [0.0, 0.0]])

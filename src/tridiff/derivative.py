@@ -297,12 +297,7 @@ def derivative(f, method: str = "auto", order: int = 1, *, wrt: str | None = Non
         if (scheme, accuracy, step) != (None, None, None):
             raise TridiffError("scheme, accuracy and step apply to method='numeric' only")
         return Derivative(f, method, order, "central", numeric.DEFAULT_ACCURACY["central"], None)
-    scheme = "central" if scheme is None else scheme
-    if scheme not in numeric.SCHEMES:
-        raise TridiffError(f"unknown scheme {scheme!r}: choose one of {', '.join(map(repr, numeric.SCHEMES))}")
-    accuracy = numeric.DEFAULT_ACCURACY[scheme] if accuracy is None else accuracy
-    if isinstance(accuracy, bool) or accuracy not in numeric.ACCURACIES:
-        raise TridiffError(f"accuracy must be one of {numeric.ACCURACIES}, got {accuracy!r}")
+    scheme, accuracy = numeric.check_scheme(scheme, accuracy)
     if step is not None and (isinstance(step, bool) or not isinstance(step, (int, float)) or not 0 < step < 1):
         raise TridiffError(f"step must be a number between 0 and 1 (relative to max(|x|, 1)), got {step!r}")
     if order > NUMERIC_MAX_ORDER:

@@ -428,7 +428,12 @@ def _basis(cols, i):
 
 # -- the public wrappers ------------------------------------------------------------------------
 
-def _make(sources, variables, kind, method, weights=None, scheme=None, accuracy=None) -> MultiDerivative:
+SCHEMES = tuple(s for s in numeric.SCHEMES if s != "complex-step")  # complex step: one variable only
+
+
+def _make(sources, variables, kind, method, scheme, accuracy, weights_of=None) -> MultiDerivative:
+    """The derivative ``kind`` of ``sources``; ``weights_of(names)`` gives a directional or partial
+    derivative's weights on the variables (checking what it was given against them)."""
     functions = tuple(function(s, variables) for s in sources)
     if variables is not None and not isinstance(variables, int):
         names = list(variables)
@@ -447,9 +452,9 @@ def _make(sources, variables, kind, method, weights=None, scheme=None, accuracy=
         raise MethodUnavailableError(f"the {method} {kind} needs f's formula: {reason}")
     if method != "numeric" and (scheme, accuracy) != (None, None):
         raise TridiffError("scheme and accuracy apply to method='numeric' only")
-    if scheme not in (None, "central", "forward", "backward", "richardson"):
-        raise TridiffError(f"scheme {scheme!r} is not available for several variables: "
-                           "choose 'central', 'forward', 'backward' or 'richardson'")
+    if method == "numeric":
+        scheme, accuracy = numeric.check_scheme(scheme, accuracy, SCHEMES)
+    weights = None if weights_of is None else weights_of(names)
     return MultiDerivative(functions, symbols, kind, method, weights, scheme or "central", accuracy)
 
 
@@ -467,7 +472,7 @@ def gradient(f, method: str = "auto", *, variables=None, scheme=None, accuracy=N
     array([[ 1., -1.],
            [nan, nan]])
     """
-    return _make((_scalar(f, "gradient"),), variables, "gradient", method, None, scheme, accuracy)
+    return _make((_scalar(f, "gradient"),), variables, "gradient", method, scheme, accuracy)
 
 
 def hessian(f, method: str = "auto", *, variables=None, scheme=None, accuracy=None) -> MultiDerivative:
@@ -478,7 +483,7 @@ def hessian(f, method: str = "auto", *, variables=None, scheme=None, accuracy=No
     array([[6., 2.],
            [2., 0.]])
     """
-    return _make((_scalar(f, "Hessian"),), variables, "hessian", method, None, scheme, accuracy)
+    return _make((_scalar(f, "Hessian"),), variables, "hessian", method, scheme, accuracy)
 
 
 def jacobian(fs, method: str = "auto", *, variables=None, scheme=None, accuracy=None) -> MultiDerivative:
@@ -499,7 +504,7 @@ def jacobian(fs, method: str = "auto", *, variables=None, scheme=None, accuracy=
         fs, variables = [sp.Matrix(exprs)[i] for i in range(len(exprs))], [s.name for s in symbols]
     if isinstance(fs, (str, sp.Basic, Function)) or not len(fs):
         raise TridiffError("jacobian needs a sequence of functions (f_1, …, f_m); for one function use td.gradient")
-    return _make(tuple(fs), variables, "jacobian", method, None, scheme, accuracy)
+    return _make(tuple(fs), variables, "jacobian", method, scheme, accuracy)
 
 
 def directional(f, direction, method: str = "auto", *, variables=None, scheme=None,
@@ -510,12 +515,14 @@ def directional(f, direction, method: str = "auto", *, variables=None, scheme=No
     >>> float(td.directional("x*y", [1, 1])([2.0, 3.0]))
     5.0
     """
-    d = _make((_scalar(f, "directional derivative"),), variables, "directional", method, None, scheme,
-              accuracy)
-    w = np.asarray(direction, dtype=float)
-    if w.shape != (len(d.variables),) or not np.all(np.isfinite(w)) or not np.any(w):
-        raise TridiffError(f"direction must be {len(d.variables)} finite numbers, not all 0, got {direction!r}")
-    return MultiDerivative(d.functions, d.variables, "directional", d.method, tuple(w), d.scheme, d.accuracy)
+    def weights_of(names):
+        w = np.asarray(direction, dtype=float)
+        if w.shape != (len(names),) or not np.all(np.isfinite(w)) or not np.any(w):
+            raise TridiffError(f"direction must be {len(names)} finite numbers, not all 0, got {direction!r}")
+        return tuple(w)
+
+    return _make((_scalar(f, "directional derivative"),), variables, "directional", method, scheme, accuracy,
+                 weights_of)
 
 
 def partial(f, wrt: str, method: str = "auto", *, variables=None, scheme=None, accuracy=None) -> MultiDerivative:
@@ -525,9 +532,9 @@ def partial(f, wrt: str, method: str = "auto", *, variables=None, scheme=None, a
     >>> float(td.partial("x*y + sin(z)", "y")([2.0, 3.0, 0.0]))
     2.0
     """
-    d = _make((f,), variables, "partial", method, None, scheme, accuracy)
-    names = [v.name for v in d.variables]
-    if wrt not in names:
-        raise TridiffError(f"unknown variable {wrt!r}: f's variables are {', '.join(names)}")
-    weights = tuple(1.0 if name == wrt else 0.0 for name in names)
-    return MultiDerivative(d.functions, d.variables, "partial", d.method, weights, d.scheme, d.accuracy)
+    def weights_of(names):
+        if wrt not in names:
+            raise TridiffError(f"unknown variable {wrt!r}: f's variables are {', '.join(names)}")
+        return tuple(1.0 if name == wrt else 0.0 for name in names)
+
+    return _make((f,), variables, "partial", method, scheme, accuracy, weights_of)

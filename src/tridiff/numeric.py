@@ -40,6 +40,7 @@ from typing import Callable
 
 import numpy as np
 
+from .errors import TridiffError
 from .kinks import BRANCHING, UNRESOLVED
 
 SCHEMES = ("central", "forward", "backward", "richardson", "complex-step")
@@ -110,6 +111,21 @@ def _reach(st: Stencil) -> float:
     # A stencil spanning ±R·h errs like (R·h)^p: minimising (R·h)^p + eps/h^m puts the best step
     # at eps^(1/(m+p)) / R^(p/(m+p)).
     return float(max(abs(o) for o in st.offsets))
+
+
+def check_scheme(scheme, accuracy, schemes: tuple[str, ...] = SCHEMES) -> tuple[str, int]:
+    """``(scheme, accuracy)`` checked against the ``schemes`` offered, defaults filled in.
+
+    >>> check_scheme(None, None)
+    ('central', 4)
+    """
+    scheme = "central" if scheme is None else scheme
+    if scheme not in schemes:
+        raise TridiffError(f"unknown scheme {scheme!r}: choose one of {', '.join(map(repr, schemes))}")
+    accuracy = DEFAULT_ACCURACY[scheme] if accuracy is None else accuracy
+    if isinstance(accuracy, bool) or accuracy not in ACCURACIES:
+        raise TridiffError(f"accuracy must be one of {ACCURACIES}, got {accuracy!r}")
+    return scheme, int(accuracy)
 
 
 def base_step(order: int, accuracy: int, eps: float) -> float:
