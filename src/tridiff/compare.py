@@ -15,7 +15,7 @@ import mpmath
 import numpy as np
 import sympy as sp
 
-from .derivative import MAX_ORDER, METHODS, check_methods, derivative, prime
+from .derivative import METHODS, check_methods, check_order, derivative, prime
 from .errors import TridiffError
 from .function import Function, function
 from .points import as_points, check_integer, json_number
@@ -309,9 +309,7 @@ def compare(f, xs, methods=METHODS, *, order: int = 1, repeat: int = 7) -> Compa
     if pts.flat.size == 0:
         raise TridiffError("xs is empty: compare needs at least one point")
     methods = check_methods(methods)
-    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
-        raise TridiffError(f"order must be an integer from 1 to {MAX_ORDER}, got {order!r}")
-    order, repeat = int(order), check_integer("repeat", repeat)
+    order, repeat = check_order(order), check_integer("repeat", repeat)
     x = pts.flat.astype(np.float64)
     sample = x[_reference_index(x.size)]
     reference, kind = exact_reference(fn, sample, order)

@@ -284,9 +284,7 @@ def derivative(f, method: str = "auto", order: int = 1, *, wrt: str | None = Non
         from .multivariate import partial
 
         return partial(f, wrt, method, scheme=scheme, accuracy=accuracy)
-    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
-        raise TridiffError(f"order must be an integer from 1 to {MAX_ORDER}, got {order!r}")
-    order = int(order)
+    order = check_order(order)
     if method == "auto":
         method = "symbolic" if f.expr is not None else "numeric"
     if method not in METHODS:
@@ -338,6 +336,17 @@ def check_methods(methods, name: str = "methods") -> tuple[str, ...]:
     if unknown:
         raise TridiffError(f"unknown method {unknown[0]!r} in {name}: choose from {', '.join(METHODS)}")
     return methods
+
+
+def check_order(order) -> int:
+    """The derivative's order as an int, or a clear error: an integer from 1 to MAX_ORDER.
+
+    >>> check_order(2)
+    2
+    """
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
+        raise TridiffError(f"order must be an integer from 1 to {MAX_ORDER}, got {order!r}")
+    return int(order)
 
 
 def prime(order: int) -> str:

@@ -22,9 +22,10 @@ import numpy as np
 
 from . import numeric
 from .compiling import to_numpy, x64
-from .derivative import Derivative, derivative
+from .derivative import Derivative, derivative, prime
 from .errors import MethodUnavailableError, TridiffError
 from .function import function
+from .points import json_number
 from .testing import reference
 
 #: (scheme, accuracy) pairs studied by default; accuracy None: the scheme's default.
@@ -122,13 +123,10 @@ class StepStudy:
         return [[label, f"{best[label][0]:.1e}", f"{best[label][1]:.1e}", f"{self.default_steps[label]:.1e}",
                  f"{self.default_errors[label]:.1e}"] for label in self.labels]
 
-    def _prime(self) -> str:
-        return "'" * self.order if self.order <= 3 else f"^({self.order})"
-
     def title(self) -> str:
         """One line: which derivative, of what, at which point, and which error is shown."""
         kind = "relative" if self.relative else "absolute"
-        return (f"f{self._prime()}({self.x0:g}) for f(x) = {self.function}: {kind} error vs mpmath "
+        return (f"{prime(self.order)}({self.x0:g}) for f(x) = {self.function}: {kind} error vs mpmath "
                 f"({REFERENCE_DIGITS} digits)")
 
     def table(self) -> str:
@@ -137,7 +135,7 @@ class StepStudy:
         widths = [max(len(r[i]) for r in rows) for i in range(len(self.HEADERS))]
         lines = [self.title()] + ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
         if self.reason:
-            lines.append(f"f{self._prime()} does not exist at x0: {self.reason}")
+            lines.append(f"{prime(self.order)} does not exist at x0: {self.reason}")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -300,7 +298,3 @@ def _pair(s) -> tuple[str, int | None]:
     except (TypeError, ValueError):
         raise TridiffError(f"each of schemes must be a (scheme, accuracy) pair such as ('central', 4), got {s!r}") from None
     return scheme, accuracy
-
-
-def json_number(v):
-    return None if v is None or not np.isfinite(v) else float(v)
