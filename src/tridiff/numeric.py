@@ -133,6 +133,17 @@ def base_step(order: int, accuracy: int, eps: float) -> float:
     return eps ** (1.0 / (order + accuracy))
 
 
+COMPLEX_STEP = 1e-20  # relative: the complex step's truncation is below rounding, and it never cancels
+
+
+def default_step(scheme: str, order: int, accuracy: int, eps: float) -> float:
+    """The relative step a scheme takes away from kinks and poles: :func:`base_step` balanced
+    against the stencil's reach (see :func:`_reach`), or :data:`COMPLEX_STEP`."""
+    if scheme == "complex-step":
+        return COMPLEX_STEP
+    return base_step(order, accuracy, eps) / _reach(stencil(scheme, order, accuracy)) ** (accuracy / (accuracy + order))
+
+
 @dataclass(frozen=True)
 class Estimate:
     """Finite-difference derivative values, error estimates, reason codes (0: fine), one-sided values."""
@@ -238,7 +249,7 @@ def differentiate(
     accuracy = accuracy or DEFAULT_ACCURACY[scheme]
     eps = float(np.finfo(x.dtype).eps)
     main = stencil(scheme, order, accuracy)
-    rel = step if step is not None else base_step(order, accuracy, eps) / _reach(main) ** (accuracy / (accuracy + order))
+    rel = step if step is not None else default_step(scheme, order, accuracy, eps)
     h = (step_size(x, rel, xp, flagged=flagged) if step is not None
          else step_size(x, rel, xp, distance, flagged, clearance, _reach(main)))
     f = _Values(values_at, x, h)
@@ -284,7 +295,7 @@ def complex_step(complex_values_at: Callable, x, xp, *, distance=None, step: flo
     truncation error h²·f'''/6 is then below rounding, and the value is as accurate as f itself.
     """
     tiny = float(np.finfo(x.dtype).tiny) ** 0.5
-    rel = step if step is not None else 1e-20
+    rel = step if step is not None else COMPLEX_STEP
     h = rel * xp.maximum(xp.abs(x), tiny)
     if distance is not None and step is None:
         h = xp.minimum(h, 1e-8 * distance + tiny)

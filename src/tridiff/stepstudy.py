@@ -33,8 +33,6 @@ DEFAULT_SCHEMES = (("central", 2), ("central", 4), ("central", 8), ("richardson"
 #: Relative steps studied by default: powers of two from 1/8 down to 2^-53 ≈ 1.1e-16. The library
 #: rounds every step down to a power of two, so finer spacing would only repeat values.
 DEFAULT_STEPS = 2.0 ** -np.arange(3, 54)
-#: The complex step's default relative step (as in :func:`tridiff.numeric.complex_step`).
-COMPLEX_STEP_DEFAULT = 1e-20
 #: Squire & Trapp's test function; they differentiate it at x = 1.5.
 SQUIRE_TRAPP = "exp(x)/sqrt(sin(x)**3 + cos(x)**3)"
 REFERENCE_DIGITS = 40
@@ -227,7 +225,7 @@ def step_study(f, x0: float, *, steps=None, schemes=DEFAULT_SCHEMES, order: int 
         values[label] = value
         errors[label] = np.abs(value - ref) / scale
         estimates[label] = error / scale
-        default_steps[label] = _default_step(d)
+        default_steps[label] = numeric.default_step(d.scheme, d.order, d.accuracy, float(np.finfo(np.float64).eps))
         default_values[label] = float(at_default.values)
         default_errors[label] = abs(default_values[label] - ref) / scale
     return StepStudy(str(fn), x0, order, steps, ref, relative, tuple(labels), values, errors, estimates,
@@ -255,19 +253,6 @@ def _kernel(d: Derivative):
 
         fn.cache[key] = jax.jit(program)
     return fn.cache[key]
-
-
-def _default_step(d: Derivative) -> float:
-    """The relative step ``d`` takes away from kinks and poles, as :func:`numeric.differentiate` sets it.
-
-    Central stencils reaching ±R steps take ``base_step / R**(p/(p+m))`` (R = 2 for central 4):
-    ``base_step`` alone put the default-step marker off the step actually used.
-    """
-    if d.scheme == "complex-step":
-        return COMPLEX_STEP_DEFAULT
-    reach = float(max(abs(o) for o in numeric.stencil(d.scheme, d.order, d.accuracy).offsets))
-    base = numeric.base_step(d.order, d.accuracy, float(np.finfo(np.float64).eps))
-    return base / reach ** (d.accuracy / (d.accuracy + d.order))
 
 
 def _point(x0) -> float:
