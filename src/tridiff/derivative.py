@@ -290,7 +290,8 @@ def derivative(f, method: str = "auto", order: int = 1, *, wrt: str | None = Non
     if method not in METHODS:
         raise TridiffError(f"unknown method {method!r}: choose one of 'auto', {', '.join(map(repr, METHODS))}")
     if f.expr is None and method != "numeric":
-        raise MethodUnavailableError(f"method {method!r} is not available for this function: {f.opaque_reason}")
+        raise MethodUnavailableError(f"method {method!r} is not available for this function: {f.opaque_reason}; "
+                                     "method='numeric' works point by point")
     if method != "numeric":
         if (scheme, accuracy, step) != (None, None, None):
             raise TridiffError("scheme, accuracy and step apply to method='numeric' only")

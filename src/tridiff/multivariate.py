@@ -448,8 +448,7 @@ def _make(sources, variables, kind, method, scheme, accuracy, weights_of=None) -
         raise TridiffError(f"unknown method {method!r}: choose one of 'auto', {', '.join(map(repr, METHODS))}")
     missing = [f for f in functions if f.expr is None and (f.kind != "program" or method == "symbolic")]
     if missing:
-        reason = missing[0].opaque_reason.split(", or use method='numeric'")[0]  # that advice is for one variable
-        raise MethodUnavailableError(f"the {method} {kind} needs f's formula: {reason}")
+        raise MethodUnavailableError(f"the {method} {kind} needs f's formula: {missing[0].opaque_reason}")
     if method != "numeric" and (scheme, accuracy) != (None, None):
         raise TridiffError("scheme and accuracy apply to method='numeric' only")
     if method == "numeric":

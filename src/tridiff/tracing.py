@@ -41,8 +41,7 @@ MAX_NUMPY_TRACE_WORK = 20000
 
 _BRANCH_HELP = (
     "it branches on the value of x (if/else, comparisons used as bools, or min/max builtins), "
-    "so it has no single formula: write the branches with np.where(cond, a, b) (or jnp.where), "
-    "or use method='numeric', which works point by point"
+    "so it has no single formula: write the branches with np.where(cond, a, b) (or jnp.where)"
 )
 
 
