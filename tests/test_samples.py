@@ -457,7 +457,8 @@ def cuts_everywhere(y, x):
 
 def screened_cuts(y, x):
     lines = y.reshape(-1, y.shape[-1])
-    return {tuple(r) for r in samples._cuts(lines, x, 0, lines.shape[-1], EPS, [])}
+    screened = samples._screen(lines, x, 0, lines.shape[-1], EPS, [])
+    return {tuple(r) for r in samples._confirm(lines, x, *screened, EPS)}
 
 
 def screen_cases():

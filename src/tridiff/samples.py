@@ -39,7 +39,7 @@ and higher derivatives when ``order >= 2``.
 
 Speed. The samples are processed in blocks of ``TILE`` values (overlapping a little) so that
 temporaries stay in cache; a uniform grid takes shifted slices with no allocation. The full test
-runs only where it can cut (see :func:`_cuts`): past the rounding floor (on a fine grid, only near
+runs only where it can cut (see :func:`_screen`): past the rounding floor (on a fine grid, only near
 the zeros of y) and near a change of sign of the third differences (on data that resolves f, near
 the zeros of f''').
 """
@@ -347,12 +347,13 @@ def _interior(yl, ol, plan: _Plan, detect: bool, eps: float) -> np.ndarray:
     if plan.x is None:  # centred weights, k = 1..left: w_{-k} = -w_k (odd orders) or w_k (even)
         unit = _unit_weights(tuple(range(-plan.left, plan.left + 1)), plan.order)[plan.left + 1:]
         central = [float(w) / plan.h**plan.order for w in unit]
-    cuts = []
+    screened = []  # (windows, pairs, scales) of each block, lines and positions in all of y
     for g in range(0, lead[0] if lead else 1, slab):
         ys, os_ = (yl[g:g + slab], ol[g:g + slab]) if lead else (yl, ol)
         # reused for every block's differences on a uniform grid (no allocation: the hot path)
         scratch = [np.empty(ys.shape[:-1] + (min(tile + 2 * halo, n),), yl.dtype) for _ in range(3)] \
             if plan.x is None and detect else []
+        first = g * math.prod(lead[1:])  # lines are numbered within the slab, then in all of y (C order)
         for a in range(0, n, tile):
             b = min(a + tile, n)
             lo, hi = max(a - halo, 0), min(b + halo, n)
@@ -360,11 +361,15 @@ def _interior(yl, ol, plan: _Plan, detect: bool, eps: float) -> np.ndarray:
             i0, i1 = max(a, plan.left), min(b, n - plan.right)
             if i0 < i1:
                 _stencil(yt, xt, plan, central, i0 - lo, i1 - lo, os_[..., i0:i1])
-            if detect:  # lines numbered within the slab, then in all of y (C order)
-                found = _cuts(yt, xt, a - lo, b - lo, eps, scratch)
-                cuts.append(found + [g * math.prod(lead[1:]), lo])
-    keys = np.concatenate(cuts) if cuts else np.empty((0, 2), np.intp)
-    return np.unique(keys[:, 0] * n + keys[:, 1]) if len(keys) else np.empty(0, np.intp)
+            if detect:
+                windows, pairs, scales = _screen(yt, xt, a - lo, b - lo, eps, scratch)
+                screened.append((windows + [first, lo, lo], pairs + [first, lo], scales))
+    if not screened:
+        return np.empty(0, np.intp)
+    windows, pairs, scales = zip(*screened)
+    found = _confirm(yl, plan.x, np.concatenate(windows), np.concatenate(pairs),
+                     None if plan.x is None else np.concatenate(scales), eps)
+    return np.unique(found[:, 0] * n + found[:, 1])
 
 
 def _stencil(yt, xt, plan: _Plan, central: list[float], i0: int, i1: int, out: np.ndarray) -> None:
@@ -419,49 +424,53 @@ def _differences(yt, xt, scratch=None):
     return dx, dm, q, _diff(q)
 
 
-def _cuts(yt, xt, j0: int, j1: int, eps: float, scratch: list[np.ndarray]) -> np.ndarray:
-    """The intervals j0..j1-1 of a block cut by a kink, as rows (line, j); j is local to the block.
+def _screen(yt, xt, j0: int, j1: int, eps: float, scratch: list[np.ndarray]):
+    """Where in the intervals j0..j1-1 of a block the full test (:func:`_kink_test`) could cut.
 
-    The full test (:func:`_kink_test`) runs only where its conditions can hold; with t = j - 2,
-    u_t = |Q_t| + |Q_{t+2}| (the misses, up to the spacings) and F_t = ``ROUNDING`` eps |y_{t+2}|
+    Returns ``(windows, pairs, scales)``: rows (line, t_from, t_to) of intervals to test whole,
+    rows (line, p) of sign changes of Q for :func:`_confirm` to look at, and on a non-uniform grid
+    per pair the scales (spread, floor) of its piece (None on a uniform one); t = j - 2 and p count
+    from the start of the block.
+
+    With u_t = |Q_t| + |Q_{t+2}| (the misses, up to the spacings) and F_t = ``ROUNDING`` eps |y_{t+2}|
     (at most the floor), a cut at t needs
 
     * Q of both signs in t-2..t+4: both tests add to the prediction the jump of f'' nearby
       (``corner``, ``corners``), a sum of the Q around t that includes Q_t and Q_{t+2}, which
-      outweighs u_t when those Q have one sign; so a pair (Q_p, Q_{p+1}) with a product <= 0, for
+      outweighs u_t when those Q have one sign; so a pair (Q_p, Q_{p+1}) whose signs differ, for
       some p in t-2..t+3 (on data that resolves f, only near the zeros of f''');
     * a peak, u_t > ``KINK_RATIO`` (|Q_{t-1}| + |Q_{t+3}|) + F_t, or a cluster,
       u_t > ``CLUSTER_RATIO`` min(u_{t-5}, u_{t+5}) + F_t (the misses 4 to 6 away are at least that).
 
     On a non-uniform grid u_t is scaled by the spread of the spacings and F_t by 1/(max dx min dx).
-    First, by pieces of ``PIECE`` intervals, the floor: nothing is cut where
+    Here, by pieces of ``PIECE`` intervals, the floor: nothing is cut where
     ``2 max|Q| max(dx)^2 <= ROUNDING eps min|y|`` (on a fine grid, everywhere but near the zeros of
-    y). In the other pieces each pair is looked at for t = p-3..p+2, and the full test runs once on
-    the windows of ``BLOCK`` intervals that hold a t left; where the pairs are dense (noise), it
-    runs on the whole pieces instead.
+    y). In the other pieces the pairs are found; where they are dense (noise), the whole pieces
+    are to be tested instead.
     """
     m = yt.shape[-1]
     t0, t1 = max(j0 - 2, 0), min(j1 - 2, m - 5)  # t = j - 2 for the testable intervals 2..m-4
+    nothing = np.empty((0, 3), np.intp), np.empty((0, 2), np.intp), None if xt is None else np.empty((0, 2))
     if m < MIN_SAMPLES_FOR_KINKS or t0 >= t1:
-        return np.empty((0, 2), np.intp)
+        return nothing
     dx, _, _, big_q = _differences(yt, xt, scratch)
     starts = np.arange(t0, t1, PIECE)
     bounds = starts.copy()
     bounds[0] = 0  # the first piece from 0, the last to the end: more than they need
-    largest = np.maximum(_pieces(np.maximum, big_q, bounds), -_pieces(np.minimum, big_q, bounds))  # max|Q|
+    largest = _pieces(np.maximum, np.abs(big_q, out=scratch[0][..., :m - 3] if scratch else None), bounds)
     smallest = np.maximum(np.minimum.reduceat(yt, bounds, axis=-1), -np.maximum.reduceat(yt, bounds, axis=-1))
     np.maximum(smallest, 0.0, out=smallest)  # min|y| in the piece: 0 where y changes sign
-    spread, floor_scale = 1.0, ROUNDING * eps
     if dx is not None:  # (one line for all)
         wide, narrow = _pieces(np.maximum, dx, bounds), _pieces(np.minimum, dx, bounds)
         largest *= wide**2
         spread, floor_scale = wide / narrow, ROUNDING * eps / (wide * narrow)
     suspect = ~(2 * largest <= ROUNDING * eps * smallest)  # (NaN: suspect)
     if not suspect.any():
-        return np.empty((0, 2), np.intp)
-    flat, ys = big_q.reshape(-1, m - 3), yt.reshape(-1, m)
+        return nothing
+    flat = big_q.reshape(-1, m - 3)
     suspect = suspect.reshape(len(flat), -1)
-    pairs = flat[:, :-1] * flat[:, 1:] <= 0
+    negative = np.signbit(flat)  # (+0 and NaN count as positive: no sign change missed)
+    pairs = negative[:, :-1] != negative[:, 1:]
     if not suspect.all():  # only the pairs of t in a suspect piece
         rim = t0 + 3 + len(starts) * PIECE
         at = np.zeros((len(flat), max(m + 1, rim)), bool)  # at[:, t + 3]: t is in a suspect piece
@@ -470,24 +479,44 @@ def _cuts(yt, xt, j0: int, j1: int, eps: float, scratch: list[np.ndarray]) -> np
     line, p = np.divmod(np.flatnonzero(pairs), m - 4)
     if len(p) * SPARSE > suspect.sum() * PIECE:
         line, piece = np.nonzero(suspect)
-        return _test(yt, xt, line, np.maximum(starts[piece], t0), np.minimum(starts[piece] + PIECE, t1), eps)
-    possible = np.ones((len(p), 6), bool)  # for t = p-3..p+2; kept at the ends, without Q_{p-8..p+9}
+        windows = np.stack([line, np.maximum(starts[piece], t0), np.minimum(starts[piece] + PIECE, t1)], 1)
+        return windows, nothing[1], nothing[2]
+    own = (p + 2 >= t0) & (p - 3 < t1)  # for some t = p-3..p+2 in this block's intervals
+    line, p = line[own], p[own]
+    if dx is None:
+        return nothing[0], np.stack([line, p], 1), None
+    piece = np.minimum(np.maximum(p - t0, 0) // PIECE, len(starts) - 1)
+    return nothing[0], np.stack([line, p], 1), np.stack([spread[piece], floor_scale[piece]], 1)
+
+
+def _confirm(yt, xt, windows: np.ndarray, pairs: np.ndarray, scales: np.ndarray | None, eps: float) -> np.ndarray:
+    """The full test on the ``windows`` and around the ``pairs`` where it could cut (see :func:`_screen`),
+    as rows (line, j); ``yt`` has the lines' samples along its last axis, ``xt`` their coordinates.
+
+    Each pair is looked at for t = p-3..p+2 (those within 8 samples of an end are kept), and the
+    full test runs once on the windows of ``BLOCK`` intervals that hold a t left.
+    """
+    m, lead = yt.shape[-1], yt.shape[:-1]
+    line, p = pairs.T
+    possible = np.ones((len(p), 6), bool)  # for t = p-3..p+2
     inner = (p >= 8) & (p <= m - 13)
     if inner.any():
-        li, pi = line[inner], p[inner]
-        piece = np.minimum(np.maximum(pi - t0, 0) // PIECE, len(starts) - 1)
-        r = np.abs(np.take(flat, (li * (m - 3) + pi)[:, None] + np.arange(-8, 10)))  # |Q_{p-8..p+9}|
+        cols = p[inner, None] + np.arange(-8, 13)  # y_{p-8..p+12}: Q_{p-8..p+9}
+        rows = yt[_rows(line[inner], lead) + (cols,)]
+        _, _, _, big_q = _differences(rows, None if xt is None else xt[cols])
+        r = np.abs(big_q)
         u = r[:, :-2] + r[:, 2:]  # u_{p-8+i}
-        centre = u[:, 5:11] * (spread if dx is None else spread[piece, None])
-        floor = np.abs(np.take(ys, (li * m + pi)[:, None] + np.arange(-1, 5)))  # |y_{t+2}|
-        floor *= floor_scale if dx is None else floor_scale[piece, None]
+        spread, floor_scale = (1.0, ROUNDING * eps) if scales is None else (scales[inner, :1], scales[inner, 1:])
+        centre = u[:, 5:11] * spread
+        floor = np.abs(rows[:, 7:13]) * floor_scale  # |y_{t+2}|
         possible[inner] = (centre > KINK_RATIO * (r[:, 4:10] + r[:, 8:14]) + floor) | (
             centre > CLUSTER_RATIO * np.minimum(u[:, :6], u[:, 10:16]) + floor)
     k, o = np.nonzero(possible)
     line, t = line[k], p[k] - 3 + o
-    inside = (t >= t0) & (t < t1)
+    inside = (t >= 0) & (t < m - 5)
     line, block = np.divmod(np.unique(line[inside] * m + t[inside] // BLOCK), m)
-    return _test(yt, xt, line, np.maximum(block * BLOCK, t0), np.minimum(block * BLOCK + BLOCK, t1), eps)
+    blocks = np.stack([line, block * BLOCK, np.minimum(block * BLOCK + BLOCK, m - 5)], 1)
+    return np.concatenate([_test(yt, xt, w[:, 0], w[:, 1], w[:, 2], eps) for w in (windows, blocks)])
 
 
 def _test(yt, xt, line: np.ndarray, t_from: np.ndarray, t_to: np.ndarray, eps: float) -> np.ndarray:
