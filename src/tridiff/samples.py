@@ -49,7 +49,7 @@ from __future__ import annotations
 import math
 import operator
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -74,6 +74,7 @@ TILE = 32768  # values per block
 AT_KINK = REASONS[KINK]
 BETWEEN_KINKS = "kinks on both sides, closer together than the stencil is wide"
 NOT_FINITE_Y = "y is NaN or infinite within the stencil"
+SAMPLE_REASONS = ("", AT_KINK, BETWEEN_KINKS, NOT_FINITE_Y)  # SampleDerivative.codes index this
 
 
 @dataclass(frozen=True)
@@ -84,17 +85,24 @@ class SampleDerivative:
         values: the derivative (``np.gradient``-like: y's shape), NaN where it does not exist.
         kinks: True at samples whose centred stencil straddled a kink (their values come from a
             stencil on one side of it, or are NaN).
-        reasons: why a value is NaN, per sample ('' where it exists); an object array of str.
+        codes: why a value is NaN, per sample, as an index into :data:`SAMPLE_REASONS` (0: it exists).
     """
 
     values: np.ndarray
     kinks: np.ndarray
-    reasons: np.ndarray
+    codes: np.ndarray
+
+    @cached_property
+    def reasons(self) -> np.ndarray:
+        """Why a value is NaN, per sample ('' where it exists); an object array of str.
+
+        Made on first use: an object array costs more than the derivative itself."""
+        return np.array(SAMPLE_REASONS, dtype=object)[self.codes]
 
     @property
     def undefined(self) -> np.ndarray:
         """True where the derivative does not exist (``values`` is NaN with a reason)."""
-        return self.reasons != ""
+        return self.codes != 0
 
 
 def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: int = -1, order: int = 1,
@@ -138,7 +146,7 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
     plan = _plan(ys.shape[axis], x, spacing, order, accuracy, axis)
     out = np.empty_like(ys)
     yl, ol = _along(ys, axis, plan), _along(out, axis, plan)
-    flagged, why = (np.empty(0, np.intp),) * ys.ndim, np.empty(0, dtype=object)
+    flagged, why = (np.empty(0, np.intp),) * ys.ndim, np.empty(0, np.uint8)
     if ys.size:
         detect = bool(find_kinks) and plan.n >= MIN_SAMPLES_FOR_KINKS
         cuts = _interior(yl, ol, plan, detect, float(np.finfo(ys.dtype).eps))
@@ -146,13 +154,11 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
         flagged, why = _repair(yl, ol, plan, cuts)
     if not full:
         return out
-    kinks, reasons = np.zeros(ys.shape, bool), np.full(ys.shape, "", dtype=object)
+    kinks = np.zeros(ys.shape, bool)
     _along(kinks, axis, plan)[flagged] = True
-    _along(reasons, axis, plan)[flagged] = why
-    unexplained = ~np.isfinite(out)  # non-finite with no kink's reason (a mask: cheaper than reasons == "")
-    _along(unexplained, axis, plan)[flagged] &= why == ""
-    reasons[unexplained] = NOT_FINITE_Y
-    return SampleDerivative(out, kinks, reasons)
+    codes = np.where(np.isfinite(out), np.uint8(0), np.uint8(SAMPLE_REASONS.index(NOT_FINITE_Y)))
+    _along(codes, axis, plan)[flagged] = np.where(why != 0, why, _along(codes, axis, plan)[flagged])
+    return SampleDerivative(out, kinks, codes)
 
 
 # -- the plan: validated inputs and the stencils' shapes ---------------------------------------------
@@ -682,11 +688,12 @@ def _write(yl, ol, plan: _Plan, line, pos, start) -> None:
 def _repair(yl, ol, plan: _Plan, keys: np.ndarray):
     """Give the samples whose stencil holds a cut interval the most central clean stencil, or NaN.
 
-    Returns the index of those samples in ``yl`` (a tuple for fancy indexing) and their reasons.
+    Returns the index of those samples in ``yl`` (a tuple for fancy indexing) and their reasons'
+    codes (0 where a clean stencil was found).
     """
     n, w = plan.n, plan.shifted
     if not len(keys):
-        return (np.empty(0, np.intp),) * yl.ndim, np.empty(0, dtype=object)
+        return (np.empty(0, np.intp),) * yl.ndim, np.empty(0, np.uint8)
     line = keys // n
     near = (keys[:, None] + np.arange(-w, w + 2)).ravel()  # samples that might reach a cut
     line_of = np.repeat(line, w + w + 2)
@@ -708,7 +715,8 @@ def _repair(yl, ol, plan: _Plan, keys: np.ndarray):
         _write(yl, ol, plan, line[room], pos[room], start[room])
     lead = _lead(line, yl.shape[:-1])
     ol[lead + (pos,)] = np.where(room, ol[lead + (pos,)], np.nan)
-    why = np.where(room, "", np.where((left == pos) & (right == pos), AT_KINK, BETWEEN_KINKS)).astype(object)
+    why = np.where(room, 0, np.where((left == pos) & (right == pos), SAMPLE_REASONS.index(AT_KINK),
+                                     SAMPLE_REASONS.index(BETWEEN_KINKS))).astype(np.uint8)
     return lead + (pos,), why
 
 
