@@ -38,10 +38,11 @@ samples; kinks in the first or last three intervals are not seen, and neither ar
 and higher derivatives when ``order >= 2``.
 
 Speed. The samples are processed in blocks of ``TILE`` values (overlapping a little) so that
-temporaries stay in cache; a uniform grid takes shifted slices with no allocation. The full test
-runs only where it can cut (see :func:`_screen`): past the rounding floor (on a fine grid, only near
-the zeros of y) and near a change of sign of the third differences (on data that resolves f, near
-the zeros of f''').
+temporaries stay in cache; a uniform grid takes shifted slices with no allocation. Each block is
+screened for the places where the full test could cut (see :func:`_screen`): past the rounding
+floor (on a fine grid, only near the zeros of y) and near a change of sign of the third
+differences (on data that resolves f, near the zeros of f'''). The full test then runs once, on
+those places of all blocks.
 """
 
 from __future__ import annotations
