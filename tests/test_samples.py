@@ -8,6 +8,7 @@ against the spacing), as findiff's tests check it.
 from __future__ import annotations
 
 import math
+import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -337,6 +338,38 @@ def test_nan_in_y_propagates_with_a_reason_and_kinks_are_still_found():
     np.testing.assert_array_equal(np.flatnonzero(np.isnan(r.values)), [9, 10, 11])
     assert set(r.reasons[[9, 10, 11]]) == {NOT_FINITE_Y}
     np.testing.assert_array_equal(np.flatnonzero(r.kinks), [49, 50])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("order, accuracy", [(1, 2), (1, 4), (3, 2)])
+@pytest.mark.parametrize("find_kinks", [True, False])
+def test_a_sample_that_is_not_finite_has_no_derivative_on_a_uniform_grid(bad, order, accuracy, find_kinks):
+    # Central stencils of odd order give y_i no weight: np.gradient returns a number at y_i = inf.
+    y = np.sin(np.arange(40) / 8)
+    y[20] = bad
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to warn of: the result says it
+        r = differentiate_samples(y, spacing=1 / 8, order=order, accuracy=accuracy, full=True,
+                                  find_kinks=find_kinks)
+    assert np.isfinite(np.gradient(y, 1 / 8)[20])
+    assert np.isnan(r.values[20]) and r.reasons[20] == NOT_FINITE_Y
+    assert not np.isfinite(r.values[19:22]).any()
+    assert np.isfinite(r.values[:12]).all() and np.isfinite(r.values[-12:]).all()
+
+
+@pytest.mark.parametrize("scale", [2.0**-997, 2.0**-500, 2.0**500, 2.0**1000])
+def test_kinks_do_not_depend_on_the_scale_of_y(scale):
+    # Scaling y by a power of two scales the stencils exactly and the test's quantities up to its
+    # rounding (products of two third differences used to under- and overflow: at 2^-997 the
+    # rounding noise beside |x|'s kink at a sample read as a jump of f, and two samples were NaN).
+    x = np.linspace(-1, 1, 101)
+    y = np.abs(x) + 0.5 * np.abs(x - 0.305)
+    one = differentiate_samples(y, spacing=x[1] - x[0], accuracy=4, full=True)
+    scaled = differentiate_samples(scale * y, spacing=x[1] - x[0], accuracy=4, full=True)
+    assert one.reasons[50] == AT_KINK and one.kinks.sum() >= 8
+    np.testing.assert_array_equal(scaled.kinks, one.kinks)
+    np.testing.assert_array_equal(scaled.codes, one.codes)
+    np.testing.assert_array_equal(scaled.values, scale * one.values)
 
 
 def test_find_kinks_false_is_plain_stencils():

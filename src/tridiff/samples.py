@@ -74,7 +74,7 @@ TILE = 32768  # values per block
 
 AT_KINK = REASONS[KINK]
 BETWEEN_KINKS = "kinks on both sides, closer together than the stencil is wide"
-NOT_FINITE_Y = "y is NaN or infinite within the stencil"
+NOT_FINITE_Y = "y is NaN or infinite within the stencil, or the derivative overflows"
 SAMPLE_REASONS = ("", AT_KINK, BETWEEN_KINKS, NOT_FINITE_Y)  # SampleDerivative.codes index this
 
 
@@ -148,11 +148,19 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
     out = np.empty_like(ys)
     yl, ol = _along(ys, axis, plan), _along(out, axis, plan)
     flagged, why = (np.empty(0, np.intp),) * ys.ndim, np.empty(0, np.uint8)
-    if ys.size:
-        detect = bool(find_kinks) and plan.n >= MIN_SAMPLES_FOR_KINKS
-        cuts = _interior(yl, ol, plan, detect, float(np.finfo(ys.dtype).eps))
-        _edges(yl, ol, plan)
-        flagged, why = _repair(yl, ol, plan, cuts)
+    # NaN or infinite y: NaN or infinite values, with a reason; the kink test's own arithmetic on
+    # them warns of nothing the result does not say.
+    with np.errstate(invalid="ignore", over="ignore"):
+        if ys.size:
+            detect = bool(find_kinks) and plan.n >= MIN_SAMPLES_FOR_KINKS
+            cuts = _interior(yl, ol, plan, detect, float(np.finfo(ys.dtype).eps))
+            _edges(yl, ol, plan)
+            flagged, why = _repair(yl, ol, plan, cuts)
+            flat = ys.reshape(-1)
+            # A centred stencil of odd order gives y_i no weight: a NaN or infinite sample would get
+            # a finite derivative (np.gradient's). The sum of squares is not finite if some y is not.
+            if plan.x is None and plan.order % 2 and not np.isfinite(np.dot(flat, flat)):
+                out[~np.isfinite(ys)] = np.nan
     if not full:
         return out
     kinks = np.zeros(ys.shape, bool)
@@ -591,7 +599,8 @@ def _kink_test(yt, xt, j0: np.ndarray, j1: np.ndarray, eps: float) -> np.ndarray
     peak &= miss >= _window(np.maximum, rivals, 2, 2)
     with np.errstate(invalid="ignore", divide="ignore"):
         theta = b[..., 2:] / miss  # where in the interval a kink lies
-    kink = big_q[..., :m - 5] * big_q[..., 2:] < 0  # misses of opposite signs; one sign: a jump of f
+    # misses of opposite signs; one sign: a jump of f (signs, not a product, which under- or overflows)
+    kink = np.sign(big_q[..., :m - 5]) * np.sign(big_q[..., 2:]) < 0
     cut = peak | (odd & ~_shadows(miss, peak, theta, kink))
     line, t = np.nonzero(cut & own)
     at = (line, t)
