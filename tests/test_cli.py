@@ -515,3 +515,15 @@ def test_lab_report_np_gradient_half_beside_the_kink(page):
     tridiff_columns = [v for k, v in column.items() if "td" in k]
     assert tridiff_columns and all(v == exact for v in tridiff_columns)
     assert "±0.5" in page.section_text("3 - Numerical")
+
+
+def test_lab_report_shows_how_inexact_numeric_differences_are(lab_run, page):
+    # The lab calls numerical differentiation inexact and leaves it there; the report measures it on
+    # Squire & Trapp's function: central differences bottom out near 1e-10, the complex step does not.
+    (table,) = [t for t in page.section_tables("3 - Numerical") if t[0][0] == "scheme"]
+    best = {row[0]: float(row[2]) for row in table[1:]}
+    assert set(best) == {"central 2", "central 8", "complex-step"}
+    assert 1e-11 <= best["central 2"] <= 1e-9 and best["complex-step"] <= 1e-15
+    assert best["central 8"] < best["central 2"] / 100
+    assert "Squire" in page.section_text("3 - Numerical")
+    assert re.search(r"numeric error vs step.*central", lab_run.stdout.replace("\n", " "))
