@@ -20,7 +20,9 @@ while the same predictions one interval further out (``a_{j-1}``, ``b_{j+1}``) s
 j is cut when ``|a_j| + |b_j|``
 
 * exceeds ``KINK_RATIO`` times ``|a_{j-1}| + |b_{j+1}|`` (smooth f: the ratio is about h f''''/f''',
-  below 1 wherever the grid resolves f),
+  below 1 wherever the grid resolves f) and, on an uneven grid, what smooth f with the f''' those
+  misses show would miss over interval j's own spacings (beside a gap much wider than its
+  neighbours smooth f misses more),
 * exceeds what a jump of f'' inside the interval could cause (f stays C¹ there: ``x*abs(x)``),
 * exceeds rounding (``ROUNDING * eps * |y| / h``), and
 * is the largest of the intervals within two that pass these tests (a kink's neighbours see part
@@ -30,7 +32,8 @@ From the misses' split the kink's place in the interval is ``theta = |b_j| / (|a
 kink within ``AT_SAMPLE`` spacings of a sample is taken to be at it (f' is undefined there: NaN).
 Kinks a few intervals apart hide each other from the first test, but still make misses far above
 those 4 to 6 intervals away (``CLUSTER_RATIO``): such misses that no kink found within two
-intervals explains are cut too. Kinks within about 2.5 spacings of each other may be taken for one.
+intervals explains (by the misses of a ramp or a step on the grid's own spacings) are cut too.
+Kinks within about 2.5 spacings of each other may be taken for one.
 
 A sample whose stencil holds a cut interval gets instead the most central stencil of ``m + p``
 points that holds none (one-sided next to a kink), or NaN when there is none. Detection needs 8
@@ -569,11 +572,8 @@ def _kink_test(yt, xt, j0: np.ndarray, j1: np.ndarray, eps: float) -> np.ndarray
     """
     m = yt.shape[-1]
     dx, dm, q, big_q = _differences(yt, xt)
-    abs_q = np.abs(big_q)
-    a = abs_q if dm is None else abs_q * dm[..., 1:]  # |a_j| at j - 2, j = 2..m-2
-    b = abs_q if dm is None else abs_q * dm[..., :-1]  # |b_j| at j, j = 0..m-4
+    a, b, miss = _slope_misses(big_q, dm)  # |a_j| at j - 2 (j = 2..m-2), |b_j| at j (j = 0..m-4)
     # Everything below is indexed by t = j - 2 for the testable intervals j = 2..m-4.
-    miss = a[..., :m - 5] + b[..., 2:]
     near = np.full_like(miss, np.inf)  # the misses one interval further out (none: no test)
     near[..., 1:-1] = a[..., :m - 7] + b[..., 4:]
     # The jump of f'' across the interval (q on either side of the misses' Q), which makes misses
@@ -584,16 +584,28 @@ def _kink_test(yt, xt, j0: np.ndarray, j1: np.ndarray, eps: float) -> np.ndarray
     if dx is not None:  # misses weigh Q by the spacings beside the interval: bound them by the widest
         corner *= _window(np.maximum, dx, 0, 2)[..., 1:m - 4]  # dx_{j-1..j+1}
         corners *= _window(np.maximum, np.pad(dx, _ends(dx, 1), mode="edge"), 0, 6)[..., :m - 5]  # j-3..j+3
-    peak = miss > KINK_RATIO * near + corner
-    odd = miss > CLUSTER_RATIO * _far(miss) + corners  # far above the misses 4-6 intervals away
+    near_bar, far_bar = KINK_RATIO * near, CLUSTER_RATIO * _far(miss)  # far: the misses 4-6 intervals away
+    if dx is not None:
+        # Smooth f misses by about |f'''| times a weight of the spacings (Q_k ~ f''' (x_{k+3} - x_k) / 3),
+        # so beside a gap much wider than its neighbours it misses more than they do with no kink there:
+        # the miss must also exceed what the neighbours' f''' would miss over this interval's spacings.
+        span = xt[..., 3:] - xt[..., :m - 3]
+        wa, wb = span * dm[..., 1:], span * dm[..., :-1]
+        weight = wa[..., :m - 5] + wb[..., 2:]
+        near_weight = weight.copy()  # (no neighbours at the ends: the bar is infinite there anyway)
+        near_weight[..., 1:-1] = wa[..., :m - 7] + wb[..., 4:]
+        near_bar = np.maximum(near_bar, near * (weight / near_weight))
+        far_bar = np.maximum(far_bar, _far(miss / weight) * weight)
+    peak = miss > near_bar + corner
+    odd = miss > far_bar + corners
     t = np.arange(m - 5)
     own = (t >= np.asarray(j0)[:, None] - 2) & (t < np.asarray(j1)[:, None] - 2)
     if not ((peak & own).any() or (odd & own).any()):  # (peaks beside its own intervals still matter)
         return np.empty((0, 2), np.intp)
     top = _window(np.maximum, np.abs(yt), 0, 5)  # the largest |y| the misses use
     floor = ROUNDING * eps * (top if dx is None else top / _window(np.minimum, dx, 0, 4))
-    peak &= miss > KINK_RATIO * near + corner + floor
-    odd &= miss > CLUSTER_RATIO * _far(miss) + corners + floor
+    peak &= miss > near_bar + corner + floor
+    odd &= miss > far_bar + corners + floor
     # Only the largest peak within two intervals: a kink's neighbours see part of it.
     rivals = np.pad(np.where(peak, miss, -np.inf), _ends(miss, 2), constant_values=-np.inf)
     peak &= miss >= _window(np.maximum, rivals, 2, 2)
@@ -601,7 +613,7 @@ def _kink_test(yt, xt, j0: np.ndarray, j1: np.ndarray, eps: float) -> np.ndarray
         theta = b[..., 2:] / miss  # where in the interval a kink lies
     # misses of opposite signs; one sign: a jump of f (signs, not a product, which under- or overflows)
     kink = np.sign(big_q[..., :m - 5]) * np.sign(big_q[..., 2:]) < 0
-    cut = peak | (odd & ~_shadows(miss, peak, theta, kink))
+    cut = peak | (odd & ~_shadows(miss, peak, theta, kink, xt))
     line, t = np.nonzero(cut & own)
     at = (line, t)
     j = t + 2
@@ -620,31 +632,44 @@ def _far(miss: np.ndarray) -> np.ndarray:
     return np.minimum(left, right)
 
 
-def _shadows(miss, peak, theta, kink) -> np.ndarray:
+def _shadows(miss, peak, theta, kink, xt) -> np.ndarray:
     """True at peaks and where a miss is no larger than a peak within two intervals explains.
 
-    A kink at theta in interval p with misses J there makes misses of (1 - theta) J,
-    |2 theta - 1| J, |2 theta - 1| J and theta J at p-2, p-1, p+1, p+2; a jump of f between two
-    samples J/2, J, J, J/2. ``SHADOW`` J is allowed on top for curvature and uneven spacing.
+    A kink at theta in interval p adds a ramp J (x - c)_+ to f, a jump of f a step; on their own
+    these miss at p-2..p+2 in proportions set by theta and the spacings alone, found here by the
+    misses' own formulas on the ramp or step sampled on the grid (uniform grid: 1 - theta,
+    |2 theta - 1|, |2 theta - 1|, theta; a step 1/2, 1, 1, 1/2). ``SHADOW`` J is allowed on top
+    for curvature.
     """
-    mid = np.abs(2 * theta - 1)
-    shares = {-2: np.where(kink, 1 - theta, 0.5), -1: np.where(kink, mid, 1.0),
-              1: np.where(kink, mid, 1.0), 2: np.where(kink, theta, 0.5)}
     explained = peak.copy()
-    for d, share in shares.items():  # the interval t = p + d sees the peak at p = t - d
-        limit = np.where(peak, (share + SHADOW) * miss, -np.inf)
-        explained |= miss <= _shift(limit, d)
+    line, p = np.nonzero(peak)
+    if not len(p):
+        return explained
+    n = miss.shape[-1]
+    cols = np.clip(p[:, None] + np.arange(-2, 8), 0, n + 4)  # the samples of the misses at p-2..p+2
+    x = cols.astype(np.float64) if xt is None else xt[line[:, None], cols]
+    # In interval p (samples p+2, p+3): the kink at theta; a step's misses do not depend on where.
+    c = x[:, 4] + np.where(kink[line, p], theta[line, p], 0.5) * (x[:, 5] - x[:, 4])
+    model = np.where(kink[line, p][:, None], np.maximum(x - c[:, None], 0.0), (x > c[:, None]) * 1.0)
+    with np.errstate(invalid="ignore", divide="ignore"):  # (windows cut short at the ends of y)
+        _, dm, _, big_q = _differences(model, None if xt is None else x)
+        shares = _slope_misses(big_q, dm)[2]
+        shares /= shares[:, 2:3]
+    for d in (-2, -1, 1, 2):  # the interval t = p + d
+        t = p + d
+        inside = (t >= 0) & (t < n)
+        limit = (shares[inside, d + 2] + SHADOW) * miss[line[inside], p[inside]]
+        np.logical_or.at(explained, (line[inside], t[inside]), miss[line[inside], t[inside]] <= limit)
     return explained
 
 
-def _shift(a: np.ndarray, d: int) -> np.ndarray:
-    """``a[t - d]`` at t along the last axis (-inf where there is none)."""
-    out = np.full_like(a, -np.inf)
-    if d >= 0:
-        out[..., d:] = a[..., :a.shape[-1] - d]
-    else:
-        out[..., :d] = a[..., -d:]
-    return out
+def _slope_misses(big_q, dm):
+    """``(|a_j|, |b_j|, miss)``: the slopes' misses from the left and right (|a_j| at j - 2, |b_j| at
+    j) and their sums at t = j - 2, from the third differences Q and the midpoints' distances."""
+    abs_q = np.abs(big_q)
+    a = abs_q if dm is None else abs_q * dm[..., 1:]
+    b = abs_q if dm is None else abs_q * dm[..., :-1]
+    return a, b, a[..., :-2] + b[..., 2:]
 
 
 def _ends(a: np.ndarray, k: int) -> list[tuple[int, int]]:
