@@ -179,9 +179,9 @@ def _inexact(report: Report) -> list[str]:
                        schemes=(("central", 2), ("central", 8), ("complex-step", None)))
     best = study.best()
     (h2, e2), (h8, e8) = best["central 2"], best["central 8"]
-    small = study.steps <= 1e-8
-    worst_complex = float(np.max(study.errors["complex-step"][small]))
-    report.note("numeric error vs step", f"central ≥ {e2:.1e}; complex step ≤ {max(worst_complex, 1e-16):.0e}")
+    # The complex step's worst error at h <= 1e-8, shown as at least eps (0 means exact to rounding).
+    worst = max(float(np.max(study.errors["complex-step"][study.steps <= 1e-8])), float(np.finfo(float).eps))
+    report.note("numeric error vs step", f"central ≥ {e2:.1e}; complex step ≤ {worst:.0e}")
     return [
         "<h3>How inexact, and why</h3>",
         _p("A difference quotient errs two ways: its truncation error falls like h<sup>p</sup> as the step h "
@@ -190,7 +190,7 @@ def _inexact(report: Report) -> list[str]:
            "function e<sup>x</sup>/√(sin³x + cos³x) at x = 1.5 (SIAM Review, 1998), at their steps 10<sup>-1</sup> "
            f"… 10<sup>-16</sup>: central differences bottom out at a relative error of {e2:.1e} (h = {h2:.0e}), "
            f"accuracy-8 stencils at {e8:.1e} (h = {h8:.0e}), and the complex step Im f(x + ih)/h, which "
-           f"subtracts nothing, stays within {max(worst_complex, 1e-16):.0e} for every h ≤ 1e-8. tridiff's "
+           f"subtracts nothing, stays within {worst:.0e} for every h ≤ 1e-8. tridiff's "
            "numeric method takes a step near each scheme's best by default and reports its own error estimate."),
         _table(list(study.HEADERS), study.rows()),
         _figure(study.plot()),
