@@ -154,6 +154,8 @@ def test_unavailable_methods_are_skipped_with_the_reason():
     lambda: sweep_sizes(sizes=(10,), methods=("magic",)),
     lambda: sweep_sizes(sizes=(10,), repeat=0),
     lambda: sweep_sizes(sizes=(10,), x_range=(1, -1)),
+    lambda: sweep_sizes(sizes=(10,), x_range="ab"),  # used to escape as a ValueError
+    lambda: sweep_depth(depths=(1,), x_range=(0, 1, 2)),
     lambda: sweep_depth(depths=(0, 1)),
     lambda: sweep_depth(depths=(1,), n=1),
     lambda: sweep_depth(depths=(1,), limit=0),

@@ -261,15 +261,16 @@ def kinks(f, interval: tuple[float, float], *, samples: int = 4001) -> tuple[Kin
     )
 
 
-def check_interval(interval) -> tuple[float, float]:
+def check_interval(interval, name: str = "interval") -> tuple[float, float]:
+    """``(a, b)`` as floats, or a clear error naming ``name`` unless finite with a < b."""
     from .errors import TridiffError
 
     try:
         a, b = (float(v) for v in interval)
     except (TypeError, ValueError):
-        raise TridiffError(f"interval must be two numbers (a, b), got {interval!r}") from None
+        raise TridiffError(f"{name} must be two numbers (a, b), got {interval!r}") from None
     if not (np.isfinite(a) and np.isfinite(b) and a < b):
-        raise TridiffError(f"interval must be finite with a < b, got ({a}, {b})")
+        raise TridiffError(f"{name} must be finite with a < b, got ({a}, {b})")
     return a, b
 
 

@@ -91,7 +91,7 @@ def plot(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int = 1
     ["f'(x) symbolic", "f'(x) automatic", "f'(x) numeric"]
     """
     fn = function(f)
-    a, b = check_interval(x_range)
+    a, b = check_interval(x_range, "x_range")
     methods = check_methods(methods)
     if ax is not None and error_panel:
         raise TridiffError("error_panel=True needs a figure of its own: leave ax=None")
@@ -124,7 +124,7 @@ def plot_gallery(functions=LAB_GALLERY, x_range=(-5, 5), methods=METHODS, *, ord
     if not fns:
         raise TridiffError("functions must name at least one function")
     ncols = min(check_integer("ncols", ncols), len(fns))
-    a, b = check_interval(x_range)
+    a, b = check_interval(x_range, "x_range")
     methods = check_methods(methods)
     nrows = -(-len(fns) // ncols)
     fig = _figure(figsize=(4.2 * ncols, 3.4 * nrows + 0.6))
@@ -154,7 +154,7 @@ def sample(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int =
     (array([-1.        , -0.33333333,  0.        ,  0.33333333,  1.        ]), array([-1., -1., nan,  1.,  1.]))
     """
     fn = function(f)
-    a, b = check_interval(x_range)
+    a, b = check_interval(x_range, "x_range")
     methods = check_methods(methods)
     grid = np.linspace(a, b, check_integer("points", points, smallest=3))
     derivs, unavailable = {}, {}

@@ -37,6 +37,7 @@ from .catalog import nested_polynomial
 from .derivative import METHODS, check_methods, derivative
 from .errors import TridiffError
 from .function import Function, function
+from .kinks import check_interval
 from .points import check_integer, json_number
 from .timing import Timing, format_seconds, measure, once
 
@@ -359,7 +360,7 @@ def sweep_sizes(f="x**2", sizes=None, methods=METHODS, *, references: bool = Tru
     >>> s["symbolic"].evaluation[1].median > 0
     True
     """
-    fn, x_range, load = function(f), _range(x_range), _load()
+    fn, x_range, load = function(f), check_interval(x_range, "x_range"), _load()
     sizes = _increasing("sizes", (QUICK_SIZES if quick else SIZES) if sizes is None else sizes, smallest=2)
     plan = _plan(fn, _sweep_methods(methods), references)
     grid = lambda n: (fn, np.linspace(*x_range, n))
@@ -394,7 +395,7 @@ def sweep_depth(depths=None, n: int | None = None, methods=METHODS, *, reference
     >>> s["symbolic"].evaluated_ops[-1] < s["raw lambdify"].evaluated_ops[-1]
     True
     """
-    x_range, load = _range(x_range), _load()
+    x_range, load = check_interval(x_range, "x_range"), _load()
     depths = _increasing("depths", (QUICK_DEPTHS if quick else DEPTHS) if depths is None else depths, smallest=1)
     n = check_integer("n", (QUICK_DEPTH_POINTS if quick else DEPTH_POINTS) if n is None else n, smallest=2)
     x = np.linspace(*x_range, n)
@@ -627,7 +628,7 @@ def _progress(enabled: bool, total: int):
 
 # -- validation and formatting ---------------------------------------------------------------------
 def _sweep_methods(methods) -> tuple[str, ...]:
-    """As :func:`tridiff.compare._methods`, but none is allowed: a sweep of the lab's ways alone."""
+    """As :func:`tridiff.derivative.check_methods`, but none is allowed: a sweep of the lab's ways alone."""
     methods = (methods,) if isinstance(methods, str) else tuple(methods)
     return check_methods(methods) if methods else ()
 
@@ -650,13 +651,6 @@ def _seconds_arg(name: str, value) -> float:
 
 def _repeat(repeat, quick: bool) -> int:
     return check_integer("repeat", (QUICK_REPEAT if quick else REPEAT) if repeat is None else repeat)
-
-
-def _range(x_range) -> tuple[float, float]:
-    lo, hi = (float(v) for v in x_range)
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise TridiffError(f"x_range must be two finite numbers (a, b) with a < b, got {x_range!r}")
-    return lo, hi
 
 
 def _load() -> float:
