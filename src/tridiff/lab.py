@@ -80,7 +80,7 @@ def _functions(report: Report) -> None:
     fn = function(f)
     xs = np.array([1, 2, 3])
     by_method = {m: derivative(fn, method=m) for m in METHODS}
-    rows = [[m, _arr(d(xs)), json_number(d(3))] for m, d in by_method.items()]
+    rows = [[m, _arr(d(xs)), _number_text(d(3))] for m, d in by_method.items()]
     report.section(
         "1 - Functions in Python",
         _p("The lab defines <code>f(x) = x**2</code> as a Python function and its derivative by hand, "
@@ -121,7 +121,8 @@ def _symbolic_limits(report: Report) -> None:
     lab_numpy = _lab_error(lambda: sp.lambdify(x, lab, "numpy")(np.array([1, -2, 0])))
     d = derivative("abs(x)")
     r = d.evaluate(np.array([1.0, -2.0, 0.0]))
-    rows = [[json_number(v), json_number(lv), json_number(rv), why or "-"] for v, lv, rv, why in zip(r.values, r.left, r.right, r.reasons)]
+    rows = [[_number_text(v), _number_text(lv), _number_text(rv), why or "-"]
+            for v, lv, rv, why in zip(r.values, r.left, r.right, r.reasons)]
     report.section(
         "2.3 - Limitations of symbolic differentiation: |x|",
         _p(f"The lab's SymPy (complex symbols) gives <code>{html.escape(str(lab))}</code>; at x = -2 that "
@@ -146,7 +147,7 @@ def _numeric(report: Report) -> None:
     lab = np.gradient(np.abs(x), x)
     sampled = differentiate_samples(np.abs(x), x, full=True)
     numeric = derivative("abs(x)", method="numeric")(x)
-    rows = [[f"{x[i]:.6f}", json_number(lab[i]), json_number(sampled.values[i]), json_number(numeric[i]), json_number(np.sign(x[i]))]
+    rows = [[f"{x[i]:.6f}", *map(_number_text, (lab[i], sampled.values[i], numeric[i], np.sign(x[i])))]
             for i in sorted(beside)]
     composed = function("exp(-2*x) + 3*sin(3*x)")
     exact = derivative(composed)(x)
@@ -167,7 +168,8 @@ def _numeric(report: Report) -> None:
         *_inexact(report),
     )
     nearest = beside[0]
-    report.note("np.gradient beside |x|'s kink", f"{json_number(lab[nearest])} (lab) vs {json_number(numeric[nearest])} (tridiff)")
+    report.note("np.gradient beside |x|'s kink",
+                f"{_number_text(lab[nearest])} (lab) vs {_number_text(numeric[nearest])} (tridiff)")
 
 
 def _inexact(report: Report) -> list[str]:
@@ -209,12 +211,13 @@ def _automatic(report: Report) -> None:
     array_error = _lab_error(lambda: jax.grad(f)(jnp.array([1.0, 2.0, 3.0])))
     jax_abs = float(jax.grad(jnp.abs)(0.0))
     d = derivative(f, method="automatic")
-    at_int = json_number(d(3))
+    at_int = _number_text(d(3))
     r = derivative(function(lambda x: jnp.abs(x)), method="automatic").evaluate(0.0)
     rows = [
         ["grad(f)(3) (an int)", html.escape(int_error), at_int],
         ["grad(f)(array)", html.escape(array_error), _arr(d(np.array([1.0, 2.0, 3.0])))],
-        ["|x|'(0)", json_number(jax_abs), f"NaN: {html.escape(r.reasons)} (left {json_number(r.left)}, right {json_number(r.right)})"],
+        ["|x|'(0)", _number_text(jax_abs),
+         f"NaN: {html.escape(r.reasons)} (left {_number_text(r.left)}, right {_number_text(r.right)})"],
     ]
     from .plot import plot_gallery
 
@@ -265,7 +268,8 @@ def _efficiency(report: Report) -> None:
         "<h3>Conclusions from these figures</h3><ul>" + "".join(f"<li>{c}</li>" for c in conclusions) + "</ul>",
     )
     report.note(f"nested polynomial f' on {n:,} points",
-                f"tridiff symbolic {format_seconds(sym.median)} vs lab lambdify {format_seconds(raw.median) if raw else 'skipped'}")
+                f"tridiff symbolic {format_seconds(sym.median)} vs lab lambdify "
+                f"{format_seconds(raw.median) if raw else 'skipped'}")
 
 
 def _conclusions(sizes, depth, copy: float, n: int) -> list[str]:
@@ -289,8 +293,8 @@ def _conclusions(sizes, depth, copy: float, n: int) -> list[str]:
     if grad is not None:
         faster = "faster" if tri["numeric"] < grad.median else "slower"
         out.append(f"Numeric differentiation is not inherently slow: tridiff's numeric method "
-                   f"({format_seconds(tri['numeric'])}) was {faster} than np.gradient ({format_seconds(grad.median)}) here, and "
-                   f"far more accurate away from the samples' spacing.")
+                   f"({format_seconds(tri['numeric'])}) was {faster} than np.gradient "
+                   f"({format_seconds(grad.median)}) here, and far more accurate away from the samples' spacing.")
     setups = {m: poly[m].setup_seconds[0] for m in METHODS}
     out.append("Setup is paid once per function and method: " +
                ", ".join(f"{m} {format_seconds(s)}" for m, s in setups.items()) + ".")
@@ -302,8 +306,8 @@ def _conclusions(sizes, depth, copy: float, n: int) -> list[str]:
                 f"{format_seconds(first.median)} to {format_seconds(last.median)}")
         done = [t for t in raw_depth.evaluation if t is not None]
         if len(done) >= 2:
-            text += (f", while the lab's lambdify went from {format_seconds(done[0].median)} to {format_seconds(done[-1].median)}: "
-                     "that growth is the expression swell")
+            text += (f", while the lab's lambdify went from {format_seconds(done[0].median)} to "
+                     f"{format_seconds(done[-1].median)}: that growth is the expression swell")
         out.append(text + ".")
     return out
 
@@ -350,13 +354,14 @@ def _table(header, rows) -> str:
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
-def json_number(v) -> str:
+def _number_text(v) -> str:
+    """A number as the report shows it: 10 significant digits, NaN as 'NaN'."""
     v = float(v)
     return "NaN" if np.isnan(v) else f"{v:.10g}"
 
 
 def _arr(a) -> str:
-    return "[" + ", ".join(json_number(v) for v in np.atleast_1d(a)) + "]"
+    return "[" + ", ".join(_number_text(v) for v in np.atleast_1d(a)) + "]"
 
 
 _STYLE = """
