@@ -159,10 +159,9 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
             cuts = _interior(yl, ol, plan, detect, float(np.finfo(ys.dtype).eps))
             _edges(yl, ol, plan)
             flagged, why = _repair(yl, ol, plan, cuts)
-            flat = ys.reshape(-1)
             # A centred stencil of odd order gives y_i no weight: a NaN or infinite sample would get
             # a finite derivative (np.gradient's). The sum of squares is not finite if some y is not.
-            if plan.x is None and plan.order % 2 and not np.isfinite(np.dot(flat, flat)):
+            if plan.x is None and plan.order % 2 and not np.isfinite(np.dot(ys.ravel(), ys.ravel())):
                 out[~np.isfinite(ys)] = np.nan
     if not full:
         return out
