@@ -30,11 +30,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy
+from interleave import interleaved  # benchmarks/interleave.py, beside this script
 
 import tridiff as td
-from tridiff.catalog import BY_NAME, nested_polynomial
-
-from interleave import interleaved  # benchmarks/interleave.py, beside this script
+from tridiff.studies.catalog import BY_NAME, nested_polynomial
 
 N_POINTS = 10**6
 METHODS = ("symbolic", "automatic", "numeric")
@@ -210,7 +209,7 @@ COLD_CHILD = r"""
 import json, sys, time
 import numpy as np, jax, jax.numpy as jnp, sympy
 import tridiff as td
-from tridiff.catalog import nested_polynomial
+from tridiff.studies.catalog import nested_polynomial
 mode = sys.argv[1]
 x = np.linspace(-5, 5, %d)
 t0 = time.perf_counter()

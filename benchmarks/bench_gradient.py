@@ -34,13 +34,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy
+from interleave import interleaved  # benchmarks/interleave.py, beside this script
 
 import tridiff as td
 from tridiff.errors import TridiffError
-from tridiff.testing import scaled_error
-from tridiff.timing import measure
-
-from interleave import interleaved  # benchmarks/interleave.py, beside this script
+from tridiff.methods.reference import scaled_error
+from tridiff.studies.timing import measure
 
 M = 200  # data rows of the logistic loss
 TARGET = 5.0  # reverse-mode gradient / f at the largest n

@@ -1,9 +1,9 @@
 """Benchmark tridiff's numeric derivatives against numdifftools, scipy.differentiate, findiff and np.gradient.
 
 One run, on one machine, 10^5 points of each function (the lab's nested polynomial and
-exp(-2x) + 3 sin(3x)). For every tool: the median time of a call (``tridiff.timing.measure``:
+exp(-2x) + 3 sin(3x)). For every tool: the median time of a call (``tridiff.studies.timing.measure``:
 warm-up first, so compilation is not counted; tridiff's first call is reported apart), the
-largest scaled error against the exact derivative (``tridiff.testing.reference``: mpmath at 40
+largest scaled error against the exact derivative (``tridiff.methods.reference.reference``: mpmath at 40
 digits, on 2001 of the points), and the time as a multiple of tridiff's. DESIGN.md's targets, at
 ≤ 1e-10 relative error: ≥ 100× faster than numdifftools, ≥ 10× faster than scipy.differentiate.
 
@@ -26,9 +26,9 @@ from typing import Callable
 import numpy as np
 
 import tridiff as td
-from tridiff.catalog import BY_NAME, nested_polynomial
-from tridiff.testing import reference, scaled_error
-from tridiff.timing import measure, once
+from tridiff.methods.reference import reference, scaled_error
+from tridiff.studies.catalog import BY_NAME, nested_polynomial
+from tridiff.studies.timing import measure, once
 
 N_POINTS = 10**5
 REFERENCE_POINTS = 2001
@@ -223,7 +223,7 @@ def main(argv=None) -> int:
     for case in CASES:
         run_case(*case, args, rows)
     print_table(rows)
-    print("\nmax error: max |d - exact| / (|exact| + 1% of max |exact|) (tridiff.testing.scaled_error); "
+    print("\nmax error: max |d - exact| / (|exact| + 1% of max |exact|) (tridiff.methods.reference.scaled_error); "
           "× tridiff: median time ÷ tridiff's baseline median.")
     verdicts = targets(rows)
     print("\ntargets (against each peer's fastest setting that reaches 1e-10, or its fastest if none does):")

@@ -27,11 +27,10 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from interleave import interleaved  # benchmarks/interleave.py, beside this script
 
 import tridiff
-from tridiff.samples import differentiate_samples
-
-from interleave import interleaved  # benchmarks/interleave.py, beside this script
+from tridiff.methods.samples import differentiate_samples
 
 N_POINTS = 10**6
 FUNCTIONS = {

@@ -1,6 +1,6 @@
 """Shuffled rounds for the benchmarks that compare calls with each other in one run.
 
-``tridiff.timing.measure`` times one call after another; here every call runs once per round, in a
+``tridiff.studies.timing.measure`` times one call after another; here every call runs once per round, in a
 new order each round, with the garbage collector off, so drift and noise from the rest of the
 machine fall on all the calls alike and their ratios stay fair.
 """

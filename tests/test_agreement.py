@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tridiff as td
-from tridiff.catalog import EXAMPLES
-from tridiff.testing import TOLERANCES, check_derivative
+from tridiff.studies.catalog import EXAMPLES
+from tridiff.studies.testing import TOLERANCES, check_derivative
 
 # Numeric tolerances for higher orders (default central stencil, accuracy 4), set a modest margin
 # above the worst scaled error measured over the whole catalog on 41 points per domain (two library

@@ -1,6 +1,6 @@
 """The ``tridiff`` command, run as a user runs it: a subprocess, its exit status, stdout and stderr.
 
-Every call goes through ``sys.executable -m tridiff.cli`` (so it works in any virtualenv), with a
+Every call goes through ``sys.executable -m tridiff.apps.cli`` (so it works in any virtualenv), with a
 timeout and ``COLUMNS=120`` for stable tables, in a scratch working directory. The expected values
 are computed here, independently of tridiff: NumPy for derivatives, SymPy to read the printed
 formulas back, the PNG signature and an XML parser for the plots.
@@ -40,7 +40,7 @@ X = sympy.Symbol("x", real=True)
 
 
 def command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "tridiff.cli", *args]
+    return [sys.executable, "-m", "tridiff.apps.cli", *args]
 
 
 def run(*args: str, cwd: Path, timeout: float = TIMEOUT) -> subprocess.CompletedProcess:

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 import tridiff as td
-from tridiff.compare import REFERENCE_POINTS
 from tridiff.errors import TridiffError
-from tridiff.timing import Timing
+from tridiff.studies.compare import REFERENCE_POINTS
+from tridiff.studies.timing import Timing
 
 PNG_HEADER = b"\x89PNG\r\n\x1a\n"
 METHODS = ("symbolic", "automatic", "numeric")

@@ -7,7 +7,7 @@ formula, which must come out identical); ``jax.grad``/``jax.jacfwd`` of the jax.
 logistic loss, ``mpmath.diff`` of the function written in plain Python loops, at 40 digits.
 
 Tolerance: 1e-12 scaled error (|value − ref| / (|ref| + 1% of the largest |ref|), as in
-:func:`tridiff.testing.scaled_error`) everywhere; measured worst over the functions and points
+:func:`tridiff.methods.reference.scaled_error`) everywhere; measured worst over the functions and points
 below: 3.5e-15 (the logistic loss's symbolic gradient against jax.grad), 5.6e-16 against mpmath.
 """
 
@@ -23,8 +23,9 @@ import pytest
 import sympy as sp
 
 import tridiff as td
-from tridiff.testing import scaled_error
-from tridiff.tracing import trace_jax
+from tridiff.definition import tracing
+from tridiff.definition.tracing import trace_jax
+from tridiff.methods.reference import scaled_error
 
 TOL = 1e-12
 RNG = np.random.default_rng(2024)
@@ -176,15 +177,15 @@ def test_a_program_too_large_for_a_formula_stays_a_program(monkeypatch):
     # 600 data rows times 10 weights: 6000 products in X @ w alone, more than MAX_TRACE_WORK
     X = RNG.standard_normal((600, 10))
     loss = lambda w: jnp.mean(jnp.log1p(jnp.exp(-(X @ w))))  # noqa: E731
-    monkeypatch.setattr(td.tracing, "_read_jaxpr", None)  # never interpreted: refused from its size
+    monkeypatch.setattr(tracing, "_read_jaxpr", None)  # never interpreted: refused from its size
     f = td.function(loss, variables=10)
-    assert f.kind == "program" and f"more than {td.tracing.MAX_TRACE_WORK} scalar operations" in f.opaque_reason
+    assert f.kind == "program" and f"more than {tracing.MAX_TRACE_WORK} scalar operations" in f.opaque_reason
     pts = points(10)
     assert scaled_error(td.gradient(f, method="automatic")(pts), jax_of(loss, pts)) <= TOL
 
 
 def test_numpy_code_too_large_to_trace_is_opaque_and_says_so(monkeypatch):
-    monkeypatch.setattr(td.tracing, "MAX_NUMPY_TRACE_WORK", 50)
+    monkeypatch.setattr(tracing, "MAX_NUMPY_TRACE_WORK", 50)
     f = td.function(lambda w: np.sum(np.exp(LOGISTIC_X @ w)), variables=5)  # 30 x 5 products alone: 150
     assert f.kind == "opaque" and "more than 50 scalar operations" in f.opaque_reason, f.opaque_reason
     assert td.function(lambda w: np.sum(np.exp(w)), variables=5).kind == "numpy"  # 10 operations

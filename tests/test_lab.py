@@ -17,8 +17,8 @@ import pytest
 import sympy
 
 import tridiff as td
-from tridiff.catalog import nested_polynomial
-from tridiff.testing import reference, scaled_error
+from tridiff.methods.reference import reference, scaled_error
+from tridiff.studies.catalog import nested_polynomial
 
 METHODS = ("symbolic", "automatic", "numeric")
 # DESIGN.md's accuracy targets: symbolic and automatic to rounding, numeric central to 1e-8.

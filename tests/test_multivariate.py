@@ -6,7 +6,7 @@ functions (the text is evaluated here in a namespace of mpmath functions, indepe
 tridiff's parser, SymPy and JAX). Expected values at kinks are derived by hand.
 
 Tolerances (scaled error: |value − reference| / (|reference| + 1% of the largest |reference| at
-all the points), as in :func:`tridiff.testing.scaled_error`). Measured on this machine
+all the points), as in :func:`tridiff.methods.reference.scaled_error`). Measured on this machine
 over the table below (5 points per function):
   gradient   symbolic ≤ 1.1e-15, automatic ≤ 7.7e-16, numeric ≤ 2.3e-11 (logistic loss)
   Hessian    symbolic ≤ 4.2e-15, automatic ≤ 2.3e-15, numeric ≤ 1.0e-8  (Booth)
@@ -118,7 +118,7 @@ def made(kind: str, source, method: str, *args, variables=None):
 
 def scaled_error(values, ref) -> float:
     """max |values − ref| / (|ref| + 1% of the largest |ref| over all the points), as in
-    :func:`tridiff.testing.scaled_error`: a zero of a component (Rosenbrock's gradient at its
+    :func:`tridiff.methods.reference.scaled_error`: a zero of a component (Rosenbrock's gradient at its
     minimum (1, 1), which mpmath gives as ~1e-40) is measured against the components' size."""
     values, ref = np.asarray(values), np.asarray(ref)
     scale = np.abs(ref) + 0.01 * np.max(np.abs(ref))

@@ -1,7 +1,7 @@
 """Numeric differentiation: stencils, convergence orders, accuracy, honest error estimates, kinks,
 the complex step, and the step study (Squire & Trapp 1998).
 
-The reference is mpmath at 40 digits (``tridiff.testing.reference``), never tridiff itself.
+The reference is mpmath at 40 digits (``tridiff.methods.reference.reference``), never tridiff itself.
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import pytest
 import sympy as sp
 
 import tridiff as td
-from tridiff import numeric
-from tridiff.catalog import BY_NAME, EXAMPLES
-from tridiff.kinks import collect_switches
-from tridiff.stepstudy import SQUIRE_TRAPP, StepStudy, step_study
-from tridiff.testing import reference, scaled_error
+from tridiff.analysis.switches import collect_switches
+from tridiff.methods import numeric
+from tridiff.methods.reference import reference, scaled_error
+from tridiff.studies.catalog import BY_NAME, EXAMPLES
+from tridiff.studies.stepstudy import SQUIRE_TRAPP, StepStudy, step_study
 
 EPS = np.finfo(np.float64).eps
 

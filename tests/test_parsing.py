@@ -7,8 +7,8 @@ generator that wrote the text) from ``sympy.Symbol(name, real=True)``, never rea
 from __future__ import annotations
 
 import ast
-import re
 import builtins
+import re
 import signal
 import sys
 import time
@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import tridiff as td
-from tridiff.parsing import parse
+from tridiff.definition.parsing import parse
 
 X = sp.Symbol("x", real=True)
 Y = sp.Symbol("y", real=True)

@@ -14,7 +14,9 @@ import pytest
 
 import tridiff as td
 from tridiff.errors import TridiffError
-from tridiff.plot import LAB_GALLERY, METHOD_STYLES, plot, plot_gallery
+from tridiff.studies import catalog
+from tridiff.studies.presentation import METHOD_STYLES
+from tridiff.views.plot import LAB_GALLERY, plot, plot_gallery
 
 PNG_HEADER = b"\x89PNG\r\n\x1a\n"
 
@@ -44,9 +46,9 @@ def test_png_renders_headless(abs_fig, tmp_path):
 
 
 def test_no_pyplot_and_lazy_matplotlib():
-    # A fresh interpreter: importing tridiff.plot loads no matplotlib; plotting never loads pyplot.
+    # A fresh interpreter: importing tridiff.views.plot loads no matplotlib; plotting never loads pyplot.
     code = (
-        "import sys, importlib; p = importlib.import_module('tridiff.plot'); assert 'matplotlib' not in sys.modules;"
+        "import sys, importlib; p = importlib.import_module('tridiff.views.plot'); assert 'matplotlib' not in sys.modules;"
         "p.plot('x**2', points=11); assert 'matplotlib.pyplot' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
@@ -141,7 +143,7 @@ def test_error_panel_log_scale_one_line_per_method():
 def test_gallery_has_nine_axes_from_the_catalog(tmp_path):
     fig = plot_gallery(points=101)
     assert len(fig.axes) == 9 and len(LAB_GALLERY) == 9
-    assert LAB_GALLERY[2] == td.catalog.BY_NAME["reciprocal"].text
+    assert LAB_GALLERY[2] == catalog.BY_NAME["reciprocal"].text
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[0] == "$f(x) = x^{3}$" and titles[7] == "$f(x) = |x|$"
     for ax in fig.axes:

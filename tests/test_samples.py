@@ -17,10 +17,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tridiff as td
-import tridiff.samples as samples
-from tridiff.catalog import EXAMPLES
-from tridiff.numeric import fornberg
-from tridiff.samples import AT_KINK, BETWEEN_KINKS, NOT_FINITE_Y, SampleDerivative, differentiate_samples
+import tridiff.methods.samples as samples
+from tridiff.methods.numeric import fornberg
+from tridiff.methods.samples import SampleDerivative, differentiate_samples
+from tridiff.reasons import BETWEEN_KINKS, KINK, NOT_FINITE_SAMPLES, REASONS
+from tridiff.studies.catalog import EXAMPLES
+
+AT_KINK, BETWEEN_KINKS, NOT_FINITE_Y = REASONS[KINK], REASONS[BETWEEN_KINKS], REASONS[NOT_FINITE_SAMPLES]
 
 EPS = np.finfo(np.float64).eps
 

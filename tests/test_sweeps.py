@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 from tridiff.errors import TridiffError
-from tridiff.sweeps import REFERENCES, Sweep, sweep_depth, sweep_sizes
-from tridiff.timing import Timing
+from tridiff.studies.sweeps import REFERENCES, Sweep, sweep_depth, sweep_sizes
+from tridiff.studies.timing import Timing
 
 PNG_HEADER = b"\x89PNG\r\n\x1a\n"
 METHODS = ("symbolic", "automatic", "numeric")

@@ -6,16 +6,17 @@
 -sin(x)**2 + cos(x)**2 + sign(x)
 """
 
-from .compare import Comparison, MethodReport, compare
-from .derivative import METHODS, Derivative, DerivativeResult, derivative
+from .definition.function import Function, function
 from .errors import BranchingError, MethodUnavailableError, ParseError, TraceError, TridiffError
-from .function import Function, function
-from .kinks import Kink, kinks
-from .multivariate import MultiDerivative, MultiResult, directional, gradient, hessian, jacobian, partial
-from .plot import plot, plot_gallery
-from .samples import SampleDerivative, differentiate_samples
-from .stepstudy import StepStudy, step_study
-from .sweeps import Series, Sweep, sweep_depth, sweep_sizes
+from .methods.derivative import Derivative, DerivativeResult, derivative
+from .methods.multivariate import MultiDerivative, MultiResult, directional, gradient, hessian, jacobian, partial
+from .methods.options import METHODS
+from .methods.samples import SampleDerivative, differentiate_samples
+from .studies.compare import Comparison, MethodReport, compare
+from .studies.kinks import Kink, kinks
+from .studies.stepstudy import StepStudy, step_study
+from .studies.sweeps import Series, Sweep, sweep_depth, sweep_sizes
+from .views.plot import plot, plot_gallery
 
 __version__ = "0.1.0"
 

@@ -12,35 +12,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import mpmath
 import numpy as np
-import sympy as sp
 
-from .derivative import METHODS, derivative
-from .function import function
+from ..definition.function import function
+from ..methods.derivative import derivative
+from ..methods.options import METHODS
+from ..methods.reference import reference, scaled_error
 
 #: Accuracy each method should reach in float64 on a smooth function (DESIGN.md's targets,
 #: with the numeric default stencil well inside its 1e-8).
 TOLERANCES = {"symbolic": 1e-13, "automatic": 1e-13, "numeric": 1e-8}
-
-
-def reference(f, xs, order: int = 1, digits: int = 40) -> np.ndarray:
-    """f^(order) at each of ``xs`` by mpmath at ``digits`` digits (NaN where mpmath fails or f is complex)."""
-    fn = function(f)
-    mp_f = sp.lambdify(fn.symbol, fn.expr, modules="mpmath")
-    out = np.full(np.shape(xs), np.nan)
-    with mpmath.workdps(digits):
-        for i, x0 in np.ndenumerate(np.asarray(xs, dtype=float)):
-            try:
-                value = mpmath.diff(mp_f, mpmath.mpf(float(x0)), order)
-            except (ValueError, ZeroDivisionError, TypeError, OverflowError):
-                continue
-            if isinstance(value, mpmath.mpc):
-                if abs(value.imag) > abs(value.real) * mpmath.mpf(10) ** (-digits // 2):
-                    continue
-                value = value.real
-            out[i] = float(value)
-    return out
 
 
 @dataclass(frozen=True)
@@ -51,16 +32,6 @@ class CheckReport:
     undefined: np.ndarray
     values: dict[str, np.ndarray] = field(repr=False)
     reference: np.ndarray = field(repr=False)
-
-
-def scaled_error(values: np.ndarray, ref: np.ndarray) -> float:
-    """max |values − ref| / (|ref| + 1% of max |ref|) over points where ref is finite."""
-    ok = np.isfinite(ref)
-    if not ok.any():
-        return 0.0
-    scale = np.abs(ref[ok]) + 0.01 * np.max(np.abs(ref[ok]))
-    scale = np.where(scale == 0, 1.0, scale)
-    return float(np.max(np.abs(values[ok] - ref[ok]) / scale))
 
 
 def check_derivative(f, xs, order: int = 1, methods=METHODS, tolerances=None, undefined=None) -> CheckReport:

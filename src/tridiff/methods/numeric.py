@@ -7,7 +7,7 @@ Schemes
     the h², h⁴, … terms level by level is exact for the same polynomials as the single stencil on
     the union of those nested points, so the tableau *is* that stencil: Fornberg gives its weights.
     ``complex-step``: f'(x) = Im f(x + ih)/h with no subtraction, hence no cancellation: accurate
-    to rounding for any tiny h, wherever f is analytic (see :mod:`tridiff.compiling` for how
+    to rounding for any tiny h, wherever f is analytic (see :mod:`tridiff.compiler.lowering` for how
     branches are taken along the real axis so that it stays valid beside kinks).
 
 Step
@@ -40,8 +40,8 @@ from typing import Callable
 
 import numpy as np
 
-from .errors import TridiffError
-from .kinks import BRANCHING, UNRESOLVED
+from ..errors import TridiffError
+from ..reasons import BRANCHING, UNRESOLVED
 
 SCHEMES = ("central", "forward", "backward", "richardson", "complex-step")
 DEFAULT_ACCURACY = {"central": 4, "forward": 4, "backward": 4, "richardson": 8, "complex-step": 2}

@@ -8,11 +8,11 @@ formulas (∂f/∂x_j, ∂f_i/∂x_j or ∂²f/∂x_i∂x_j) evaluated at a batc
 - automatic: JAX on f's program, in the mode the shapes call for: reverse (one backward pass per
   output) when there are fewer outputs than variables, as for a gradient; forward (one tangent per
   variable) otherwise; forward over reverse for a Hessian;
-- numeric: the one-variable finite differences of :mod:`tridiff.numeric` along each coordinate
+- numeric: the one-variable finite differences of :mod:`tridiff.methods.numeric` along each coordinate
   (2 evaluations per variable with ``accuracy=2``, 4 with the default 4), with their error
   estimates; mixed second partials by the 4-point formula.
 
-Where the derivative does not exist is decided once, as in one variable (:mod:`tridiff.kinks`): on
+Where the derivative does not exist is decided once, as in one variable (:mod:`tridiff.analysis.switches`): on
 a switch surface u = 0 the derivative formulas are evaluated with every branch forced to the side
 u > 0 and to the side u < 0; the derivative exists there iff f is continuous and both sides agree.
 So |x − y| on the line x = y and max(x, y) are undefined there, |x|·y at the origin is not.
@@ -28,24 +28,14 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
+from ..analysis.switches import close, switch_kinds
+from ..compiler.lowering import Lowering, to_numpy, x64
+from ..definition.function import Function, function, trace_callable
+from ..definition.points import as_rows
+from ..errors import MethodUnavailableError, TridiffError
+from ..reasons import DOMAIN_ENDPOINT, INFINITE, JUMP, KINK, NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, reasons_of
 from . import numeric
-from .compiling import Lowering, to_numpy, x64
-from .derivative import METHODS
-from .errors import MethodUnavailableError, TridiffError
-from .function import Function, function, trace_callable
-from .kinks import (
-    DOMAIN_ENDPOINT,
-    INFINITE,
-    JUMP,
-    KINK,
-    NOT_FINITE,
-    NOT_FINITE_INPUT,
-    OUTSIDE_DOMAIN,
-    close,
-    reasons_of,
-    switch_kinds,
-)
-from .points import as_rows
+from .options import METHODS
 
 
 @dataclass(frozen=True)
@@ -334,7 +324,7 @@ class MultiDerivative:
                                 None, None)
 
     def _along(self, program, cols, j, flagged, clearance=None, order=1):
-        """d^order/dx_j^order of ``program`` at ``cols`` by :func:`tridiff.numeric.differentiate`, kinks
+        """d^order/dx_j^order of ``program`` at ``cols`` by :func:`tridiff.methods.numeric.differentiate`, kinks
         avoided; ``j`` may be traced (a loop over the coordinates), ``clearance`` then given."""
         args = list(self.switches)
 
@@ -496,11 +486,11 @@ def jacobian(fs, method: str = "auto", *, variables=None, scheme=None, accuracy=
     if isinstance(fs, sp.MatrixBase):
         fs = list(fs)
     elif callable(fs) and not isinstance(fs, Function):
-        exprs, symbols, kind = trace_callable(fs, variables)
-        if not isinstance(exprs, tuple):
+        found = trace_callable(fs, variables)
+        if not isinstance(found.expr, tuple):
             raise TridiffError("jacobian needs a vector-valued function (it returns one number: use td.gradient)"
-                               if exprs is not None else f"jacobian needs f's formula: {kind}")
-        fs, variables = [sp.Matrix(exprs)[i] for i in range(len(exprs))], [s.name for s in symbols]
+                               if found.expr is not None else f"jacobian needs f's formula: {found.reason}")
+        fs, variables = list(found.expr), [s.name for s in found.symbols]
     if isinstance(fs, (str, sp.Basic, Function)) or not len(fs):
         raise TridiffError("jacobian needs a sequence of functions (f_1, …, f_m); for one function use td.gradient")
     return _make(tuple(fs), variables, "jacobian", method, scheme, accuracy)

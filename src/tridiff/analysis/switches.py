@@ -18,26 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jax.numpy as jnp
-import numpy as np
 import sympy as sp
 
-from .compiling import Lowering, relation_argument
-
-# Reason codes of an undefined point, in order of precedence (the first that applies is reported).
-OK, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, DOMAIN_ENDPOINT, JUMP, KINK, INFINITE, NOT_FINITE, UNRESOLVED, BRANCHING = range(10)
-
-REASONS: dict[int, str] = {
-    OK: "",
-    NOT_FINITE_INPUT: "x is NaN or infinite",
-    OUTSIDE_DOMAIN: "f is not defined here (outside its domain, or a pole)",
-    DOMAIN_ENDPOINT: "endpoint of f's domain: f is defined on one side only",
-    JUMP: "f jumps here (it is not continuous)",
-    KINK: "kink: the left and right derivatives differ",
-    INFINITE: "the derivative is infinite, or too large for the float type (vertical tangent, pole, overflow)",
-    NOT_FINITE: "the derivative formula has no finite value here",
-    UNRESOLVED: "one-sided difference quotients disagree: a kink or jump within the step",
-    BRANCHING: "kinks on both sides of x, closer than the finite-difference step",
-}
+from ..compiler.lowering import Lowering, relation_argument
+from ..primitives import BY_HEAD
+from ..reasons import DOMAIN_ENDPOINT, INFINITE, JUMP, KINK, NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN
 
 
 @dataclass(frozen=True)
@@ -50,29 +35,6 @@ class Switch:
     kind: str  # "branch" (abs, max, where...), "domain" (f needs arg >= 0: sqrt, log...), "pole" (1/arg)
 
 
-# Rules as data: which arguments of each function are branch switches, which are domain switches.
-_BRANCH_ARGS = {
-    sp.Abs: lambda e: [e.args[0]],
-    sp.sign: lambda e: [e.args[0]],
-    sp.Heaviside: lambda e: [e.args[0]],
-    sp.DiracDelta: lambda e: [e.args[0]],
-    sp.Max: lambda e: [a - b for i, a in enumerate(e.args) for b in e.args[i + 1:]],
-    sp.Min: lambda e: [a - b for i, a in enumerate(e.args) for b in e.args[i + 1:]],
-    sp.atan2: lambda e: [e.args[0]],  # jumps by 2π where y crosses 0 with x < 0
-}
-_DOMAIN_ARGS = {
-    sp.log: lambda u: [u],
-    sp.asin: lambda u: [1 - u, 1 + u],
-    sp.acos: lambda u: [1 - u, 1 + u],
-    sp.atanh: lambda u: [1 - u, 1 + u],
-    sp.acosh: lambda u: [u - 1],
-}
-
-
-_POLE_ARGS = {
-    sp.tan: lambda u: [sp.cos(u)], sp.sec: lambda u: [sp.cos(u)],
-    sp.cot: lambda u: [sp.sin(u)], sp.csc: lambda u: [sp.sin(u)],
-}
 _PRECEDENCE = {"branch": 0, "domain": 1, "pole": 2}  # a u that is both a pole and a branch is a pole
 
 
@@ -81,15 +43,8 @@ def _switch_args(expr: sp.Expr):
     for node in sp.preorder_traversal(expr):
         if node.is_Relational:
             yield relation_argument(node), "branch"
-        elif node.func in _BRANCH_ARGS:
-            for u in _BRANCH_ARGS[node.func](node):
-                yield u, "branch"
-        elif node.func in _DOMAIN_ARGS:
-            for u in _DOMAIN_ARGS[node.func](node.args[0]):
-                yield u, "domain"
-        elif node.func in _POLE_ARGS:
-            for u in _POLE_ARGS[node.func](node.args[0]):
-                yield u, "pole"
+        elif node.func in BY_HEAD:
+            yield from BY_HEAD[node.func].switches(node)
         elif node.is_Pow and node.base is not sp.E and node.base.free_symbols:
             if not node.exp.is_integer:
                 yield node.base, "domain"  # a non-integer power needs a non-negative base
@@ -98,12 +53,19 @@ def _switch_args(expr: sp.Expr):
 
 
 def switch_kinds(exprs, symbols) -> dict[sp.Expr, str]:
-    """``{u: kind}`` for the switch arguments of ``exprs`` that depend on any of ``symbols``."""
+    """``{u: kind}`` for the switch arguments of ``exprs`` (f, f', …) that depend on any of ``symbols``.
+
+    Within one expression a u that is both a pole and a branch is a pole. Across them, the kind f
+    itself gives u stands: a derivative blowing up at f's domain edge (acosh'' has 1/(x - 1)) does
+    not make the edge a pole of f.
+    """
     seen: dict[sp.Expr, str] = {}
     for expr in exprs:
+        own: dict[sp.Expr, str] = {}
         for u, kind in _switch_args(expr):
-            if u.free_symbols & set(symbols) and _PRECEDENCE[kind] >= _PRECEDENCE[seen.get(u, "branch")]:
-                seen[u] = kind
+            if u.free_symbols & set(symbols) and _PRECEDENCE[kind] >= _PRECEDENCE[own.get(u, "branch")]:
+                own[u] = kind
+        seen.update({u: kind for u, kind in own.items() if u not in seen})
     # An argument SymPy proves positive (1 + exp(v), x² + 1) never switches: checking it would only
     # cost work (a logistic loss has one such log per data point).
     return {u: kind for u, kind in seen.items() if not u.is_positive}
@@ -213,91 +175,3 @@ def analyse(x, symbol: sp.Symbol, exprs, switches: tuple[Switch, ...], n: int) -
 def not_finite_code(values):
     """INFINITE where ``values`` is ±inf, else NOT_FINITE (for points where they are not finite)."""
     return jnp.where(jnp.isinf(values), INFINITE, NOT_FINITE).astype(jnp.int8)
-
-
-def reasons_of(codes: np.ndarray) -> np.ndarray:
-    """Reason texts for an array of codes ('' where the derivative exists)."""
-    table = np.array([REASONS[c] for c in range(len(REASONS))], dtype=object)
-    return table[np.asarray(codes, dtype=np.intp)]
-
-
-@dataclass(frozen=True)
-class Kink:
-    """A point where f' does not exist, with the one-sided derivatives there."""
-
-    x: float
-    left: float
-    right: float
-    reason: str
-
-
-def kinks(f, interval: tuple[float, float], *, samples: int = 4001) -> tuple[Kink, ...]:
-    """The points in ``interval`` where f' does not exist, with left and right derivatives.
-
-    Isolated points only: where f is undefined on a whole stretch, its endpoints are listed.
-
-    >>> import tridiff as td
-    >>> td.kinks("abs(x) + abs(x - 1)", (-5, 5))[0]
-    Kink(x=0.0, left=-2.0, right=0.0, reason='kink: the left and right derivatives differ')
-    """
-    from .derivative import derivative
-    from .function import function
-
-    fn = function(f)
-    symbol = fn.symbol
-    a, b = check_interval(interval)
-    d = derivative(fn, method="symbolic")
-    candidates = set()
-    for s in d.switches:
-        candidates.update(zeros_in(s.arg, symbol, a, b, samples))
-    if not candidates:
-        return ()
-    xs = np.array(sorted(candidates))
-    result = d.evaluate(xs)
-    return tuple(
-        Kink(float(x), float(lv), float(rv), str(reason))
-        for x, lv, rv, bad, reason in zip(xs, result.left, result.right, result.undefined, result.reasons)
-        if bad
-    )
-
-
-def check_interval(interval, name: str = "interval") -> tuple[float, float]:
-    """``(a, b)`` as floats, or a clear error naming ``name`` unless finite with a < b."""
-    from .errors import TridiffError
-
-    try:
-        a, b = (float(v) for v in interval)
-    except (TypeError, ValueError):
-        raise TridiffError(f"{name} must be two numbers (a, b), got {interval!r}") from None
-    if not (np.isfinite(a) and np.isfinite(b) and a < b):
-        raise TridiffError(f"{name} must be finite with a < b, got ({a}, {b})")
-    return a, b
-
-
-def zeros_in(u: sp.Expr, symbol: sp.Symbol, a: float, b: float, samples: int) -> set[float]:
-    """Zeros of u in [a, b]: exact where SymPy finds a finite set, else sign changes refined by bisection."""
-    try:
-        found = sp.solveset(u, symbol, sp.Interval(a, b))
-    except (NotImplementedError, ValueError, TypeError):
-        found = None
-    if isinstance(found, sp.FiniteSet) and all(v.is_real for v in found):
-        return {float(v) for v in found}
-    fu = sp.lambdify(symbol, u, "numpy")
-    grid = np.linspace(a, b, samples)
-    with np.errstate(all="ignore"):
-        vals = np.broadcast_to(np.asarray(fu(grid), dtype=float), grid.shape)
-    zeros = set(grid[vals == 0].tolist())
-    change = np.nonzero(np.sign(vals[:-1]) * np.sign(vals[1:]) < 0)[0]
-    for i in change:
-        lo, hi, flo = grid[i], grid[i + 1], vals[i]
-        for _ in range(80):
-            mid = 0.5 * (lo + hi)
-            fm = float(fu(mid))
-            if fm == 0 or mid in (lo, hi):
-                break
-            if np.sign(fm) == np.sign(flo):
-                lo, flo = mid, fm
-            else:
-                hi = mid
-        zeros.add(mid)
-    return zeros

@@ -1,6 +1,6 @@
 """``td.derivative``: f' by one of three methods, honest where f' does not exist.
 
-Every method's values pass through the same kink analysis (:mod:`tridiff.kinks`), so all three
+Every method's values pass through the same kink analysis (:mod:`tridiff.analysis.switches`), so all three
 return NaN at exactly the same points; they differ in how f' is computed where it exists.
 Each (function, method, order, options) gets one jitted kernel, cached on the Function.
 """
@@ -14,17 +14,18 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
+from ..analysis.switches import analyse, collect_switches, not_finite_code
+from ..compiler.lowering import Lowering, elementwise, to_numpy, x64
+from ..definition.function import Function, KernelKey, function
+from ..definition.points import as_points
+from ..errors import MethodUnavailableError, TridiffError
+from ..primitives import BY_HEAD
+from ..reasons import NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, reasons_of
 from . import automatic, numeric, symbolic
-from .compiling import Lowering, elementwise, to_numpy, x64
-from .errors import MethodUnavailableError, TridiffError
-from .function import Function, function
-from .kinks import NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, analyse, collect_switches, not_finite_code, reasons_of
-from .points import as_points
+from .multivariate import partial
+from .options import METHODS, check_order
 
-METHODS = ("symbolic", "automatic", "numeric")
-MAX_ORDER = 8
 NUMERIC_MAX_ORDER = 4
-COMPLEX_STEP_UNSUPPORTED = (sp.erf, sp.atan2)  # no complex implementation in JAX
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,6 @@ class Derivative:
     def __init__(self, f: Function, method: str, order: int, scheme: str, accuracy: int, step: float | None):
         self.function, self.method, self.order = f, method, order
         self.scheme, self.accuracy, self.step = scheme, accuracy, step
-        self._key = (method, order, scheme, accuracy, step)
         if f.expr is not None:
             # Automatic and numeric need the derivative formulas only for one-sided limits at
             # switches and for lower orders: SymPy's diff is skipped when neither arises.
@@ -126,7 +126,7 @@ class Derivative:
             return pts.shaped(np.empty(0, pts.flat.dtype))
         if self.function.expr is None:
             return pts.shaped(self._opaque(pts.flat).values)
-        kernel = self._cached("fast", lambda: elementwise(self._fast_program()))
+        kernel = self.function.cache.kernel(self._kernel_key("fast"), lambda: elementwise(self._fast_program()))
         return pts.shaped(kernel(pts.flat))
 
     def evaluate(self, xs) -> DerivativeResult:
@@ -137,18 +137,14 @@ class Derivative:
             return _result(pts, empty, np.zeros(0, np.int8), empty, empty, None, self.method)
         if self.function.expr is None:
             return self._opaque(pts.flat, pts)
-        kernel = self._cached("rich", lambda: jax.jit(self._rich_program))
+        kernel = self.function.cache.kernel(self._kernel_key("rich"), lambda: jax.jit(self._rich_program))
         with x64():
             value, code, left, right, error = (to_numpy(a) for a in kernel(pts.flat))
         return _result(pts, value, code, left, right, error if self.method == "numeric" else None, self.method)
 
     # -- kernels -------------------------------------------------------------------------------
-    def _cached(self, kind: str, build):
-        cache = self.function.cache
-        key = (kind,) + self._key
-        if key not in cache:
-            cache[key] = build()
-        return cache[key]
+    def _kernel_key(self, use: str) -> KernelKey:
+        return KernelKey(use, self.method, self.order, self.scheme, self.accuracy, self.step)
 
     def _fast_program(self):
         # The rich program's first output is already NaN where f^(n) does not exist; XLA drops
@@ -233,17 +229,17 @@ def _result(pts, value, code, left, right, error, method) -> DerivativeResult:
 
 
 def _derivatives(f: Function, order: int):
-    key = ("derivatives", order)
-    if key not in f.cache:
-        f.cache[key] = symbolic.derivatives(f.expr, f.symbol, order)
-    return f.cache[key]
+    known = f.cache.derivatives
+    if order not in known:
+        known[order] = symbolic.derivatives(f.expr, f.symbol, order)
+    return known[order]
 
 
 def _switches(f: Function, exprs):
-    key = ("switches", len(exprs))
-    if key not in f.cache:
-        f.cache[key] = collect_switches(exprs, f.symbol)
-    return f.cache[key]
+    known = f.cache.switches
+    if len(exprs) not in known:
+        known[len(exprs)] = collect_switches(exprs, f.symbol)
+    return known[len(exprs)]
 
 
 def derivative(f, method: str = "auto", order: int = 1, *, wrt: str | None = None, scheme: str | None = None,
@@ -256,7 +252,7 @@ def derivative(f, method: str = "auto", order: int = 1, *, wrt: str | None = Non
             else numeric.
         order: 1, 2, 3, ... (numeric: up to 4; complex step: 1).
         wrt: for f of several variables, the variable of a first partial derivative: returns a
-            :class:`tridiff.multivariate.MultiDerivative` taking points of shape (..., n).
+            :class:`tridiff.MultiDerivative` taking points of shape (..., n).
         scheme: numeric only: "central" (the default; one-sided beside a kink), "forward",
             "backward", "richardson" (extrapolated central differences) or "complex-step"
             (f must have a formula).
@@ -281,8 +277,6 @@ def derivative(f, method: str = "auto", order: int = 1, *, wrt: str | None = Non
                                "or use td.gradient, td.hessian or td.directional")
         if order != 1 or step is not None:
             raise TridiffError("partial derivatives of several variables are first order, with no step=")
-        from .multivariate import partial
-
         return partial(f, wrt, method, scheme=scheme, accuracy=accuracy)
     order = check_order(order)
     if method == "auto":
@@ -315,45 +309,8 @@ def _check_complex_step(f: Function, order: int) -> None:
             "the complex step needs f's formula, to know where f is analytic (a callable evaluated at "
             "complex points can silently be wrong, as np.abs is): use scheme='richardson'"
         )
-    unsupported = sorted({n.func.__name__ for n in sp.preorder_traversal(f.expr) if n.func in COMPLEX_STEP_UNSUPPORTED}
-                         | {n.func.__name__ for n in sp.preorder_traversal(f.expr)
-                            if n.func in (sp.Max, sp.Min) and len(n.args) > 2})
+    unsupported = sorted({n.func.__name__ for n in sp.preorder_traversal(f.expr)
+                          if n.func in BY_HEAD and not BY_HEAD[n.func].supports_complex_step(n)})
     if unsupported:
         raise MethodUnavailableError(f"the complex step cannot evaluate {', '.join(unsupported)} at complex points: "
                                      "use scheme='richardson'")
-
-
-def check_methods(methods, name: str = "methods") -> tuple[str, ...]:
-    """``methods`` (one name or several) as a tuple without repeats; a name that is not a method, or
-    none at all, is refused naming ``name`` (the argument, or the CLI option).
-
-    >>> check_methods(("numeric", "symbolic", "numeric"))
-    ('numeric', 'symbolic')
-    """
-    methods = (methods,) if isinstance(methods, str) else tuple(dict.fromkeys(methods))
-    if not methods:
-        raise TridiffError(f"{name} is empty: choose from {', '.join(METHODS)}")
-    unknown = [m for m in methods if m not in METHODS]
-    if unknown:
-        raise TridiffError(f"unknown method {unknown[0]!r} in {name}: choose from {', '.join(METHODS)}")
-    return methods
-
-
-def check_order(order) -> int:
-    """The derivative's order as an int, or a clear error: an integer from 1 to MAX_ORDER.
-
-    >>> check_order(2)
-    2
-    """
-    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
-        raise TridiffError(f"order must be an integer from 1 to {MAX_ORDER}, got {order!r}")
-    return int(order)
-
-
-def prime(order: int) -> str:
-    """The name of f's derivative of that order, as the lab writes it: f', f'', f''', then f^(n).
-
-    >>> prime(1), prime(3), prime(4)
-    ("f'", "f'''", 'f^(4)')
-    """
-    return "f" + "'" * order if order <= 3 else f"f^({order})"

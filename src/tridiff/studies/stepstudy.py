@@ -20,13 +20,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import numeric
-from .compiling import to_numpy, x64
-from .derivative import Derivative, derivative, prime
-from .errors import MethodUnavailableError, TridiffError
-from .function import function
-from .points import json_number
-from .testing import reference
+from ..compiler.lowering import to_numpy, x64
+from ..definition.function import KernelKey, function
+from ..definition.points import json_number
+from ..errors import MethodUnavailableError, TridiffError
+from ..methods import numeric
+from ..methods.derivative import Derivative, derivative
+from ..methods.options import prime
+from ..methods.reference import REFERENCE_DIGITS, reference
 
 #: (scheme, accuracy) pairs studied by default; accuracy None: the scheme's default.
 DEFAULT_SCHEMES = (("central", 2), ("central", 4), ("central", 8), ("richardson", 8), ("complex-step", None))
@@ -35,7 +36,6 @@ DEFAULT_SCHEMES = (("central", 2), ("central", 4), ("central", 8), ("richardson"
 DEFAULT_STEPS = 2.0 ** -np.arange(3, 54)
 #: Squire & Trapp's test function; they differentiate it at x = 1.5.
 SQUIRE_TRAPP = "exp(x)/sqrt(sin(x)**3 + cos(x)**3)"
-REFERENCE_DIGITS = 40
 _FLOOR = 2.0**-56  # exact results (error 0) are drawn here on the log scale
 
 
@@ -244,15 +244,13 @@ def _kernel(d: Derivative):
     import jax
 
     fn = d.function
-    key = ("step_study", d.order, d.scheme, d.accuracy)
-    if key not in fn.cache:
-        def program(x, rel):
-            value, _code, _left, _right, error = Derivative(fn, "numeric", d.order, d.scheme, d.accuracy,
-                                                            rel)._rich_program(x)
-            return value, error
 
-        fn.cache[key] = jax.jit(program)
-    return fn.cache[key]
+    def program(x, rel):
+        value, _code, _left, _right, error = Derivative(fn, "numeric", d.order, d.scheme, d.accuracy,
+                                                        rel)._rich_program(x)
+        return value, error
+
+    return fn.cache.kernel(KernelKey("step study", "numeric", d.order, d.scheme, d.accuracy), lambda: jax.jit(program))
 
 
 def _point(x0) -> float:

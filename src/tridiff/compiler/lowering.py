@@ -16,30 +16,12 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
-import jax.scipy.special as jsp
 import numpy as np
 import sympy as sp
 from jax import lax
 
-
-@jax.custom_jvp
-def _tanh(u):
-    return jnp.tanh(u)
-
-
-# JAX's own rule, (1 - tanh u)(1 + tanh u), cancels for large |u|: at u = 9 it keeps 8 digits.
-# sech² u = 1/cosh² u has no cancellation (cosh overflowing to inf gives the right 0).
-_tanh.defjvp(lambda primals, tangents: (_tanh(primals[0]), tangents[0] / jnp.cosh(primals[0]) ** 2))
-
-#: One JAX implementation per SymPy function class (the lowering rules).
-JAX_FUNCTIONS: dict[type, Callable] = {
-    sp.sin: jnp.sin, sp.cos: jnp.cos, sp.tan: jnp.tan,
-    sp.asin: jnp.arcsin, sp.acos: jnp.arccos, sp.atan: jnp.arctan, sp.atan2: jnp.arctan2,
-    sp.sinh: jnp.sinh, sp.cosh: jnp.cosh, sp.tanh: _tanh,
-    sp.asinh: jnp.arcsinh, sp.acosh: jnp.arccosh, sp.atanh: jnp.arctanh,
-    sp.exp: jnp.exp, sp.log: jnp.log, sp.Abs: jnp.abs, sp.sign: jnp.sign, sp.erf: jsp.erf,
-    sp.sec: lambda u: 1 / jnp.cos(u), sp.csc: lambda u: 1 / jnp.sin(u), sp.cot: lambda u: 1 / jnp.tan(u),
-}
+from ..errors import TridiffError
+from ..primitives import BY_HEAD
 
 _RELATIONS: dict[type, Callable] = {
     sp.StrictGreaterThan: jnp.greater, sp.GreaterThan: jnp.greater_equal,
@@ -106,7 +88,8 @@ class Lowering:
         self.memo[expr] = value
         return value
 
-    def _side_of(self, u):
+    def side_of(self, u):
+        """``(flag, side)`` where a switch on ``u`` (or on ``-u``) is forced to one side, else None."""
         # Max(0, x) switches on 0 - x while its derivative Heaviside(x) switches on x: same place.
         if u in self.switches:
             return self.switches[u]
@@ -124,29 +107,14 @@ class Lowering:
             return _reduce(jnp.multiply, [self(a) for a in e.args])
         if e.is_Pow:
             return self._pow(*e.args)
-        if e.func is sp.sign:
-            return self._switched(e.args[0], jnp.sign, lambda s: s)
-        if e.func is sp.Abs and self.analytic:
-            return self(e.args[0]) * self._switched(e.args[0], jnp.sign, lambda s: s)
-        if e.func is sp.Heaviside:
-            half = 0.5 if len(e.args) == 1 else float(e.args[1])
-            step = lambda u: jnp.where(u > 0, 1.0, jnp.where(u < 0, 0.0, half))
-            return self._switched(e.args[0], step, lambda s: jnp.where(s > 0, 1.0, 0.0))
-        if e.func is sp.DiracDelta:
-            # Zero off its support; at the support the analysis checks continuity instead.
-            return jnp.zeros_like(self(e.args[0]))
-        if e.func in (sp.Max, sp.Min):
-            if self.analytic:
-                return self._analytic_extremum(e)
-            return _reduce(jnp.maximum if e.func is sp.Max else jnp.minimum, [self(a) for a in e.args])
         if e.is_Piecewise:
             return self._piecewise(e)
         if e.is_Relational:
             rule = _RELATIONS.get(type(e))
             if rule is None:
-                raise NotImplementedError(f"cannot compile relation {e}")
+                raise TridiffError(f"cannot compile relation {e}")
             u = relation_argument(e)
-            return self._switched(u, lambda v: rule(v, 0.0), _RELATION_ON_SIDE[type(e)])
+            return self.switched(u, lambda v: rule(v, 0.0), _RELATION_ON_SIDE[type(e)])
         if e.func is sp.And:
             return _reduce(jnp.logical_and, [self(a) for a in e.args])
         if e.func is sp.Or:
@@ -157,28 +125,22 @@ class Lowering:
             return True
         if e is sp.false:
             return False
-        rule = JAX_FUNCTIONS.get(e.func)
-        if rule is None:
-            raise NotImplementedError(f"cannot compile {e.func.__name__}: no JAX rule for it")
-        return rule(*(self(a) for a in e.args))
+        record = BY_HEAD.get(e.func)
+        if record is None or (record.lower is None and record.lower_node is None):
+            raise TridiffError(f"cannot compile {e.func}: it is no function of tridiff's (see tridiff.primitives)")
+        if record.lower_node is not None:
+            return record.lower_node(self, e)
+        return record.lower(*(self(a) for a in e.args))
 
-    def _switched(self, u, natural: Callable, on_side: Callable):
+    def switched(self, u, natural: Callable, on_side: Callable):
+        """``natural(u)``, or where a switch on ``u`` is forced (see ``switches``), ``on_side(s)`` for
+        the side s it is forced to: how sign, Heaviside, relations and abs take a side."""
         value = natural(self.real(self(u)))
-        forced = self._side_of(u)
+        forced = self.side_of(u)
         if forced is None:
             return value
         flag, side = forced
         return jnp.where(flag, on_side(side), value)
-
-    def _analytic_extremum(self, e):
-        if len(e.args) != 2:
-            raise NotImplementedError(f"complex step of {e.func.__name__} with {len(e.args)} arguments")
-        a, b = e.args
-        # Max(a, b) is a where a - b > 0, else b (Min the other way round); decided on the real axis.
-        pick_a = self._switched(a - b, lambda v: v > 0, lambda s: s > 0)
-        if e.func is sp.Min:
-            pick_a = ~pick_a
-        return jnp.where(pick_a, self(a), self(b))
 
     def _pow(self, base, exponent):
         if base is sp.E:

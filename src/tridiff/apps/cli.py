@@ -14,10 +14,11 @@ from pathlib import Path
 import click
 import numpy as np
 
-from .derivative import METHODS, check_methods, derivative, prime
-from .errors import TridiffError
-from .function import function
-from .points import json_number
+from ..definition.function import function
+from ..definition.points import json_number
+from ..errors import TridiffError
+from ..methods.derivative import derivative
+from ..methods.options import METHODS, check_methods, prime
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -129,7 +130,7 @@ def _format(v: float) -> str:
 @click.option("--errors", is_flag=True, help="Add a panel with each method's error against mpmath.")
 def plot_command(expr, output, x_range, methods, order, errors):
     """Plot EXPR and its derivative by each method, kinks marked."""
-    from .plot import plot
+    from ..views.plot import plot
 
     path = Path(output)
     if path.suffix.lower() not in (".png", ".svg", ".pdf"):
@@ -149,7 +150,7 @@ def plot_command(expr, output, x_range, methods, order, errors):
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def compare_command(expr, points, x_range, order, repeat, as_json):
     """Compare the methods on EXPR: accuracy against mpmath, setup and evaluation time, undefined points."""
-    from .compare import compare
+    from ..studies.compare import compare
 
     a, b = _range(*x_range)
     result = compare(function(expr), np.linspace(a, b, points), order=order, repeat=repeat)
@@ -161,7 +162,7 @@ def compare_command(expr, points, x_range, order, repeat, as_json):
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Also save the plots here.")
 def bench_command(quick, out):
     """Sweeps: evaluation time vs number of points, and vs expression size (the lab's swell)."""
-    from .sweeps import sweep_depth, sweep_sizes
+    from ..studies.sweeps import sweep_depth, sweep_sizes
 
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)  # fail now, not after the sweeps have run

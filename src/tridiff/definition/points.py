@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import TridiffError
+from ..errors import TridiffError
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,17 @@ def check_integer(name: str, value, smallest: int = 1) -> int:
         at_least = "a positive integer" if smallest == 1 else f"an integer of at least {smallest}"
         raise TridiffError(f"{name} must be {at_least}, got {value!r}")
     return int(value)
+
+
+def check_interval(interval, name: str = "interval") -> tuple[float, float]:
+    """``(a, b)`` as floats, or a clear error naming ``name`` unless finite with a < b."""
+    try:
+        a, b = (float(v) for v in interval)
+    except (TypeError, ValueError):
+        raise TridiffError(f"{name} must be two numbers (a, b), got {interval!r}") from None
+    if not (np.isfinite(a) and np.isfinite(b) and a < b):
+        raise TridiffError(f"{name} must be finite with a < b, got ({a}, {b})")
+    return a, b
 
 
 def json_number(v):

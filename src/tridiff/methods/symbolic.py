@@ -4,12 +4,14 @@ Real symbols are what make ``|x|' = sign(x)`` rather than the lab's ``re(x)…/x
 differentiate to ``Heaviside``; the kink analysis decides what happens where those switch.
 No ``simplify``: it can take seconds on a nested polynomial; ``factor_terms`` takes milliseconds
 and already turns the lab's swollen derivative into a product of six short factors. Evaluation
-shares subexpressions anyway (see :mod:`tridiff.compiling`).
+shares subexpressions anyway (see :mod:`tridiff.compiler.lowering`).
 """
 
 from __future__ import annotations
 
 import sympy as sp
+
+from ..primitives import RECORDS
 
 
 def derivatives(expr: sp.Expr, symbol: sp.Symbol, order: int) -> tuple[sp.Expr, ...]:
@@ -25,12 +27,9 @@ def derivatives(expr: sp.Expr, symbol: sp.Symbol, order: int) -> tuple[sp.Expr, 
     return tuple(exprs)
 
 
-_U = sp.Wild("u")
-#: Derivative forms SymPy writes that lose accuracy in floating point, and stable equivalents,
-#: with the function that must occur for the form to (pattern matching is slow: skip it otherwise).
-STABLE_FORMS = (
-    (sp.tanh, 1 - sp.tanh(_U) ** 2, 1 / sp.cosh(_U) ** 2),  # 1 - tanh² cancels for large |u|
-)
+#: Derivative forms SymPy writes that lose accuracy in floating point, and stable equivalents, from
+#: the records, with the head that must occur for the form to (pattern matching is slow: skip it otherwise).
+STABLE_FORMS = tuple((r.head, unstable, stable) for r in RECORDS for unstable, stable in r.stable)
 
 
 def _tidy(expr: sp.Expr) -> sp.Expr:

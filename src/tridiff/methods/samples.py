@@ -4,7 +4,7 @@
 
 Stencils. Sample i gets the derivative of the polynomial through the samples of a window
 around it, as finite-difference weights from Fornberg's algorithm on the window's actual offsets
-(:func:`tridiff.numeric.fornberg`; :func:`fornberg_weights` vectorises it over points for
+(:func:`tridiff.methods.numeric.fornberg`; :func:`fornberg_weights` vectorises it over points for
 non-uniform grids). Accuracy p, order m: on a uniform grid the centred window has
 ``2*((m+1)//2) - 1 + p`` points (symmetry gains one order); otherwise, and near the ends where
 the window is shifted to fit, it has ``m + p`` points. For p = 2, m = 1 these are the stencils
@@ -57,10 +57,10 @@ from functools import cached_property, lru_cache
 
 import numpy as np
 
-from .errors import TridiffError
-from .kinks import KINK, REASONS
+from ..definition.points import as_points
+from ..errors import TridiffError
+from ..reasons import BETWEEN_KINKS, KINK, NOT_FINITE_SAMPLES, reasons_of
 from .numeric import fornberg
-from .points import as_points
 
 ACCURACIES = (2, 4, 6, 8)
 ORDERS = (1, 2, 3, 4)
@@ -75,10 +75,6 @@ BLOCK = 32  # intervals of each window the full test runs on
 SPARSE = 16  # the pairs of Q changing sign are looked at one by one when fewer than 1 in 16 intervals
 TILE = 32768  # values per block
 
-AT_KINK = REASONS[KINK]
-BETWEEN_KINKS = "kinks on both sides, closer together than the stencil is wide"
-NOT_FINITE_Y = "y is NaN or infinite within the stencil, or the derivative overflows"
-SAMPLE_REASONS = ("", AT_KINK, BETWEEN_KINKS, NOT_FINITE_Y)  # SampleDerivative.codes index this
 
 
 @dataclass(frozen=True)
@@ -89,7 +85,7 @@ class SampleDerivative:
         values: the derivative (``np.gradient``-like: y's shape), NaN where it does not exist.
         kinks: True at samples whose centred stencil straddled a kink (their values come from a
             stencil on one side of it, or are NaN).
-        codes: why a value is NaN, per sample, as an index into :data:`SAMPLE_REASONS` (0: it exists).
+        codes: why a value is NaN, per sample: a code of :mod:`tridiff.reasons` (0: it exists).
     """
 
     values: np.ndarray
@@ -101,7 +97,7 @@ class SampleDerivative:
         """Why a value is NaN, per sample ('' where it exists); an object array of str.
 
         Made on first use: an object array costs more than the derivative itself."""
-        return np.array(SAMPLE_REASONS, dtype=object)[self.codes]
+        return reasons_of(self.codes)
 
     @property
     def undefined(self) -> np.ndarray:
@@ -136,7 +132,7 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
             ``axis``, ``accuracy``, ``order`` out of range.
 
     >>> import numpy as np
-    >>> from tridiff.samples import differentiate_samples
+    >>> from tridiff.methods.samples import differentiate_samples
     >>> x = np.linspace(-5, 5, 100)         # 0 lies between x[49] and x[50]
     >>> np.gradient(np.abs(x), x)[48:52]    # central differences average across the kink
     array([-1. , -0.5,  0.5,  1. ])
@@ -167,7 +163,7 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
         return out
     kinks = np.zeros(ys.shape, bool)
     _along(kinks, axis, plan)[flagged] = True
-    codes = np.where(np.isfinite(out), np.uint8(0), np.uint8(SAMPLE_REASONS.index(NOT_FINITE_Y)))
+    codes = np.where(np.isfinite(out), np.uint8(0), np.uint8(NOT_FINITE_SAMPLES))
     _along(codes, axis, plan)[flagged] = np.where(why != 0, why, _along(codes, axis, plan)[flagged])
     return SampleDerivative(out, kinks, codes)
 
@@ -278,7 +274,7 @@ def _along(a: np.ndarray, axis: int, plan: _Plan) -> np.ndarray:
 
 # Not numeric.fornberg (exact rationals, one stencil): a non-uniform grid needs per-point weights.
 def fornberg_weights(z: np.ndarray, order: int) -> np.ndarray:
-    """:func:`tridiff.numeric.fornberg` for many stencils at once, in floating point.
+    """:func:`tridiff.methods.numeric.fornberg` for many stencils at once, in floating point.
 
     ``z`` has shape ``(n, ...)``: the n offsets of each stencil from the point where the derivative
     is wanted. Returns the weights, of the same shape.
@@ -293,7 +289,7 @@ def fornberg_weights(z: np.ndarray, order: int) -> np.ndarray:
 def _fornberg_rows(z: list, order: int) -> list:
     """Fornberg's recurrence on arrays of offsets ``z[i]`` (None: exactly 0, the point itself).
 
-    The same steps as :func:`tridiff.numeric.fornberg`; ``_mul``/``_sub`` skip the terms known to
+    The same steps as :func:`tridiff.methods.numeric.fornberg`; ``_mul``/``_sub`` skip the terms known to
     be 0 or 1, which for short stencils is most of them, and only ``order`` is kept at the last node.
     """
     n = len(z)
@@ -749,8 +745,8 @@ def _repair(yl, ol, plan: _Plan, keys: np.ndarray):
         _write(yl, ol, plan, line[room], pos[room], start[room])
     lead = _lead(line, yl.shape[:-1])
     ol[lead + (pos,)] = np.where(room, ol[lead + (pos,)], np.nan)
-    why = np.where(room, 0, np.where((left == pos) & (right == pos), SAMPLE_REASONS.index(AT_KINK),
-                                     SAMPLE_REASONS.index(BETWEEN_KINKS))).astype(np.uint8)
+    why = np.where(room, 0, np.where((left == pos) & (right == pos), KINK,
+                                     BETWEEN_KINKS)).astype(np.uint8)
     return lead + (pos,), why
 
 

@@ -5,7 +5,8 @@ NumPy code: the callable is called with :class:`Traced` objects. NumPy hands eve
 to ``__array_function__``, each of which builds the SymPy expression instead of computing.
 jax.numpy code: ``jax.make_jaxpr`` records the program, which is then run on NumPy object arrays of
 SymPy expressions (a function of a vector gets one array of symbols): elementwise primitives by the
-:data:`PRIMITIVES` table, slicing, reshaping, sums and dot products by :data:`ARRAY_PRIMITIVES`.
+:data:`OPERATORS` and the records of :mod:`tridiff.primitives`, slicing, reshaping, sums and dot products
+by :data:`ARRAY_PRIMITIVES`.
 Code that branches on a value (``if x > 0``) has no single formula: both tracers
 raise :class:`~tridiff.errors.BranchingError` for it.
 """
@@ -14,12 +15,16 @@ from __future__ import annotations
 
 import math
 import operator
+import os
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
-from .errors import BranchingError, TraceError
-from .rules import BY_NUMPY_NAME
+from ..compiler.lowering import x64
+from ..errors import BranchingError, TraceError
+from ..primitives import BY_JAX, BY_NUMPY, SMOOTH_JAX
 
 _UFUNC_OPERATORS = {
     "add": operator.add, "subtract": operator.sub, "multiply": operator.mul,
@@ -76,8 +81,8 @@ class Traced:
 
     __array_priority__ = 1000
 
-    def __init__(self, expr: sp.Basic):
-        self.expr = expr
+    def __init__(self, expr: sp.Basic, budget: Budget):
+        self.expr, self.budget = expr, budget
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         name = ufunc.__name__
@@ -88,19 +93,22 @@ class Traced:
             # applies the ufunc element by element, each element a tracer or a number.
             return ufunc(*(_array(value) if isinstance(value, Traced) else value for value in inputs))
         args = [_expr(value) for value in inputs]
-        _count()
+        self.budget.spend()
         if name in _UFUNC_OPERATORS:
-            return Traced(_UFUNC_OPERATORS[name](*args))
-        rule = BY_NUMPY_NAME.get(name)
-        if rule is None:
-            raise TraceError(f"np.{name} is not a function tridiff knows; see tridiff.rules.RULES")
-        return Traced(rule.build(*args))
+            return Traced(_UFUNC_OPERATORS[name](*args), self.budget)
+        record = BY_NUMPY.get(name)
+        if record is None:
+            raise TraceError(f"np.{name} is not a function tridiff knows (see tridiff.primitives)")
+        return Traced(record.build(*args), self.budget)
 
     def __array_function__(self, func, types, args, kwargs):
         handler = _ARRAY_FUNCTIONS.get(func.__name__)
+        if handler is None and func.__name__ in BY_NUMPY:
+            handler = BY_NUMPY[func.__name__].build
         if handler is None:
             raise TraceError(f"np.{func.__name__} cannot be traced; elementwise NumPy functions and np.where can")
-        return Traced(handler(*(_expr(a) for a in args), **{k: _expr(v) for k, v in kwargs.items()}))
+        self.budget.spend()
+        return Traced(handler(*(_expr(a) for a in args), **{k: _expr(v) for k, v in kwargs.items()}), self.budget)
 
     # Python operators go through the same ufunc path as NumPy's.
     def _ufunc(name, reflected=False):
@@ -121,10 +129,10 @@ class Traced:
 
     # NumPy applies a ufunc to an object array by calling the method of that name on each element
     # (np.exp(v) calls v[i].exp()): one method per NumPy spelling of a known function.
-    for _name, _rule in BY_NUMPY_NAME.items():
-        locals()[_name] = (lambda rule: lambda self, *others: _count() or Traced(
-            rule.build(self.expr, *map(_expr, others))))(_rule)
-    del _name, _rule
+    for _name, _record in BY_NUMPY.items():
+        locals()[_name] = (lambda record: lambda self, *others: self.budget.spend() or Traced(
+            record.build(self.expr, *map(_expr, others)), self.budget))(_record)
+    del _name, _record
 
     def __bool__(self):
         raise BranchingError(f"cannot trace the function: {_BRANCH_HELP}")
@@ -150,26 +158,29 @@ def _where(cond, yes, no):
 _ARRAY_FUNCTIONS = {
     "where": _where,
     "clip": lambda x, a_min, a_max: sp.Min(sp.Max(x, a_min), a_max),
-    "heaviside": lambda x, h0: sp.Piecewise((1, x > 0), (h0, sp.Eq(x, 0)), (0, True)),
     "copy": lambda x: x,
 }
 
 
-_work = [0]  # scalar operations the NumPy trace running now has recorded
+class Budget:
+    """The scalar operations one NumPy trace may record, shared by all its tracers."""
 
+    def __init__(self, limit: int):
+        self.left = limit
 
-def _count() -> None:
-    _work[0] += 1
-    if _work[0] > MAX_NUMPY_TRACE_WORK:
-        raise TraceError(f"it takes more than {MAX_NUMPY_TRACE_WORK} scalar operations, more than tridiff traces "
-                         f"into a formula (written in jax.numpy, it could run as a program)")
+    def spend(self) -> None:
+        self.left -= 1
+        if self.left < 0:
+            raise TraceError(f"it takes more than {MAX_NUMPY_TRACE_WORK} scalar operations, more than tridiff traces "
+                             f"into a formula (written in jax.numpy, it could run as a program)")
 
 
 def trace_numpy(fn, symbols: tuple[sp.Symbol, ...], vector: bool = False):
     """Run ``fn`` on one tracer per symbol (or on one array of them, for a function of a vector) and
     return the SymPy expression it builds, or a tuple of them if it returns a vector."""
-    _work[0] = 0
-    args = (np.array([Traced(s) for s in symbols], dtype=object),) if vector else tuple(Traced(s) for s in symbols)
+    budget = Budget(MAX_NUMPY_TRACE_WORK)
+    tracers = [Traced(s, budget) for s in symbols]
+    args = (np.array(tracers, dtype=object),) if vector else tuple(tracers)
     out = fn(*args)
     if isinstance(out, (np.ndarray, list, tuple)) and np.ndim(out) == 1:
         return tuple(_expr(v) for v in out)
@@ -185,17 +196,11 @@ def _select_n(which, *cases):
     return sp.Piecewise((cases[1], which), (cases[0], True))
 
 
-#: One SymPy meaning per elementwise JAX primitive (the jaxpr interpretation's rules), applied to
-#: each element of its operands broadcast against each other.
-PRIMITIVES = {
+#: The SymPy meaning of each elementwise JAX operation that is not a function of its own (those are
+#: the records of :mod:`tridiff.primitives`), applied to each element of its operands broadcast together.
+OPERATORS = {
     "add": operator.add, "sub": operator.sub, "mul": operator.mul, "div": operator.truediv,
-    "neg": operator.neg, "max": sp.Max, "min": sp.Min, "abs": sp.Abs, "sign": sp.sign,
-    "sin": sp.sin, "cos": sp.cos, "tan": sp.tan, "asin": sp.asin, "acos": sp.acos, "atan": sp.atan,
-    "atan2": sp.atan2, "sinh": sp.sinh, "cosh": sp.cosh, "tanh": sp.tanh, "asinh": sp.asinh,
-    "acosh": sp.acosh, "atanh": sp.atanh, "exp": sp.exp, "exp2": lambda u: 2**u, "log": sp.log,
-    "log1p": lambda u: sp.log(1 + u), "expm1": lambda u: sp.exp(u) - 1, "sqrt": sp.sqrt,
-    "rsqrt": lambda u: 1 / sp.sqrt(u), "cbrt": BY_NUMPY_NAME["cbrt"].build, "pow": operator.pow,
-    "square": lambda u: u**2, "logistic": lambda u: 1 / (1 + sp.exp(-u)), "erf": sp.erf,
+    "neg": operator.neg, "pow": operator.pow,
     "gt": sp.Gt, "ge": sp.Ge, "lt": sp.Lt, "le": sp.Le, "eq": sp.Eq, "ne": sp.Ne,
     "and": sp.And, "or": sp.Or, "not": sp.Not, "select_n": _select_n,
     "clamp": lambda lo, x, hi: sp.Min(sp.Max(x, lo), hi),
@@ -335,8 +340,6 @@ _CALLS = {"jit": "jaxpr", "pjit": "jaxpr", "closed_call": "call_jaxpr", "custom_
 def _moved(primitive, data, ins, params) -> np.ndarray:
     """Run a primitive of :data:`_MOVES` by JAX on the positions of its operands' elements: the
     result says where each of its elements comes from, whatever the primitive's indexing rules."""
-    from .compiling import x64
-
     elements, args = [], []
     for i, x in enumerate(ins):
         if i in data:
@@ -362,11 +365,6 @@ def trace_jax(fn, symbols: tuple[sp.Symbol, ...], vector: bool = False):
     >>> trace_jax(lambda v: jnp.sum(v[1:] * v[:-1]), sp.symbols("x:3", real=True), vector=True)
     x0*x1 + x1*x2
     """
-    import jax
-    import jax.numpy as jnp
-
-    from .compiling import x64
-
     shapes = [(len(symbols),)] if vector else [()] * len(symbols)
     with x64():
         try:
@@ -394,20 +392,49 @@ def _work_of(jaxpr) -> int:
     total = 0
     for eqn in _leaf_equations(jaxpr):
         size = sum(math.prod(v.aval.shape) for v in eqn.outvars)
-        if eqn.primitive.name == "dot_general":
+        if _operation(eqn) == "dot_general":
             (contracted, _), _ = eqn.params["dimension_numbers"]
             size *= math.prod(eqn.invars[0].aval.shape[d] for d in contracted)
-        elif eqn.primitive.name.startswith(("reduce_", "cum")):
+        elif _operation(eqn).startswith(("reduce_", "cum")):
             size = math.prod(eqn.invars[0].aval.shape)
         total += size
     return total
 
 
+_JAX_SOURCE = os.path.dirname(jax.__file__)
+
+
+def _call_name(eqn) -> str | None:
+    """The name of the function a call (jit, custom_jvp…) runs, if JAX itself defines it (jax.nn.softplus,
+    jnp.sinc): a function of the user's that happens to share the name is not taken for it."""
+    if eqn.primitive.name not in _CALLS:
+        return None
+    inner = eqn.params[_CALLS[eqn.primitive.name]]
+    info = getattr(getattr(inner, "jaxpr", inner), "debug_info", None)
+    source = getattr(info, "func_src_info", None) or ""
+    name, _, path = source.partition(" at ")
+    return name if path.startswith(_JAX_SOURCE) else None
+
+
+def _record_call(eqn):
+    """The record a call of a known jax.numpy function stands for, and its arguments (past the call's
+    constants); None for any other equation, or arguments that do not fit the record."""
+    record = BY_JAX.get(_call_name(eqn))
+    args = eqn.invars[eqn.params.get("num_consts", 0):]
+    return (record, args) if record is not None and len(args) in record.arities else None
+
+
+def _operation(eqn) -> str:
+    """An equation's operation: its primitive's name, or the name of the known function a call runs."""
+    return _call_name(eqn) if _record_call(eqn) else eqn.primitive.name
+
+
 def _leaf_equations(jaxpr):
-    """The equations of a jaxpr with the inner jaxprs of calls (jit, custom_jvp…) opened up."""
+    """The equations of a jaxpr with the inner jaxprs of calls (jit, custom_jvp…) opened up, except
+    calls of known functions (jax.nn.softplus…), which are read as one operation."""
     for eqn in jaxpr.eqns:
         inner = [v for v in eqn.params.values() if hasattr(v, "jaxpr") or hasattr(v, "eqns")]
-        if inner:
+        if inner and not _record_call(eqn):
             for v in inner:
                 yield from _leaf_equations(getattr(v, "jaxpr", v))
         else:
@@ -424,9 +451,14 @@ def _read_jaxpr(jaxpr, consts, args) -> list[np.ndarray]:
     env.update(zip(jaxpr.constvars, map(_constants, consts)))
     env.update(zip(jaxpr.invars, args))
     for eqn in jaxpr.eqns:
-        name, ins = eqn.primitive.name, [read(v) for v in eqn.invars]
-        if name in PRIMITIVES:
-            outs = [_map(PRIMITIVES[name], *ins)]
+        name, ins, call = eqn.primitive.name, [read(v) for v in eqn.invars], _record_call(eqn)
+        if call:
+            record, args = call
+            outs = [_map(record.build, *map(read, args))]
+        elif name in OPERATORS:
+            outs = [_map(OPERATORS[name], *ins)]
+        elif name in BY_JAX:
+            outs = [_map(BY_JAX[name].build, *ins)]
         elif name in ARRAY_PRIMITIVES:
             out = ARRAY_PRIMITIVES[name](*ins, **eqn.params)
             outs = out if isinstance(out, list) else [out]  # split has several results
@@ -443,25 +475,18 @@ def _read_jaxpr(jaxpr, consts, args) -> list[np.ndarray]:
     return [read(v) for v in jaxpr.outvars]
 
 
-#: Primitives of a program that are analytic wherever their values are finite: a program made of
+#: Operations of a program that are analytic wherever their values are finite: a program made of
 #: these alone is differentiable wherever it returns a finite value (no kinks to look for).
-SMOOTH_PRIMITIVES = frozenset({
-    "add", "sub", "mul", "div", "neg", "exp", "exp2", "log", "log1p", "expm1", "sin", "cos", "tan", "asin",
-    "acos", "atan", "sinh", "cosh", "tanh", "asinh", "acosh", "atanh", "logistic", "sqrt", "rsqrt", "cbrt",
-    "integer_pow", "square", "erf", "dot_general", "reduce_sum", "broadcast_in_dim", "reshape", "squeeze",
-    "slice", "dynamic_slice", "gather", "concatenate", "transpose", "convert_element_type", "copy", "copy_p",
-    "iota", "pad", "rev", "expand_dims", "reduce_precision",
-})
+SMOOTH_OPERATIONS = SMOOTH_JAX | {
+    "add", "sub", "mul", "div", "neg", "integer_pow", "dot_general", "reduce_sum", "broadcast_in_dim", "reshape",
+    "squeeze", "slice", "dynamic_slice", "gather", "concatenate", "transpose", "convert_element_type", "copy",
+    "copy_p", "iota", "pad", "rev", "expand_dims", "reduce_precision",
+}
 
 
 def smooth_program(fn, n: int) -> str | None:
     """None if ``fn`` (jax.numpy code of a float64 vector of length n, returning one number) uses only
-    :data:`SMOOTH_PRIMITIVES`; else why it cannot be used without a formula."""
-    import jax
-    import jax.numpy as jnp
-
-    from .compiling import x64
-
+    :data:`SMOOTH_OPERATIONS`; else why it cannot be used without a formula."""
     with x64():
         try:
             closed = jax.make_jaxpr(fn)(jax.ShapeDtypeStruct((n,), jnp.float64))
@@ -469,11 +494,11 @@ def smooth_program(fn, n: int) -> str | None:
             return f"cannot trace it with jax.numpy either: {type(err).__name__}: {str(err).splitlines()[0]}"
     if len(closed.out_avals) != 1 or closed.out_avals[0].shape != ():
         return f"it returns {[a.shape for a in closed.out_avals]}, not one number"
-    rough = sorted(_primitives(closed.jaxpr) - SMOOTH_PRIMITIVES)
+    rough = sorted(_operations(closed.jaxpr) - SMOOTH_OPERATIONS)
     if rough:
         return f"its program uses {', '.join(rough)}, which can have kinks, and has no formula to find them"
     return None
 
 
-def _primitives(jaxpr) -> set[str]:
-    return {eqn.primitive.name for eqn in _leaf_equations(jaxpr)}
+def _operations(jaxpr) -> set[str]:
+    return {_operation(eqn) for eqn in _leaf_equations(jaxpr)}

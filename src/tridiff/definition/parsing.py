@@ -2,7 +2,7 @@
 
 The text is parsed into a Python syntax tree with :func:`ast.parse`, and each node is turned into
 SymPy only if its kind is listed below; anything else (attribute access, subscripts, lambdas,
-calls of names not in :data:`tridiff.rules.RULES`) is refused with the offending token named.
+calls of names that are not records of :mod:`tridiff.primitives`) is refused with the offending token named.
 Sizes are bounded before SymPy sees them, so hostile text fails fast instead of hanging.
 """
 
@@ -15,8 +15,8 @@ import warnings
 
 import sympy as sp
 
-from .errors import ParseError
-from .rules import BY_NAME, CONSTANTS
+from ..errors import ParseError
+from ..primitives import BY_TEXT, CONSTANTS
 
 MAX_LENGTH = 10_000  # characters of text
 MAX_DEPTH = 100  # nesting of parentheses and calls (a long flat sum is not deep)
@@ -90,7 +90,7 @@ def _free_names(tree: ast.AST) -> set[str]:
         node.id
         for node in ast.walk(tree)
         if isinstance(node, ast.Name) and id(node) not in called and node.id not in CONSTANTS
-        and node.id not in BY_NAME and node.id != "where" and not node.id.startswith("_")
+        and node.id not in BY_TEXT and node.id != "where" and not node.id.startswith("_")
     }
 
 
@@ -131,7 +131,7 @@ class _Builder:
             raise ParseError(f"name {name!r} is not allowed: names starting with '_' are reserved")
         if name in CONSTANTS:
             return CONSTANTS[name]
-        if name in BY_NAME or name == "where":
+        if name in BY_TEXT or name == "where":
             raise ParseError(f"{name!r} is a function: write {name}(...)")
         return self.symbols[name]
 
@@ -171,13 +171,14 @@ class _Builder:
             raise ParseError(f"{name}() takes no keyword arguments")
         if name == "where":
             return self._where(node, depth)
-        rule = BY_NAME.get(name)
-        if rule is None:
-            known = ", ".join(sorted(BY_NAME))
+        record = BY_TEXT.get(name)
+        if record is None:
+            known = ", ".join(sorted(BY_TEXT))
             raise ParseError(f"unknown function {name!r}; known functions: {known}, where")
-        if len(node.args) != rule.arity:
-            raise ParseError(f"{name}() takes {rule.arity} argument(s), got {len(node.args)}")
-        return rule.build(*(self.build(arg, depth) for arg in node.args))
+        if len(node.args) not in record.arities:
+            counts = " or ".join(map(str, record.arities))
+            raise ParseError(f"{name}() takes {counts} argument(s), got {len(node.args)}")
+        return record.build(*(self.build(arg, depth) for arg in node.args))
 
     def _where(self, node, depth):
         # where(cond, a, b) as in NumPy: a where cond holds, else b.

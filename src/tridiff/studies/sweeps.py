@@ -33,12 +33,13 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 import sympy as sp
 
+from ..definition.function import Function, function
+from ..definition.points import check_integer, check_interval, json_number
+from ..errors import TridiffError
+from ..methods.derivative import derivative
+from ..methods.options import METHODS, check_methods
 from .catalog import nested_polynomial
-from .derivative import METHODS, check_methods, derivative
-from .errors import TridiffError
-from .function import Function, function
-from .kinks import check_interval
-from .points import check_integer, json_number
+from .presentation import METHOD_STYLES
 from .timing import Timing, format_seconds, measure, once
 
 if TYPE_CHECKING:
@@ -326,8 +327,6 @@ _REFERENCE_LOOKS = {RAW_LAMBDIFY: ("0.25", "s"), NP_GRADIENT: ("0.5", "^"), JAX_
 def _style(s: Series) -> dict:
     """A method in its colour from td.plot, solid; the lab's ways in greys, dashed."""
     if s.kind == "method":
-        from .plot import METHOD_STYLES
-
         return dict(color=METHOD_STYLES[s.name]["color"], linestyle="-", marker="o", markersize=4, linewidth=2.0)
     color, marker = _REFERENCE_LOOKS[s.name]
     return dict(color=color, linestyle="--", marker=marker, markersize=4, linewidth=1.5)
@@ -374,7 +373,7 @@ def sweep_depth(depths=None, n: int | None = None, methods=METHODS, *, reference
                 progress: bool = True, quick: bool = False) -> Sweep:
     """The lab's expression-swell experiment: f' of its nested polynomial against the depth.
 
-    For each depth d, f is :func:`tridiff.catalog.nested_polynomial` with depth d, a Python
+    For each depth d, f is :func:`tridiff.studies.catalog.nested_polynomial` with depth d, a Python
     callable traced by :func:`tridiff.function` (the lab's ``f_polynomial`` is depth 3). Beside
     the times, the series that evaluate a formula record its size (``sympy.count_ops``): the raw
     derivative the lab lambdifies grows about 2.5× per level and is evaluated whole; tridiff's
@@ -628,7 +627,7 @@ def _progress(enabled: bool, total: int):
 
 # -- validation and formatting ---------------------------------------------------------------------
 def _sweep_methods(methods) -> tuple[str, ...]:
-    """As :func:`tridiff.derivative.check_methods`, but none is allowed: a sweep of the lab's ways alone."""
+    """As :func:`tridiff.methods.options.check_methods`, but none is allowed: a sweep of the lab's ways alone."""
     methods = (methods,) if isinstance(methods, str) else tuple(methods)
     return check_methods(methods) if methods else ()
 

@@ -20,10 +20,11 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
-from .catalog import nested_polynomial
-from .derivative import METHODS, derivative
-from .function import function
-from .timing import format_seconds, measure
+from ..definition.function import function
+from ..methods.derivative import derivative
+from ..methods.options import METHODS
+from ..studies.catalog import nested_polynomial
+from ..studies.timing import format_seconds, measure
 
 
 @dataclass
@@ -140,7 +141,7 @@ def _symbolic_limits(report: Report) -> None:
 
 def _numeric(report: Report) -> None:
     """3 - Numerical differentiation: np.gradient and the kink"""
-    from .samples import differentiate_samples
+    from ..methods.samples import differentiate_samples
 
     x = np.linspace(-5, 5, 100)
     beside = np.argsort(np.abs(x))[:2]
@@ -174,7 +175,7 @@ def _numeric(report: Report) -> None:
 
 def _inexact(report: Report) -> list[str]:
     """The lab calls numerical differentiation inexact and leaves it there: how inexact, and why."""
-    from .stepstudy import SQUIRE_TRAPP, step_study
+    from ..studies.stepstudy import SQUIRE_TRAPP, step_study
 
     # Squire & Trapp's own steps, 10^-1 ... 10^-16, and their function and point.
     study = step_study(SQUIRE_TRAPP, 1.5, steps=10.0 ** -np.arange(1, 17),
@@ -219,7 +220,7 @@ def _automatic(report: Report) -> None:
         ["|x|'(0)", _number_text(jax_abs),
          f"NaN: {html.escape(r.reasons)} (left {_number_text(r.left)}, right {_number_text(r.right)})"],
     ]
-    from .plot import plot_gallery
+    from ..views.plot import plot_gallery
 
     report.section(
         "4 - Automatic differentiation",
@@ -235,7 +236,7 @@ def _automatic(report: Report) -> None:
 
 def _efficiency(report: Report) -> None:
     """5 - Computational efficiency, measured here"""
-    from .sweeps import sweep_depth, sweep_sizes
+    from ..studies.sweeps import sweep_depth, sweep_sizes
 
     n = 10**6
     repeat = 3 if report.quick else 7
@@ -324,7 +325,7 @@ def _lab_error(call) -> str:
 
 
 def _plot(fn, title: str, methods=METHODS):
-    from .plot import plot
+    from ..views.plot import plot
 
     return plot(fn, methods=methods, title=title, points=601)
 
@@ -376,7 +377,7 @@ figure{margin:1rem 0}img{max-width:100%}.meta{color:#666;font-size:.9rem}
 def _page(report: Report, elapsed: float) -> str:
     import jax
 
-    from . import __version__
+    from .. import __version__
 
     meta = (f"tridiff {__version__}, SymPy {sp.__version__}, JAX {jax.__version__}, NumPy {np.__version__}; "
             f"{platform.python_implementation()} {platform.python_version()} on {platform.system()} "

@@ -10,14 +10,39 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-from .compiling import JAX_FUNCTIONS, Lowering, elementwise, to_numpy, x64
-from .errors import BranchingError, TraceError, TridiffError
+from ..compiler.lowering import Lowering, elementwise, to_numpy, x64
+from ..errors import BranchingError, TraceError, TridiffError
+from ..primitives import BY_HEAD
 from .parsing import parse
 from .points import as_points, as_rows
 from .tracing import constant, smooth_program, trace_jax, trace_numpy
 
-# SymPy heads the compiler understands beyond its table of functions.
-_STRUCTURAL = {sp.sign, sp.Heaviside, sp.DiracDelta, sp.Max, sp.Min, sp.Piecewise}
+
+@dataclass(frozen=True)
+class KernelKey:
+    """Which compiled kernel of a Function: what it computes, for which derivative options."""
+
+    use: str  # "values" (f itself), "fast" (d(x)), "rich" (d.evaluate(x)) or "step study"
+    method: str | None = None
+    order: int = 0
+    scheme: str | None = None
+    accuracy: int | None = None
+    step: float | None = None
+
+
+@dataclass
+class Cache:
+    """What a Function has built, kept for its later calls."""
+
+    derivatives: dict[int, tuple] = field(default_factory=dict)  # (f, f', …, f^(n)) by n
+    switches: dict[int, tuple] = field(default_factory=dict)  # by how many of (f, f', …) they are from
+    kernels: dict[KernelKey, Callable] = field(default_factory=dict)
+
+    def kernel(self, key: KernelKey, build: Callable[[], Callable]) -> Callable:
+        """The kernel for ``key``, built by ``build()`` the first time it is asked for."""
+        if key not in self.kernels:
+            self.kernels[key] = build()
+        return self.kernels[key]
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,7 +70,7 @@ class Function:
     kind: str
     source: object = None
     opaque_reason: str | None = None
-    cache: dict = field(default_factory=dict, repr=False, compare=False)
+    cache: Cache = field(default_factory=Cache, repr=False, compare=False)
 
     @cached_property
     def names(self) -> tuple[str, ...]:
@@ -68,7 +93,7 @@ class Function:
 
     def fresh(self) -> Function:
         """f with empty caches (derivatives, compiled kernels): for timing setup from scratch."""
-        return replace(self, cache={})
+        return replace(self, cache=Cache())
 
     def program(self) -> Callable:
         """f as an elementwise JAX function of one array per variable, compiled from its formula.
@@ -98,9 +123,7 @@ class Function:
             return pts.shaped(np.empty(0, pts.flat.dtype))
         if self.expr is None:
             return pts.shaped(self.numpy_values(pts.flat))
-        kernel = self.cache.get("values")
-        if kernel is None:
-            kernel = self.cache["values"] = elementwise(self.program())
+        kernel = self.cache.kernel(KernelKey("values"), lambda: elementwise(self.program()))
         return pts.shaped(kernel(pts.flat))
 
     def _at_rows(self, points):
@@ -110,16 +133,16 @@ class Function:
             return rows.shaped(np.empty(0, cols.dtype))
         if self.expr is None and self.kind != "program":
             return rows.shaped(self.numpy_values(*cols))
-        kernel = self.cache.get("values")
-        if kernel is None:
-            import jax
-
-            program = self.program()
-            # A program of a vector takes the rows as they are; a formula takes one column per variable.
-            kernel = self.cache["values"] = jax.jit(
-                jax.vmap(self.source) if self.kind == "program" else lambda table: program(*table.T))
+        kernel = self.cache.kernel(KernelKey("values"), self._rows_kernel)
         with x64():
             return rows.shaped(to_numpy(kernel(rows.table)))
+
+    def _rows_kernel(self) -> Callable:
+        import jax
+
+        program = self.program()
+        # A program of a vector takes the rows as they are; a formula takes one column per variable.
+        return jax.jit(jax.vmap(self.source) if self.kind == "program" else lambda table: program(*table.T))
 
 
 def function(source, variables=None) -> Function:
@@ -185,59 +208,72 @@ def check_supported(expr: sp.Expr) -> None:
             raise TridiffError(f"{node} in {expr} is not a finite real number")
         if isinstance(node, (sp.Derivative, sp.Integral, sp.Subs)):
             raise TridiffError(f"unevaluated {type(node).__name__} in {expr}: evaluate it first (.doit())")
-        if isinstance(node, sp.Function) and node.func not in JAX_FUNCTIONS and node.func not in _STRUCTURAL:
+        if isinstance(node, sp.Function) and node.func not in BY_HEAD and node.func is not sp.Piecewise:
             raise TridiffError(f"SymPy function {node.func.__name__} is not supported by tridiff")
 
 
 def _from_callable(fn: Callable, variables) -> Function:
-    expr, symbols, kind = trace_callable(fn, variables)
-    if isinstance(expr, tuple):
-        raise TridiffError(f"the function returns a vector of {len(expr)} values: use td.jacobian for it")
-    if expr is None and kind.startswith(PROGRAM):
-        return Function(None, symbols, "program", fn, kind[len(PROGRAM):])
-    if expr is None:
-        return Function(None, symbols, "opaque", fn, kind)
-    return Function(expr, symbols, kind, fn)
+    found = trace_callable(fn, variables)
+    if isinstance(found.expr, tuple):
+        raise TridiffError(f"the function returns a vector of {len(found.expr)} values: use td.jacobian for it")
+    return Function(found.expr, found.symbols, found.kind, fn, found.reason)
 
 
-def trace_callable(fn: Callable, variables):
-    """``(expr, symbols, kind)`` of a callable; ``expr`` is a tuple for a vector-valued one, and None
-    (with ``kind`` the reason) when it has no formula."""
+@dataclass(frozen=True)
+class Reading:
+    """What tracing a callable found: its formula, or why it has none.
+
+    Attributes:
+        expr: the formula; a tuple of them for a vector-valued callable; None when there is none.
+        symbols: the variables.
+        kind: "numpy" or "jax" (the tracer that read it), "program" (no formula, but a smooth
+            jax.numpy program) or "opaque".
+        reason: why there is no formula (None when there is one).
+    """
+
+    expr: sp.Expr | tuple | None
+    symbols: tuple[sp.Symbol, ...]
+    kind: str
+    reason: str | None = None
+
+
+def trace_callable(fn: Callable, variables) -> Reading:
+    """Read a callable (NumPy code first, then jax.numpy) into a formula, or say why it has none."""
     names, vector = _parameter_names(fn, variables)
     symbols = tuple(sp.Symbol(name, real=True) for name in names)
     if vector and len(names) > MAX_SYMBOLIC:
-        return None, symbols, _program_kind(fn, len(names), f"f has {len(names)} variables, more than the "
-                                            f"{MAX_SYMBOLIC} tridiff traces into a formula")
+        return _without_formula(fn, symbols, f"f has {len(names)} variables, more than the "
+                                             f"{MAX_SYMBOLIC} tridiff traces into a formula")
     errors, expr = {}, None
     for kind, trace in (("numpy", trace_numpy), ("jax", trace_jax)):
         try:
             expr = trace(fn, symbols, vector)
             break
         except BranchingError as err:
-            return None, symbols, str(err)
+            return Reading(None, symbols, "opaque", str(err))
         except Exception as err:  # noqa: BLE001 - user code may raise anything while traced
             errors[kind] = err
     if expr is None:  # a TraceError from JAX's trace: fn is jax.numpy code, say what stopped that
         err = errors.get("jax") if isinstance(errors.get("jax"), TraceError) else errors["numpy"]
         reason = err if isinstance(err, TraceError) else f"{type(err).__name__}: {err}"
         if vector:
-            return None, symbols, _program_kind(fn, len(names), f"cannot trace it into a formula: {reason}")
-        return None, symbols, f"cannot trace the function: {reason}"
+            return _without_formula(fn, symbols, f"cannot trace it into a formula: {reason}")
+        return Reading(None, symbols, "opaque", f"cannot trace the function: {reason}")
     for e in expr if isinstance(expr, tuple) else (expr,):
         check_supported(e)
-    return expr, symbols, kind
+    return Reading(expr, symbols, kind)
 
 
 MAX_SYMBOLIC = 200  # variables of a function of a vector traced into SymPy: more would be slow
 MAX_VECTOR = 10**7
-PROGRAM = "program: "  # the kind of a function known by its smooth JAX program alone
 
 
-def _program_kind(fn: Callable, n: int, why: str) -> str:
-    """For a function of a vector with no formula: "program: <why>" if its jax.numpy program is
-    smooth (automatic and numeric differentiation then need no formula), else the reason it is opaque."""
-    rough = smooth_program(fn, n)
-    return PROGRAM + why if rough is None else f"{why}; {rough}"
+def _without_formula(fn: Callable, symbols, why: str) -> Reading:
+    """A function of a vector with no formula: a "program" if its jax.numpy program is smooth
+    (automatic and numeric differentiation then need no formula), else opaque, saying why."""
+    rough = smooth_program(fn, len(symbols))
+    return Reading(None, symbols, "program", why) if rough is None else Reading(None, symbols, "opaque",
+                                                                                 f"{why}; {rough}")
 
 
 def _parameter_names(fn: Callable, variables) -> tuple[tuple[str, ...], bool]:

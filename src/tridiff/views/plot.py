@@ -18,13 +18,16 @@ import numpy as np
 from sympy.printing.latex import LatexPrinter
 from sympy.printing.str import StrPrinter
 
-from .catalog import BY_NAME
-from .compare import REFERENCE_DIGITS, exact_reference
-from .derivative import METHODS, check_methods, derivative, prime
-from .errors import MethodUnavailableError, TridiffError
-from .function import Function, function
-from .kinks import JUMP, OUTSIDE_DOMAIN, REASONS, Kink, check_interval, kinks, zeros_in
-from .points import check_integer
+from ..definition.function import Function, function
+from ..definition.points import check_integer, check_interval
+from ..errors import MethodUnavailableError, TridiffError
+from ..methods.derivative import derivative
+from ..methods.options import METHODS, check_methods, prime
+from ..methods.reference import REFERENCE_DIGITS, exact_reference
+from ..reasons import JUMP, OUTSIDE_DOMAIN, REASONS
+from ..studies.catalog import BY_NAME
+from ..studies.kinks import Kink, kinks, zeros_in
+from ..studies.presentation import ERROR_FLOOR, METHOD_STYLES
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -36,15 +39,9 @@ LAB_GALLERY = tuple(BY_NAME[name].text for name in
 
 # f in red and f' in blue as in the lab; the other methods overlap it, told apart by style and colour.
 F_STYLE = dict(color="tab:red", linestyle="-", linewidth=2.0, zorder=2)
-METHOD_STYLES = {
-    "symbolic": dict(color="tab:blue", linestyle="-", linewidth=3.0, zorder=3),
-    "automatic": dict(color="tab:green", linestyle=(0, (6, 4)), linewidth=1.8, zorder=4),
-    "numeric": dict(color="tab:orange", linestyle=(0, (1, 2)), linewidth=2.2, zorder=5),
-}
 MARKER_STYLE = dict(linestyle="none", marker="o", markersize=7, markerfacecolor="none",
                     markeredgewidth=1.6, zorder=6)
 REFERENCE_POINTS = 200  # mpmath is slow: the error panel's reference is computed on this many points
-ERROR_FLOOR = 1e-17  # an error of exactly 0 is drawn here on the log scale
 
 _F_BREAKS = {REASONS[JUMP], REASONS[OUTSIDE_DOMAIN]}  # f itself breaks at these (elsewhere it is continuous)
 
@@ -85,7 +82,7 @@ def plot(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int = 1
     Returns:
         The matplotlib ``Figure`` (save it with ``fig.savefig("f.png")``).
 
-    >>> from tridiff.plot import plot
+    >>> from tridiff.views.plot import plot
     >>> fig = plot("abs(x)", x_range=(-2, 2), points=101)
     >>> [line.get_label() for line in fig.axes[0].get_lines()][1:4]
     ["f'(x) symbolic", "f'(x) automatic", "f'(x) numeric"]
@@ -115,7 +112,7 @@ def plot_gallery(functions=LAB_GALLERY, x_range=(-5, 5), methods=METHODS, *, ord
     The lab's gallery (its section 4.2) is x³, 2x³ − 3x² + 5, 1/x, eˣ, log x, sin x, cos x, |x| and
     |x| + sin x·cos x; one legend for the whole figure names the line styles.
 
-    >>> from tridiff.plot import plot_gallery
+    >>> from tridiff.views.plot import plot_gallery
     >>> fig = plot_gallery(["x**2", "abs(x)"], points=51)
     >>> len(fig.axes)
     2

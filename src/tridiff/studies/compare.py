@@ -11,20 +11,18 @@ import tracemalloc
 from dataclasses import dataclass, field
 from itertools import groupby
 
-import mpmath
 import numpy as np
-import sympy as sp
 
-from .derivative import METHODS, check_methods, check_order, derivative, prime
-from .errors import TridiffError
-from .function import Function, function
-from .points import as_points, check_integer, json_number
-from .testing import scaled_error
+from ..definition.function import Function, function
+from ..definition.points import as_points, check_integer, json_number
+from ..errors import TridiffError
+from ..methods.derivative import derivative
+from ..methods.options import METHODS, check_methods, check_order, prime
+from ..methods.reference import exact_reference, scaled_error
+from .presentation import ERROR_FLOOR, METHOD_STYLES
 from .timing import Timing, format_seconds, measure, once
 
 REFERENCE_POINTS = 2000  # mpmath is ~100 µs a point: the reference uses at most this many
-REFERENCE_DIGITS = 40
-ERROR_FLOOR = 1e-17  # the plot draws an error of exactly 0 at most here (times max |f'| when > 1)
 MAX_VLINES = 30  # the plot marks up to this many undefined points by vertical lines, more by ticks
 MAX_ANNOTATED = 5  # ... and writes x and the reason beside up to this many
 
@@ -40,7 +38,7 @@ class MethodReport:
         values: f^(n) at every point (flat), NaN where it does not exist.
         max_abs_error: max |value − reference| over the reference points where both exist.
         max_rel_error: the same, relative to ``|reference| + 1% of max |reference|`` (so that a zero
-            of f^(n) is not read as a large relative error; see :func:`tridiff.testing.scaled_error`).
+            of f^(n) is not read as a large relative error; see :func:`tridiff.methods.reference.scaled_error`).
         undefined, undefined_reasons: the points where the method says f^(n) does not exist, and why.
         setup_seconds: derive + compile, timed as the first call on a Function with empty caches
             (so it includes one evaluation: JAX compiles on the first call).
@@ -183,8 +181,6 @@ class Comparison:
         bins = check_integer("bins", bins)
         from matplotlib.figure import Figure
         from matplotlib.lines import Line2D
-
-        from .plot import METHOD_STYLES
 
         fig = Figure(figsize=figsize, layout="constrained")
         ax = fig.add_subplot(1, 1, 1)
@@ -365,31 +361,6 @@ def _reference_index(n: int) -> np.ndarray:
     """Which of n points the reference is computed at: all of them, or ``REFERENCE_POINTS`` of them
     evenly spread from the first to the last."""
     return np.linspace(0, n - 1, min(n, REFERENCE_POINTS)).astype(int)
-
-
-def exact_reference(fn: Function, xs: np.ndarray, order: int) -> tuple[np.ndarray, str]:
-    """f^(order) at ``xs`` to 40 digits: the exact symbolic derivative evaluated by mpmath.
-
-    Where f has no formula, the best available is Richardson-extrapolated central differences
-    at a step 100× smaller than the default, stated as such.
-    """
-    if fn.expr is None:
-        d = derivative(fn, method="numeric", order=order, accuracy=8)
-        return d(xs), "numeric (accuracy 8; f has no formula)"
-    d = derivative(fn, method="symbolic", order=order)
-    undefined = d.evaluate(xs).undefined
-    exact = sp.lambdify(fn.symbol, d.expr, modules="mpmath")
-    out = np.full(xs.shape, np.nan)
-    with mpmath.workdps(REFERENCE_DIGITS):
-        for i, x0 in enumerate(xs):
-            if undefined[i]:
-                continue
-            try:
-                value = exact(mpmath.mpf(float(x0)))
-            except (ValueError, ZeroDivisionError, TypeError, OverflowError):
-                continue
-            out[i] = float(mpmath.re(value))
-    return out, f"mpmath ({REFERENCE_DIGITS} digits)"
 
 
 def _bytes(n: int) -> str:

@@ -1,0 +1,114 @@
+"""The record of one elementary function: everything each layer of tridiff needs to know about it."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from typing import Callable
+
+import sympy as sp
+
+BRANCH, DOMAIN, POLE = "branch", "domain", "pole"  # kinds of switch: see Primitive.switches
+
+
+class Deferred:
+    """``jnp.sin`` written in a record without importing JAX: the module is imported on first call.
+
+    Records are read by the parser, which never needs JAX (2 s to import); the compiler calls them.
+    """
+
+    def __init__(self, module: str, name: str = ""):
+        self.module, self.name = module, name
+
+    def __getattr__(self, name: str) -> Deferred:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return Deferred(self.module, f"{self.name}.{name}" if self.name else name)
+
+    def __call__(self, *args, **kwargs):
+        target = importlib.import_module(self.module)
+        for part in self.name.split("."):
+            target = getattr(target, part)
+        return target(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"{self.module}.{self.name}"
+
+
+@dataclass(frozen=True)
+class Special:
+    """A point where a function needs care: a switch, a domain edge, a pole, an overflow edge.
+
+    ``reason`` is the reason code (:mod:`tridiff.reasons`) every method must report there for the
+    first and second derivative, or None where both exist (and must be right).
+    """
+
+    x: float
+    reason: int | None = None
+
+
+def no_switches(node: sp.Expr) -> tuple:
+    return ()
+
+
+@dataclass(frozen=True)
+class Primitive:
+    """One elementary function, known in one place.
+
+    Attributes:
+        name: its name in text, ``sin`` in ``"sin(x)"`` (for ``text=False``, just a label).
+        build: its meaning: the SymPy expression of its arguments. Where it is a composition of
+            other records (``log1p(u) = log(1 + u)``) that is all the record needs.
+        arity: how many arguments text gives it (a tuple: each count allowed).
+        aliases: other names in text (``ln`` for ``log``).
+        numpy: the ``__name__`` of its NumPy and SciPy spellings (ufuncs and array functions).
+        jax: the names it appears under in a jaxpr: JAX primitives (``logistic``) or jitted and
+            custom-derivative jax.numpy functions (``softplus``, ``sinc``), read as one operation.
+        head: the SymPy function class this record gives meaning to (None for a composition).
+        lower: the head's JAX implementation, called on the lowered arguments.
+        lower_node: instead of ``lower``, for heads whose lowering needs the compiler's context
+            (switches forced to one side, the complex step): called as ``lower_node(lowering, node)``.
+        switches: the node's switch arguments: ``(u, kind)`` pairs, where it may stop being analytic as
+            u crosses 0: ``BRANCH`` (abs, max: a kink or jump), ``DOMAIN`` (f needs u ≥ 0) or ``POLE``.
+        complex_step: whether the head's JAX implementation evaluates the analytic continuation at
+            complex points (a callable of the node where it depends on the node).
+        stable: ``(unstable, stable)`` SymPy patterns: derivative forms SymPy writes that lose
+            accuracy in floating point, and what to write instead.
+        mpmath: the head's value by mpmath (for heads mpmath does not know by name).
+        smooth: analytic wherever finite: a JAX program made of such operations has no kinks.
+        text: whether text may use it (False: a spelling of JAX's only, such as rsqrt).
+        example: the text of a one-variable use for the conformance suite (default ``name(x)``).
+        domain: an interval of ordinary points for the conformance suite.
+        special: the points where it needs care (see :class:`Special`).
+    """
+
+    name: str
+    build: Callable[..., sp.Expr]
+    arity: int | tuple[int, ...] = 1
+    aliases: tuple[str, ...] = ()
+    numpy: tuple[str, ...] = ()
+    jax: tuple[str, ...] = ()
+    head: type | None = None
+    lower: Callable | None = None
+    lower_node: Callable | None = None
+    switches: Callable[[sp.Expr], tuple] = no_switches
+    complex_step: bool | Callable[[sp.Expr], bool] = True
+    stable: tuple[tuple[sp.Expr, sp.Expr], ...] = ()
+    mpmath: Callable | None = None
+    smooth: bool = True
+    text: bool = True
+    example: str | None = None
+    domain: tuple[float, float] = (-3.0, 3.0)
+    special: tuple[Special, ...] = ()
+
+    @property
+    def arities(self) -> tuple[int, ...]:
+        return self.arity if isinstance(self.arity, tuple) else (self.arity,)
+
+    @property
+    def usage(self) -> str:
+        """The one-variable text the conformance suite differentiates."""
+        return self.example or f"{self.name}(x)"
+
+    def supports_complex_step(self, node: sp.Expr) -> bool:
+        return self.complex_step(node) if callable(self.complex_step) else self.complex_step

@@ -1,0 +1,40 @@
+"""Why a derivative does not exist: one code per reason and its text, for every part of tridiff.
+
+A result keeps small integer codes (cheap to compute in a kernel and to store per point) and
+turns them into texts only when asked. Codes are ordered by precedence where several apply at one
+point in the kink analysis: the first that applies is reported.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+(OK, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, DOMAIN_ENDPOINT, JUMP, KINK, INFINITE, NOT_FINITE, UNRESOLVED, BRANCHING,
+ BETWEEN_KINKS, NOT_FINITE_SAMPLES) = range(12)
+
+REASONS: dict[int, str] = {
+    OK: "",
+    NOT_FINITE_INPUT: "x is NaN or infinite",
+    OUTSIDE_DOMAIN: "f is not defined here (outside its domain, or a pole)",
+    DOMAIN_ENDPOINT: "endpoint of f's domain: f is defined on one side only",
+    JUMP: "f jumps here (it is not continuous)",
+    KINK: "kink: the left and right derivatives differ",
+    INFINITE: "the derivative is infinite, or too large for the float type (vertical tangent, pole, overflow)",
+    NOT_FINITE: "the derivative formula has no finite value here",
+    UNRESOLVED: "one-sided difference quotients disagree: a kink or jump within the step",
+    BRANCHING: "kinks on both sides of x, closer than the finite-difference step",
+    # Sampled data (td.differentiate_samples)
+    BETWEEN_KINKS: "kinks on both sides, closer together than the stencil is wide",
+    NOT_FINITE_SAMPLES: "y is NaN or infinite within the stencil, or the derivative overflows",
+}
+
+_TEXTS = np.array([REASONS[c] for c in range(len(REASONS))], dtype=object)
+
+
+def reasons_of(codes) -> np.ndarray:
+    """Reason texts for an array of codes ('' where the derivative exists).
+
+    >>> reasons_of([0, KINK])
+    array(['', 'kink: the left and right derivatives differ'], dtype=object)
+    """
+    return _TEXTS[np.asarray(codes, dtype=np.intp)]

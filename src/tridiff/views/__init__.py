@@ -1,0 +1,1 @@
+"""The views: matplotlib figures of f and its derivatives, honest at kinks."""

@@ -1,0 +1,161 @@
+"""The conformance suite, generated from the records of :mod:`tridiff.primitives`.
+
+Every function tridiff knows, in every spelling it has (text, NumPy or SciPy, jax.numpy), through
+every method (symbolic, automatic, numeric, and the complex step where the record supports it), to
+orders 1 and 2, at ordinary points of its domain and at its special points (switches, domain
+edges, poles, overflow edges), against mpmath at 40 digits; NaN with the record's reason where the
+derivative does not exist. A new record brings its own tests: nothing here names a function.
+
+The default run checks the text spelling's first derivative through every method, and that each
+NumPy and jax.numpy spelling reads as the same formula (then every method computes the same thing);
+the ``slow`` run adds second derivatives and repeats the whole matrix for every spelling.
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import jax.scipy.special as jsp
+import numpy as np
+import pytest
+import scipy.special
+
+import tridiff as td
+from tridiff.methods.reference import reference
+from tridiff.primitives import RECORDS, Primitive
+from tridiff.reasons import REASONS
+
+TEXT_RECORDS = [r for r in RECORDS if r.text]
+ORDINARY = (0.11, 0.37, 0.62, 0.89)  # where in the record's domain the ordinary points lie
+TOLERANCE = {"symbolic": 1e-13, "automatic": 1e-13, "complex-step": 1e-13, "numeric": 1e-8}
+FLOOR = 1e-30  # absolute errors below this are the reference's own noise (mpmath.diff at 40 digits), not errors
+
+
+def points(record: Primitive) -> tuple[np.ndarray, np.ndarray]:
+    """The record's ordinary and special points, and the reason code expected at each (0: f' exists)."""
+    a, b = record.domain
+    xs = [a + (b - a) * t for t in ORDINARY] + [s.x for s in record.special]
+    codes = [0] * len(ORDINARY) + [s.reason or 0 for s in record.special]
+    return np.array(xs), np.array(codes)
+
+
+def _spelled(module_fn, usage: str, name: str):
+    """The record's one-variable use with its outermost function spelled by ``module_fn``."""
+    body = usage.replace(f"{name}(", "F(", 1)
+    return eval(f"lambda x: {body}", {"F": module_fn})  # our own example text, not user input
+
+
+def spellings(record: Primitive) -> dict[str, object]:
+    """The callables of the record: its NumPy / SciPy spellings and its jax.numpy ones."""
+    found = {}
+    for name in record.numpy:
+        for module, label in ((np, "np"), (scipy.special, "scipy.special")):
+            fn = getattr(module, name, None)
+            if isinstance(fn, np.ufunc) or (fn is not None and module is np):
+                found[f"{label}.{name}"] = _spelled(fn, record.usage, record.name)
+                break
+    # jax.numpy and jax.scipy mirror NumPy's and SciPy's names; a function they lack (softplus) is
+    # looked up by the record's own names, jax.nn first (jnp.max is a reduction, not max(a, b))
+    modules = ((jnp, "jnp"), (jsp, "jax.scipy.special"))
+    jax_names = [(name, modules) for name in record.numpy if any(hasattr(m, name) for m, _ in modules)]
+    if not jax_names:
+        names = dict.fromkeys((record.name, *record.aliases, *record.jax))
+        jax_names = [(name, ((jax.nn, "jax.nn"), *modules)) for name in names]
+    for name, where in jax_names:
+        for module, label in where:
+            fn = getattr(module, name, None)
+            if callable(fn):
+                found[f"{label}.{name}"] = _spelled(fn, record.usage, record.name)
+                break
+    return found
+
+
+def methods_of(f: td.Function) -> list[tuple[str, dict]]:
+    """Every method, and the complex step where every head of f supports it."""
+    out = [(m, {"method": m}) for m in td.METHODS]
+    try:
+        td.derivative(f, method="numeric", scheme="complex-step")
+        out.append(("complex-step", {"method": "numeric", "scheme": "complex-step"}))
+    except td.MethodUnavailableError:
+        pass
+    return out
+
+
+def check_conformance(record: Primitive, f: td.Function, orders=(1, 2)) -> None:
+    xs, codes = points(record)
+    ordinary = codes == 0
+    for order in orders:
+        ref = reference(f, xs, order)
+        ref[codes != 0] = np.nan
+        # Errors are relative to |f^(n)| + 1% of its size over the ordinary points, so that a zero
+        # of f^(n) is not read as a large relative error; special points must be right relative
+        # to their own value (expit'(40) = 4e-18 is not 0).
+        scale = 0.01 * np.nanmax(np.abs(ref[: len(ORDINARY)]))
+        for label, options in methods_of(f):
+            if label == "complex-step" and order > 1:
+                continue
+            r = td.derivative(f, order=order, **options).evaluate(xs)
+            where = f"{f} {label} order {order}"
+            np.testing.assert_array_equal(r.undefined, codes != 0, err_msg=f"{where}: undefined at {xs[r.undefined]}")
+            expected = np.array([REASONS[c] for c in codes], dtype=object)
+            assert list(r.reasons) == list(expected), f"{where}: reasons {list(r.reasons)}"
+            defined = codes == 0
+            assert np.all(np.isfinite(r.values[defined])), f"{where}: not finite at {xs[defined]}"
+            error = np.abs(r.values - ref)
+            allowed = TOLERANCE[label] * (np.abs(ref) + np.where(ordinary, scale, 0.0)) + FLOOR
+            if label == "numeric":  # right to the tolerance, or within its own error estimate
+                allowed = np.maximum(allowed, r.error_estimate)
+            bad = defined & ~(error <= allowed)
+            assert not bad.any(), (f"{where}: at x = {xs[bad]} got {r.values[bad]}, mpmath {ref[bad]} "
+                                   f"(error {error[bad]}, allowed {allowed[bad]})")
+
+
+@pytest.mark.parametrize("record", TEXT_RECORDS, ids=lambda r: r.name)
+def test_every_record_through_every_method(record):
+    check_conformance(record, td.function(record.usage), orders=(1,))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("record", TEXT_RECORDS, ids=lambda r: r.name)
+def test_every_record_second_derivative(record):
+    check_conformance(record, td.function(record.usage), orders=(2,))
+
+
+SPELLINGS = [(r, label, fn) for r in TEXT_RECORDS for label, fn in spellings(r).items()]
+
+
+@pytest.mark.parametrize("record, label, fn", SPELLINGS, ids=[label for _, label, _ in SPELLINGS])
+def test_every_spelling_reads_as_the_records_formula(record, label, fn):
+    """A NumPy or jax.numpy spelling traces into the text's formula, so every method computes the
+    same thing for it. Where it traces into another formula (jnp.deg2rad multiplies by the float
+    π/180, jax.scipy's Γ is sign(Γ)·exp(log|Γ|)), that formula's values and derivative agree with the
+    text's (the slow run puts it through the whole conformance check)."""
+    f, text = td.function(fn), td.function(record.usage)
+    assert f.expr is not None, f"{label}: no formula: {f.opaque_reason}"
+    if f.expr != text.expr:
+        xs, codes = points(record)
+        for mine, theirs in ((f(xs), text(xs)), (td.derivative(f)(xs), td.derivative(text)(xs))):
+            np.testing.assert_allclose(mine, theirs, rtol=1e-13, atol=1e-300, err_msg=f"{label}: {f.expr}")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("record, label, fn", SPELLINGS, ids=[label for _, label, _ in SPELLINGS])
+def test_every_spelling_through_every_method(record, label, fn):
+    check_conformance(record, td.function(fn))
+
+
+def test_the_new_functions_have_every_spelling():
+    """The functions added as records (issue 12) each come in text, NumPy (or SciPy) and jax.numpy."""
+    by_name = {r.name: r for r in RECORDS}
+    no_numpy = {"softplus", "relu"}  # NumPy and SciPy have no ufunc for them
+    for name in ("sinc", "erfc", "expit", "softplus", "logaddexp", "relu", "heaviside", "deg2rad", "rad2deg",
+                 "gamma", "lgamma", "digamma"):
+        labels = spellings(by_name[name])
+        assert any(k.startswith(("jnp.", "jax.")) for k in labels), name
+        assert name in no_numpy or any(k.startswith(("np.", "scipy.")) for k in labels), name
+
+
+@pytest.mark.parametrize("record", [r for r in RECORDS if r.head is not None], ids=lambda r: r.name)
+def test_every_head_has_one_lowering(record):
+    """A record that gives a SymPy head its meaning lowers it to JAX one way: on values or on the node."""
+    assert (record.lower is None) != (record.lower_node is None)
