@@ -33,6 +33,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tridiff as td
+from tridiff.studies.catalog import EXAMPLES
 
 METHODS = ("symbolic", "automatic", "numeric")
 GRADIENT_TOL = {"symbolic": 1e-13, "automatic": 1e-13, "numeric": 1e-9}
@@ -476,6 +477,35 @@ def test_numeric_beside_the_line_is_one_sided_not_averaged(text):
     err = np.abs(r.values - expected)
     assert np.all(err <= 1e-7), err
     assert np.all(err <= r.error_estimate), (err, r.error_estimate)
+
+
+def test_a_removable_jump_on_a_switch_surface_is_a_jump():
+    # f = 1 on the line x = y, and |x - y|-like on each side: both one-sided limits are 0, f is not
+    # continuous there. The analysis of one variable always checked f itself on the switch; the one
+    # analysis now does so in n variables too (before, this was reported as a kink).
+    f = "where(x >= y, where(x <= y, 1, x - y), y - x)"
+    for method in td.METHODS:
+        r = td.gradient(f, method=method).evaluate([[1.0, 1.0], [2.0, 1.0]])
+        assert list(r.reasons) == ["f jumps here (it is not continuous)", ""]
+
+
+def test_every_function_of_a_jacobian_has_its_poles_known():
+    # 1/(x - y) is the second function: its pole is f's own, not a derivative's, so the point is
+    # outside the domain, as for td.gradient of it alone
+    r = td.jacobian(["x*y", "1/(x - y)"]).evaluate([[1.0, 1.0]])
+    assert list(r.reasons) == [td.gradient("1/(x - y)").evaluate([[1.0, 1.0]]).reasons[0]]
+    assert r.reasons[0] == "f is not defined here (outside its domain, or a pole)"
+
+
+@pytest.mark.parametrize("example", [e for e in EXAMPLES if e.undefined], ids=lambda e: e.name)
+def test_one_analysis_for_one_variable_and_for_n(example):
+    """f(x) + y, differentiated in x and y, fails exactly where f' does, for the same reasons."""
+    a, b = example.domain
+    xs = np.unique(np.concatenate([np.linspace(a, b, 9), example.undefined]))
+    one = td.derivative(example.text).evaluate(xs)
+    two = td.gradient(f"{example.text} + y", variables=("x", "y")).evaluate(np.stack([xs, 0 * xs], axis=-1))
+    assert list(two.reasons) == list(one.reasons)
+    np.testing.assert_allclose(two.values[:, 0], one.values, rtol=1e-14)
 
 
 # -- 4. clear errors -----------------------------------------------------------------------------

@@ -158,7 +158,7 @@ def _smooth(e) -> bool:
     if e.undefined:
         return False
     f = td.function(e.text)
-    return not any(s.kind == "branch" for s in collect_switches((f.expr,), f.symbol))
+    return not any(s.kind == "branch" for s in collect_switches([(f.expr,)], f.variables))
 
 
 SMOOTH = [e.name for e in EXAMPLES if _smooth(e)]

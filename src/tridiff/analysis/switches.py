@@ -1,4 +1,4 @@
-"""Where a derivative does not exist, and why.
+"""Where a derivative does not exist, and why: one analysis for one variable and for n.
 
 A formula can stop being differentiable only where a *switch* changes: the argument ``u`` of
 ``Abs``, ``sign``, ``Max``/``Min``, ``Heaviside``, a ``Piecewise`` condition (a branch switch), or
@@ -10,7 +10,8 @@ At a point where some ``u`` vanishes (to within the rounding of computing ``u``:
 (mean value theorem). The side of ``u = 0`` where ``u`` has sign ``s`` is fixed by ``u'`` (or by
 ``u''`` where ``u' = 0``); so the limits are ``f'`` evaluated with ``u`` snapped to 0 and each
 switch forced to its left or right value. ``f^(n)`` exists there iff f is continuous and, for
-every ``k ≤ n``, the left and right limits of ``f^(k)`` agree and are finite.
+every ``k ≤ n``, the left and right limits of ``f^(k)`` agree and are finite. With several
+variables the same holds on each switch surface u = 0, its sides being u > 0 and u < 0.
 """
 
 from __future__ import annotations
@@ -30,9 +31,10 @@ class Switch:
     """A place where a formula may stop being analytic: where ``arg`` crosses 0."""
 
     arg: sp.Expr
-    d1: sp.Expr  # d arg / dx: which way arg crosses 0
-    d2: sp.Expr  # its second derivative, for where d1 = 0 too
     kind: str  # "branch" (abs, max, where...), "domain" (f needs arg >= 0: sqrt, log...), "pole" (1/arg)
+    grad: tuple[sp.Expr, ...]  # ∂arg/∂x_i: how much rounding computing arg carries
+    d1: sp.Expr | None = None  # d arg / d(along): which way arg crosses 0 along one variable
+    d2: sp.Expr | None = None  # its second derivative, for where d1 = 0 too
 
 
 _PRECEDENCE = {"branch": 0, "domain": 1, "pole": 2}  # a u that is both a pole and a branch is a pole
@@ -52,53 +54,71 @@ def _switch_args(expr: sp.Expr):
                 yield node.base, "pole"
 
 
-def switch_kinds(exprs, symbols) -> dict[sp.Expr, str]:
-    """``{u: kind}`` for the switch arguments of ``exprs`` (f, f', …) that depend on any of ``symbols``.
+def switch_kinds(orders, symbols) -> dict[sp.Expr, str]:
+    """``{u: kind}`` for the switch arguments of the formulas that depend on any of ``symbols``;
+    ``orders[k]`` holds the k-th derivatives (``orders[0]``: f, or f_1 … f_m).
 
     Within one expression a u that is both a pole and a branch is a pole. Across them, the kind f
     itself gives u stands: a derivative blowing up at f's domain edge (acosh'' has 1/(x - 1)) does
-    not make the edge a pole of f.
+    not make the edge a pole of f, and a pole of a derivative's only (∇√(x² + y²) at the origin) is
+    no pole of f: the derivative's non-finite value there speaks for itself.
     """
     seen: dict[sp.Expr, str] = {}
-    for expr in exprs:
+    for k, exprs in enumerate(orders):
         own: dict[sp.Expr, str] = {}
-        for u, kind in _switch_args(expr):
+        for u, kind in (switch for expr in exprs for switch in _switch_args(expr)):
             if u.free_symbols & set(symbols) and _PRECEDENCE[kind] >= _PRECEDENCE[own.get(u, "branch")]:
                 own[u] = kind
-        seen.update({u: kind for u, kind in own.items() if u not in seen})
+        seen.update({u: kind for u, kind in own.items() if u not in seen and (k == 0 or kind != "pole")})
     # An argument SymPy proves positive (1 + exp(v), x² + 1) never switches: checking it would only
     # cost work (a logistic loss has one such log per data point).
     return {u: kind for u, kind in seen.items() if not u.is_positive}
 
 
-def collect_switches(exprs, symbol: sp.Symbol) -> tuple[Switch, ...]:
-    """The switches of ``exprs`` (f and the derivatives needed) that depend on ``symbol``.
+def collect_switches(orders, variables, along: sp.Symbol | None = None) -> tuple[Switch, ...]:
+    """The switches of the formulas ``orders`` (as :func:`switch_kinds` takes them: f's, then the
+    derivatives needed, by order) that depend on the ``variables``.
 
     A derivative's switches vanish only where f's do: differentiating keeps the branch conditions
     and arguments (|u|' = sign(u)·u', √u' = u'/(2√u), log(u)' = u'/u). So f's own switches locate
     every kink; the derivatives' are collected too when their formulas are evaluated at a kink,
     because forcing a branch there needs the very argument the derivative's formula uses.
+    ``along``: the variable whose direction names the sides (one variable: left and right of x).
     """
     switches = []
-    for u, kind in switch_kinds(exprs, (symbol,)).items():
-        d1 = sp.diff(u, symbol)
-        switches.append(Switch(u, d1, sp.diff(d1, symbol), kind))
+    for u, kind in switch_kinds(orders, variables).items():
+        d1 = d2 = None
+        if along is not None:
+            d1 = sp.diff(u, along)
+            d2 = sp.diff(d1, along)
+        switches.append(Switch(u, kind, tuple(sp.diff(u, v) for v in variables), d1, d2))
     return tuple(switches)
 
 
 @dataclass(frozen=True)
 class Analysis:
-    """The kink analysis at each point: a reason code (0: f^(n) exists) and one-sided limits of f^(n)."""
+    """Where the derivatives of the top order exist, at each point, and their one-sided limits.
+
+    Attributes:
+        code: a reason code per point (0: every derivative of the top order exists).
+        value, left, right: one array per derivative of the top order: its formula's value, where a
+            switch vanishes the agreed one-sided limit, and the limits from each side (one
+            variable: left and right of x). None when only f's own formulas were given.
+        flagged: a branch or domain switch vanishes here.
+        distance, clearance: with ``along``, Newton estimates of the distance to the nearest pole or
+            domain edge, and to the nearest branch switch (a kink or jump); else None.
+        lefts, rights: ``{u: (flag, sign of u on that side)}``: forces a Lowering onto each side.
+    """
 
     code: jnp.ndarray
-    left: jnp.ndarray
-    right: jnp.ndarray
-    value: jnp.ndarray  # f^(n) from the formula; where a switch vanishes, the agreed one-sided limit
-    flagged: jnp.ndarray  # a branch or domain switch vanishes here
-    distance: jnp.ndarray | None  # Newton estimate of the distance to the nearest pole or domain edge
-    clearance: jnp.ndarray | None  # the same for the nearest branch switch (a kink or jump)
-    lefts: dict  # {u: (flag, sign of u just left of x)}: forces a Lowering onto the left branch
-    rights: dict  # the same for the right branch
+    value: list | None
+    left: list | None
+    right: list | None
+    flagged: jnp.ndarray
+    distance: jnp.ndarray | None
+    clearance: jnp.ndarray | None
+    lefts: dict
+    rights: dict
 
 
 def close(a, b):
@@ -106,70 +126,90 @@ def close(a, b):
     return (a == b) | (jnp.abs(a - b) <= 1e-9 * jnp.maximum(jnp.abs(a), jnp.abs(b)))
 
 
-def analyse(x, symbol: sp.Symbol, exprs, switches: tuple[Switch, ...], n: int) -> Analysis:
-    """Decide, in JAX, where f^(n) exists at ``x``.
+def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | None = None) -> Analysis:
+    """Decide, in JAX, where the derivatives of the top order exist at the points of ``env``.
 
-    ``exprs`` is ``(f, f', …, f^(n))``, or just ``(f,)`` when f has no switches and n = 1: then
-    only f's domain is checked and ``value``, ``left`` and ``right`` are None.
+    Args:
+        env: the variables' values (arrays of one shape).
+        orders: the formulas by order: ``orders[k]`` the k-th derivatives (``orders[0]``: f, or f_1 … f_m);
+            ``(f,)`` alone when f has no switches: then only f's domain is checked.
+        switches: from :func:`collect_switches` (with ``along`` when it names the sides).
+        along: one variable: sides are left and right of its value (else where u > 0 and u < 0).
+
+    The top order's values are checked by the caller, on the values its method computes; lower
+    orders and f here. A switch argument u "is 0" where it is 0 to within the rounding of computing
+    it, |u| ≤ 8 eps (Σ |x_i ∂u/∂x_i| + |u|).
     """
-    eps = jnp.finfo(x.dtype).eps
-    natural = Lowering({symbol: x})
-    vals = [natural.array(e, x) for e in exprs]
+    like = next(iter(env.values()))
+    eps = jnp.finfo(like.dtype).eps
+    natural = Lowering(env)
+    vals = [[natural.array(e, like) for e in exprs] for exprs in orders]
+    top = len(orders) - 1
 
-    # f^(n) itself is checked by the caller, on the values its method computes; lower orders here.
-    code = jnp.zeros(x.shape, jnp.int8)
-    for k in range(n - 1, 0, -1):  # lower orders last, so they take precedence
-        code = jnp.where(jnp.isfinite(vals[k]), code, not_finite_code(vals[k]))
-    value = left = right = vals[n] if len(vals) > n else None
-    flagged = pole = jnp.zeros(x.shape, bool)
+    code = jnp.zeros(like.shape, jnp.int8)
+    for k in range(top - 1, 0, -1):  # lower orders last, so they take precedence
+        for v in vals[k]:
+            code = jnp.where(jnp.isfinite(v), code, not_finite_code(v))
+    value = left = right = vals[top] if top else None
+    flagged = pole = jnp.zeros(like.shape, bool)
     distance = clearance = None
     lefts, rights = {}, {}
-    endpoint, left_out, right_out, exact = flagged, flagged, flagged, jnp.ones(x.shape, bool)
+    left_out, right_out, exact = flagged, flagged, jnp.ones(like.shape, bool)
     for s in switches:
-        u, du, d2u = natural(s.arg), natural(s.d1), natural(s.d2)
-        near = jnp.abs(u) / jnp.abs(du)
-        if s.kind == "branch":
-            clearance = near if clearance is None else jnp.minimum(clearance, near)
-        else:
-            distance = near if distance is None else jnp.minimum(distance, near)
-        # u "is 0" when it is 0 to within the rounding error of computing it near x.
-        flag = jnp.abs(u) <= 8 * eps * (jnp.abs(x * du) + jnp.abs(u))
+        u = natural.array(s.arg, like)
+        scale = sum(jnp.abs(env[v] * natural.array(g, like)) for v, g in zip(env, s.grad))
+        flag = jnp.abs(u) <= 8 * eps * (scale + jnp.abs(u))
+        if along is not None:
+            du, d2u = natural.array(s.d1, like), natural.array(s.d2, like)
+            near = jnp.abs(u) / jnp.abs(du)
+            if s.kind == "branch":
+                clearance = near if clearance is None else jnp.minimum(clearance, near)
+            else:
+                distance = near if distance is None else jnp.minimum(distance, near)
+            side = jnp.where(du != 0, jnp.sign(du), jnp.sign(d2u))  # the sign of u just right of x
+            other = jnp.where(du != 0, -side, side)
+        else:  # the two sides of the surface u = 0: u > 0 ("right") and u < 0 ("left")
+            side, other = jnp.ones_like(u), -jnp.ones_like(u)
         if s.kind == "pole":
             pole = pole | flag
             continue
-        side = jnp.where(du != 0, jnp.sign(du), jnp.sign(d2u))
-        other = jnp.where(du != 0, -side, side)
         rights[s.arg], lefts[s.arg] = (flag, side), (flag, other)
         flagged = flagged | flag
         exact = exact & (~flag | (u == 0))
-        if s.kind == "domain":  # f is undefined on the side where u < 0
+        if s.kind == "domain" and along is not None:  # f is undefined on the side where u < 0
             left_out, right_out = left_out | (flag & (other < 0)), right_out | (flag & (side < 0))
-            endpoint = left_out | right_out
+        elif s.kind == "domain":  # an edge of f's domain wherever u changes sign across the surface
+            left_out = left_out | (flag & (sum(jnp.abs(natural.array(g, like)) for g in s.grad) > 0))
 
     if lefts:
-        low_l = Lowering({symbol: x}, lefts, natural)
-        low_r = Lowering({symbol: x}, rights, natural)
-        ls, rs = [low_l.array(e, x) for e in exprs], [low_r.array(e, x) for e in exprs]
-        at_switch = jnp.zeros(x.shape, jnp.int8)
-        for k in range(n, 0, -1):
-            at_switch = jnp.where(close(ls[k], rs[k]), at_switch, KINK)
-            finite = jnp.isfinite(ls[k]) & jnp.isfinite(rs[k])
-            at_switch = jnp.where(finite, at_switch, INFINITE)
-        # f must be continuous; f(x0) itself must match where the switch is exactly at x0.
-        jump = ~close(ls[0], rs[0]) | (exact & ~close(vals[0], rs[0]))
-        at_switch = jnp.where(jump, JUMP, at_switch)
-        at_switch = jnp.where(endpoint, DOMAIN_ENDPOINT, at_switch).astype(jnp.int8)
+        low_l, low_r = Lowering(env, lefts, natural), Lowering(env, rights, natural)
+        ls = [[low_l.array(e, like) for e in exprs] for exprs in orders]
+        rs = [[low_r.array(e, like) for e in exprs] for exprs in orders]
+        at_switch = jnp.zeros(like.shape, jnp.int8)
+        for k in range(top, 0, -1):
+            for lv, rv in zip(ls[k], rs[k]):
+                at_switch = jnp.where(close(lv, rv), at_switch, KINK)
+                at_switch = jnp.where(jnp.isfinite(lv) & jnp.isfinite(rv), at_switch,
+                                      jnp.where(jnp.isinf(lv) | jnp.isinf(rv), INFINITE, NOT_FINITE))
+        # f must be continuous; f itself must match where the switch is exactly at the point.
+        for f, lv, rv in zip(vals[0], ls[0], rs[0]):
+            jump = ~close(lv, rv) | (exact & ~close(f, rv))
+            at_switch = jnp.where(jump, JUMP, at_switch)
+        at_switch = jnp.where(left_out | right_out, DOMAIN_ENDPOINT, at_switch).astype(jnp.int8)
         code = jnp.where(flagged, at_switch, code)
-        left = jnp.where(left_out, jnp.nan, jnp.where(flagged, ls[n], vals[n]))
-        right = jnp.where(right_out, jnp.nan, jnp.where(flagged, rs[n], vals[n]))
-        value = jnp.where(flagged, rs[n], vals[n])
+        if top:
+            left = [jnp.where(left_out, jnp.nan, jnp.where(flagged, lv, v)) for lv, v in zip(ls[top], vals[top])]
+            right = [jnp.where(right_out, jnp.nan, jnp.where(flagged, rv, v)) for rv, v in zip(rs[top], vals[top])]
+            value = [jnp.where(flagged, rv, v) for rv, v in zip(rs[top], vals[top])]
 
-    # Where f has no domain or pole switch it is defined on all of R (an overflow to inf in
+    # Where f has no domain or pole switch it is defined on all of R^n (an overflow to inf in
     # float64 is no reason to deny f' there), so its values need not be checked.
     if any(s.kind != "branch" for s in switches):
-        code = jnp.where(jnp.isfinite(vals[0]) & ~pole, code, OUTSIDE_DOMAIN)
-    code = jnp.where(jnp.isfinite(x), code, NOT_FINITE_INPUT).astype(jnp.int8)
-    return Analysis(code, left, right, value, flagged, distance, clearance, lefts, rights)
+        defined = jnp.all(jnp.stack([jnp.isfinite(f) for f in vals[0]]), axis=0)
+        code = jnp.where(defined & ~pole, code, OUTSIDE_DOMAIN)
+    finite = jnp.all(jnp.stack([jnp.isfinite(v) for v in env.values()]), axis=0)
+    code = jnp.where(finite, code, NOT_FINITE_INPUT).astype(jnp.int8)
+    return Analysis(code, value, left, right, flagged, distance, clearance, lefts, rights)
 
 
 def not_finite_code(values):

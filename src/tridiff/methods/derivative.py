@@ -154,10 +154,10 @@ class Derivative:
     def _rich_program(self, x):
         f, n = self.function, self.order
         exprs = self.expressions if self._formulas else (f.expr,)
-        analysis = analyse(x, f.symbol, exprs, self.switches, n)
+        analysis = analyse({f.symbol: x}, [(e,) for e in exprs], self.switches, along=f.symbol)
         code, error = analysis.code, jnp.zeros_like(x)
         if self.method == "symbolic":
-            value = analysis.value
+            value = analysis.value[0]
         elif self.method == "automatic":
             value = automatic.nth_derivative(f.program(), n)(x)
         elif self.scheme == "complex-step":
@@ -168,8 +168,8 @@ class Derivative:
             value, error = est.value, est.error
             code = jnp.where(code == 0, est.code, code)
         code = jnp.where((code == 0) & ~jnp.isfinite(value), not_finite_code(value), code).astype(jnp.int8)
-        left = value if analysis.left is None else analysis.left
-        right = value if analysis.right is None else analysis.right
+        left = value if analysis.left is None else analysis.left[0]
+        right = value if analysis.right is None else analysis.right[0]
         return (jnp.where(code == 0, value, jnp.nan), code, left, right, error)
 
     def _numeric(self, values_at, x, xp, flagged=None, distance=None, clearance=None, opaque=False):
@@ -238,7 +238,7 @@ def _derivatives(f: Function, order: int):
 def _switches(f: Function, exprs):
     known = f.cache.switches
     if len(exprs) not in known:
-        known[len(exprs)] = collect_switches(exprs, f.symbol)
+        known[len(exprs)] = collect_switches([(e,) for e in exprs], f.variables, along=f.symbol)
     return known[len(exprs)]
 
 

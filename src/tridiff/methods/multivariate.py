@@ -28,12 +28,12 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
-from ..analysis.switches import close, switch_kinds
+from ..analysis.switches import Switch, analyse, collect_switches
 from ..compiler.lowering import Lowering, to_numpy, x64
 from ..definition.function import Function, function, trace_callable
 from ..definition.points import as_rows
 from ..errors import MethodUnavailableError, TridiffError
-from ..reasons import DOMAIN_ENDPOINT, INFINITE, JUMP, KINK, NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, reasons_of
+from ..reasons import INFINITE, NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, reasons_of
 from . import numeric
 from .options import METHODS
 
@@ -69,17 +69,14 @@ class MultiDerivative:
         self.scheme, self.accuracy = scheme, accuracy
         # A "program" function (no formula) is smooth wherever finite, so it has no switches.
         self.formula = all(f.expr is not None for f in functions)
-        self.switches = self._switches() if self.formula else {}
+        self.switches = self._switches() if self.formula else ()
         self._names = tuple(v.name for v in variables)  # once, not per call: n can be 10^4
         self._kernels = {}
 
     # -- the formulas ------------------------------------------------------------------------
-    def _switches(self) -> dict:
-        """The switches of f and of the formulas evaluated. A pole of a derivative only (the origin
-        for ∇√(x² + y²)) is no pole of f: its non-finite value there speaks for itself."""
-        own = switch_kinds([f.expr for f in self.functions], self.variables)
-        derived = switch_kinds(self._flat() + self._gradients(), self.variables)
-        return {**{u: k for u, k in derived.items() if k != "pole"}, **own}
+    def _switches(self) -> tuple[Switch, ...]:
+        """The switches of f and of the formulas evaluated (see :func:`collect_switches`)."""
+        return collect_switches(self._orders(), self.variables)
 
     def _gradients(self) -> tuple[sp.Expr, ...]:
         """For a Hessian, the first derivatives too: f'' exists only where f' does."""
@@ -164,11 +161,11 @@ class MultiDerivative:
         if not self.formula:
             return self._program_of_vector(table)
         cols = [table[:, i] for i in range(table.shape[1])]
-        code, flagged = self._analysis(cols)
+        analysis = self._analysis(cols)
+        code, flagged = analysis.code, analysis.flagged
         error = None  # only numeric estimates its error
-        if self.method == "symbolic":
-            low = Lowering(dict(zip(self.variables, cols)))
-            out = jnp.stack([low.array(e, cols[0]) for e in self._flat()], axis=-1)
+        if self.method == "symbolic":  # where a switch vanishes, the agreed one-sided limit
+            out = jnp.stack(analysis.value, axis=-1)
         elif self.method == "automatic":
             out = self._automatic(cols)
         else:
@@ -326,7 +323,7 @@ class MultiDerivative:
     def _along(self, program, cols, j, flagged, clearance=None, order=1):
         """d^order/dx_j^order of ``program`` at ``cols`` by :func:`tridiff.methods.numeric.differentiate`, kinks
         avoided; ``j`` may be traced (a loop over the coordinates), ``clearance`` then given."""
-        args = list(self.switches)
+        args = [s.arg for s in self.switches]
 
         def moved(t):
             if isinstance(j, int):
@@ -348,55 +345,24 @@ class MultiDerivative:
         """For each j of ``js``, how far x_j may move before a switch argument changes sign
         (None: f has no switches); each argument's value is lowered once for all of them."""
         natural = Lowering(dict(zip(self.variables, cols)))
-        sizes = [(u, jnp.abs(natural(u))) for u in self.switches]
+        sizes = [(s, jnp.abs(natural(s.arg))) for s in self.switches]
         out = []
         for j in js:
-            nears = [size / jnp.abs(natural(sp.diff(u, self.variables[j]))) for u, size in sizes]
+            nears = [size / jnp.abs(natural(s.grad[j])) for s, size in sizes]
             out.append(reduce(jnp.minimum, nears) if nears else None)
         return out
 
     # -- where the derivative does not exist -----------------------------------------------------
+    def _orders(self) -> list[list[sp.Expr]]:
+        """The formulas by order for the analysis: f's, then (for a Hessian) the gradient, then the table."""
+        orders = [[f.expr for f in self.functions]]
+        if self.kind == "hessian":
+            orders.append(list(self._gradients()))
+        return orders + [list(self._flat())]
+
     def _analysis(self, cols):
-        """Reason codes per point (0: the derivative exists), as in one variable, on switch surfaces."""
-        eps = jnp.finfo(cols[0].dtype).eps
-        env = dict(zip(self.variables, cols))
-        natural = Lowering(env)
-        code = jnp.zeros(cols[0].shape, jnp.int8)
-        flagged = pole = endpoint = jnp.zeros(cols[0].shape, bool)
-        lefts, rights = {}, {}
-        for arg, kind in self.switches.items():
-            u = natural.array(arg, cols[0])
-            grads = [natural.array(sp.diff(arg, v), cols[0]) for v in self.variables]
-            scale = sum(jnp.abs(c * g) for c, g in zip(cols, grads))
-            # u "is 0" when it is 0 to within the rounding error of computing it near the point.
-            flag = jnp.abs(u) <= 8 * eps * (scale + jnp.abs(u))
-            if kind == "pole":
-                pole = pole | flag
-                continue
-            # The two sides of the surface u = 0: every branch forced to u > 0, then to u < 0.
-            rights[arg], lefts[arg] = (flag, jnp.ones_like(u)), (flag, -jnp.ones_like(u))
-            flagged = flagged | flag
-            if kind == "domain":  # an edge of f's domain wherever u changes sign across it
-                endpoint = endpoint | (flag & (sum(jnp.abs(g) for g in grads) > 0))
-        if lefts:
-            low_l, low_r = Lowering(env, lefts, natural), Lowering(env, rights, natural)
-            fs = [f.expr for f in self.functions]
-            at_switch = jnp.zeros_like(code)
-            for e in self._flat() + self._gradients():
-                left, right = low_l.array(e, cols[0]), low_r.array(e, cols[0])
-                at_switch = jnp.where(close(left, right), at_switch, KINK)
-                infinite = jnp.where(jnp.isinf(left) | jnp.isinf(right), INFINITE, NOT_FINITE)
-                at_switch = jnp.where(jnp.isfinite(left) & jnp.isfinite(right), at_switch, infinite)
-            for e in fs:  # f itself must be continuous across the surface
-                at_switch = jnp.where(close(low_l.array(e, cols[0]), low_r.array(e, cols[0])), at_switch, JUMP)
-            at_switch = jnp.where(endpoint, DOMAIN_ENDPOINT, at_switch)
-            code = jnp.where(flagged, at_switch, code).astype(jnp.int8)
-        if not self.formula or any(kind != "branch" for kind in self.switches.values()):
-            values = [p(*cols) for p in self._programs()]
-            defined = jnp.all(jnp.stack([jnp.isfinite(v) for v in values]), axis=0)
-            code = jnp.where(defined & ~pole, code, OUTSIDE_DOMAIN)
-        finite = jnp.all(jnp.stack([jnp.isfinite(c) for c in cols]), axis=0)
-        return jnp.where(finite, code, NOT_FINITE_INPUT).astype(jnp.int8), flagged
+        """Where the derivative exists (the same analysis as in one variable, on switch surfaces)."""
+        return analyse(dict(zip(self.variables, cols)), self._orders(), self.switches)
 
 
 def _number(w: float) -> sp.Expr:
