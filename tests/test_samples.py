@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tridiff as td
-import tridiff.methods.samples as samples
+from tridiff.analysis import sampled_kinks
+from tridiff.methods import samples
 from tridiff.methods.numeric import fornberg
 from tridiff.methods.samples import SampleDerivative, differentiate_samples
 from tridiff.reasons import BETWEEN_KINKS, KINK, NOT_FINITE_SAMPLES, REASONS
@@ -242,7 +243,7 @@ def expected_flags(x, kinks, reach):
     flags, nan = np.zeros(len(x), bool), np.zeros(len(x), bool)
     for c in kinks:
         k = np.argmin(np.abs(x - c))
-        if abs(x[k] - c) <= samples.AT_SAMPLE * h:  # taken to be on sample k: both its intervals are cut
+        if abs(x[k] - c) <= sampled_kinks.AT_SAMPLE * h:  # taken to be on sample k: both its intervals are cut
             flags |= np.abs(x - x[k]) <= reach * h * (1 + 1e-9)
             nan[k] = True
         else:
@@ -523,14 +524,14 @@ def cuts_everywhere(y, x):
     lines = y.reshape(-1, y.shape[-1])
     m = lines.shape[-1]
     xs = None if x is None else np.broadcast_to(x, lines.shape)
-    found = samples._kink_test(lines, xs, np.full(len(lines), 2), np.full(len(lines), m - 3), EPS)
+    found = sampled_kinks.kink_test(lines, xs, np.full(len(lines), 2), np.full(len(lines), m - 3), EPS)
     return {tuple(r) for r in found}
 
 
 def screened_cuts(y, x):
     lines = y.reshape(-1, y.shape[-1])
-    screened = samples._screen(lines, x, 0, lines.shape[-1], EPS, [])
-    return {tuple(r) for r in samples._confirm(lines, x, *screened, EPS)}
+    screened = sampled_kinks.screen(lines, x, 0, lines.shape[-1], EPS, [])
+    return {tuple(r) for r in sampled_kinks.confirm(lines, x, *screened, EPS)}
 
 
 def screen_cases():
@@ -547,7 +548,7 @@ def screen_cases():
         yield "jumps", grid, np.floor(2 * grid) + np.sin(grid)
         yield "lines", grid, np.stack([np.abs(grid - c) * s for c, s in ((0.1, 1), (-2.0, 1e-9), (2.9, 1e9))])
         # kinks whose misses (about twice the jump of f' times h) are near the rounding floor
-        floor = samples.ROUNDING * EPS / (2 * (x[1] - x[0]))
+        floor = sampled_kinks.ROUNDING * EPS / (2 * (x[1] - x[0]))
         yield "at the floor", grid, np.stack([1 + k * floor * np.abs(grid - 0.3) for k in np.geomspace(0.5, 20, 12)])
 
 
