@@ -19,7 +19,7 @@ from ..methods.derivative import derivative
 
 @dataclass(frozen=True)
 class Kink:
-    """A point where f' does not exist, with the one-sided derivatives there."""
+    """A point where f' (or f^(n)) does not exist, with the one-sided derivatives there."""
 
     x: float
     left: float
@@ -27,19 +27,23 @@ class Kink:
     reason: str
 
 
-def kinks(f, interval: tuple[float, float], *, samples: int = 4001) -> tuple[Kink, ...]:
-    """The points in ``interval`` where f' does not exist, with left and right derivatives.
+def kinks(f, interval: tuple[float, float], *, order: int = 1, samples: int = 4001) -> tuple[Kink, ...]:
+    """The points in ``interval`` where f' (or f^(order)) does not exist, with its one-sided limits.
 
     Isolated points only: where f is undefined on a whole stretch, its endpoints are listed.
+    ``samples``: grid points on which zeros are looked for where SymPy cannot solve for them.
 
     >>> import tridiff as td
     >>> td.kinks("abs(x) + abs(x - 1)", (-5, 5))[0]
     Kink(x=0.0, left=-2.0, right=0.0, reason='kink: the left and right derivatives differ')
+    >>> k = td.kinks("x*abs(x)", (-5, 5), order=2)[0]
+    >>> k.x, k.left, k.right
+    (0.0, -2.0, 2.0)
     """
     fn = function(f)
     symbol = fn.symbol
     a, b = check_interval(interval)
-    d = derivative(fn, method="symbolic")
+    d = derivative(fn, method="symbolic", order=order)
     candidates = set()
     for s in d.switches:
         candidates.update(zeros_in(s.arg, symbol, a, b, samples))

@@ -26,7 +26,7 @@ from ..methods.options import METHODS, check_methods, prime
 from ..methods.reference import REFERENCE_DIGITS, exact_reference
 from ..reasons import JUMP, OUTSIDE_DOMAIN, REASONS
 from ..studies.catalog import BY_NAME
-from ..studies.kinks import Kink, kinks, zeros_in
+from ..studies.kinks import Kink, kinks
 from ..studies.presentation import ERROR_FLOOR, METHOD_STYLES
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ def sample(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int =
             derivs[m] = derivative(fn, method=m, order=order)
         except MethodUnavailableError:
             unavailable[m] = fn.opaque_reason or "not available for this function"
-    found = singular_points(fn, (a, b), order) if fn.expr is not None else ()
+    found = kinks(fn, (a, b), order=order) if fn.expr is not None else ()
     x = np.union1d(grid, [k.x for k in found])
     at_kink = np.isin(x, [k.x for k in found])
     results = {m: d.evaluate(x) for m, d in derivs.items()}
@@ -173,25 +173,6 @@ def sample(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int =
         found = _grid_kinks(x, next(iter(results.values()))) if results else []
         x, fx, values = _break_jumps(x, fx, values)
     return Curves(x, fx, values, tuple(found), unavailable)
-
-
-def singular_points(fn: Function, x_range, order: int = 1) -> tuple[Kink, ...]:
-    """Where f^(order) does not exist in ``x_range``, with its one-sided limits (:func:`kinks` for order 1).
-
-    >>> k = singular_points(function("x*abs(x)"), (-5, 5), order=2)[0]
-    >>> k.x, k.left, k.right
-    (0.0, -2.0, 2.0)
-    """
-    if order == 1:
-        return kinks(fn, x_range)
-    a, b = x_range
-    d = derivative(fn, method="symbolic", order=order)
-    xs = np.array(sorted({z for s in d.switches for z in zeros_in(s.arg, fn.symbol, a, b, 4001)}))
-    if xs.size == 0:
-        return ()
-    r = d.evaluate(xs)
-    return tuple(Kink(float(x), float(lv), float(rv), str(why))
-                 for x, lv, rv, bad, why in zip(xs, r.left, r.right, r.undefined, r.reasons) if bad)
 
 
 def _grid_kinks(x, result) -> list[Kink]:
