@@ -4,9 +4,6 @@ setup apart from evaluation, evaluation as the median of repeats, memory, and wh
 
 from __future__ import annotations
 
-import html
-import io
-import json
 import tracemalloc
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -19,7 +16,7 @@ from ..errors import TridiffError
 from ..methods.derivative import derivative
 from ..methods.options import METHODS, check_methods, check_order, prime
 from ..methods.reference import exact_reference, scaled_error
-from .presentation import ERROR_FLOOR, METHOD_STYLES
+from .presentation import ERROR_FLOOR, METHOD_STYLES, Presented, Section
 from .timing import Timing, format_seconds, measure, once
 
 REFERENCE_POINTS = 2000  # mpmath is ~100 µs a point: the reference uses at most this many
@@ -72,7 +69,7 @@ class MethodReport:
 
 
 @dataclass(frozen=True)
-class Comparison:
+class Comparison(Presented):
     """The result of :func:`compare`: one :class:`MethodReport` per method, and the reference used."""
 
     function: str
@@ -96,20 +93,15 @@ class Comparison:
             "methods": {r.method: r.to_dict() for r in self.reports},
         }
 
-    def to_json(self, **kwargs) -> str:
-        """:meth:`to_dict` as JSON; NaN (an error with no reference, say) is written as null."""
-        kwargs.setdefault("allow_nan", False)
-        return json.dumps(self.to_dict(), **kwargs)
-
     HEADERS = ("method", "max abs. error", "max rel. error", "setup", "evaluation", "peak memory", "undefined at")
 
     def rows(self) -> list[list[str]]:
-        """The table's rows as text, one per method (a method that is not available says so; its
-        reason is in :meth:`notes`)."""
+        """The table's rows as text, one per method (a method that is not available says why)."""
         rows = []
         for r in self.reports:
             if not r.available:
-                rows.append([r.method, "not available"] + [""] * (len(self.HEADERS) - 3) + ["(see below)"])
+                reason = r.reason if r.reason.startswith("not available") else f"not available: {r.reason}"
+                rows.append([r.method, reason])
                 continue
             t = r.evaluation
             rows.append([
@@ -119,53 +111,18 @@ class Comparison:
             ])
         return rows
 
-    def notes(self) -> list[str]:
-        """What the table's rows cannot hold: the reference used, and why a method is not available."""
-        notes = [f"reference: {self.reference_kind} at {self.reference_points.size} of the "
-                 f"{self.points.size} points; max rel. error is relative to |{prime(self.order)}| "
-                 "+ 1% of its largest value",
-                 "setup: derive + compile (the first call); evaluation: median ± half the interquartile range "
-                 "of (n×) calls on the same points after a warm-up"]
-        notes += [f"{r.method}: {r.reason}" if "not available" in r.reason else f"{r.method}: not available: {r.reason}"
-                  for r in self.reports if not r.available]
-        return notes
-
-    def table(self) -> str:
-        """A plain-text table (what ``print`` shows; :meth:`_repr_html_` is the notebook's)."""
-        from rich.console import Console
-        from rich.table import Table
-
-        table = Table(title=self._title())
-        for h in self.HEADERS:  # numbers stay on one line; the undefined points wrap
-            table.add_column(h, no_wrap=h != "undefined at", ratio=1 if h == "undefined at" else None)
-        for row in self.rows():
-            table.add_row(*row)
-        console = Console(width=120, record=True, file=io.StringIO())
-        console.print(table)
-        for note in self.notes():
-            console.print(note, markup=False)
-        return console.export_text()
-
-    def _title(self) -> str:
+    def title(self) -> str:
         return f"{prime(self.order)} of f(x) = {self.function} at {self.points.size} points"
 
-    def __str__(self) -> str:
-        return self.table()
+    def sections(self) -> list[Section]:
+        """One table, captioned with the reference the errors are measured against."""
+        caption = (f"reference: {self.reference_kind} at {self.reference_points.size} of the {self.points.size} "
+                   f"points; max rel. error is relative to |{prime(self.order)}| + 1% of its largest value")
+        return [Section(caption, self.HEADERS, self.rows())]
 
-    def _repr_html_(self) -> str:
-        """An HTML table for Jupyter: one row per method; a method that is not available says why."""
-        esc = html.escape
-        head = "".join(f"<th>{esc(h)}</th>" for h in self.HEADERS)
-        body = []
-        for r, row in zip(self.reports, self.rows()):
-            if r.available:
-                cells = "".join(f"<td>{esc(c)}</td>" for c in row)
-            else:
-                cells = (f"<td>{esc(r.method)}</td><td colspan=\"{len(self.HEADERS) - 1}\">"
-                         f"not available: {esc(r.reason)}</td>")
-            body.append(f"<tr>{cells}</tr>")
-        caption = f"{esc(self._title())}<br><small>{esc(self.notes()[0])}</small>"
-        return f"<table><caption>{caption}</caption><tr>{head}</tr>{''.join(body)}</table>"
+    def notes(self) -> list[str]:
+        return ["setup: derive + compile (the first call); evaluation: median ± half the interquartile range "
+                "of (n×) calls on the same points after a warm-up"]
 
     def plot(self, *, bins: int = 100, figsize=(8, 5)):
         """A Figure: each method's absolute error against the reference on a log scale.
@@ -225,7 +182,7 @@ class Comparison:
         ax.set_xlabel("x")
         ax.set_ylabel(f"|{prime(self.order)} − reference|")
         ax.grid(True, which="major", alpha=0.3)
-        ax.set_title(f"{self._title()}\nreference: {self.reference_kind} at {self.reference_points.size} "
+        ax.set_title(f"{self.title()}\nreference: {self.reference_kind} at {self.reference_points.size} "
                      "points", fontsize=9)
         fig.legend(handles=handles, loc="outside lower center", ncols=min(3, max(1, len(handles))),
                    fontsize=8, frameon=False)

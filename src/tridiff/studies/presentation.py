@@ -1,6 +1,17 @@
-"""What the result classes share in how they are shown: the methods' colours and styles."""
+"""What the result classes share in how they are shown: one presentation, and the methods' styles.
+
+A result (:class:`~tridiff.Comparison`, :class:`~tridiff.Sweep`, :class:`~tridiff.StepStudy`)
+says what it holds once — ``to_dict()`` (JSON-ready, NaN as None), ``title()``, ``sections()`` and
+``notes()`` — and :class:`Presented` turns that into JSON, a text table (what ``print`` shows) and
+HTML for Jupyter, the same way for all of them.
+"""
 
 from __future__ import annotations
+
+import html
+import io
+import json
+from dataclasses import dataclass
 
 #: Each method's line style, as the lab draws f' in blue; the others overlap it, told apart by style.
 METHOD_STYLES = {
@@ -9,3 +20,77 @@ METHOD_STYLES = {
     "numeric": dict(color="tab:orange", linestyle=(0, (1, 2)), linewidth=2.2, zorder=5),
 }
 ERROR_FLOOR = 1e-17  # an error of exactly 0 is drawn here on a log scale (times max |f'| when > 1)
+
+
+@dataclass(frozen=True)
+class Section:
+    """One table of a result: a caption (or None), the headers, and rows of text. A row shorter than
+    the headers ends in a cell that spans the rest (a method that is not available, and why)."""
+
+    caption: str | None
+    headers: tuple[str, ...]
+    rows: list[list[str]]
+
+
+class Presented:
+    """JSON, a text table and HTML from a result's ``to_dict``, ``title``, ``sections`` and ``notes``."""
+
+    def to_dict(self) -> dict:
+        raise NotImplementedError
+
+    def title(self) -> str:
+        raise NotImplementedError
+
+    def sections(self) -> list[Section]:
+        raise NotImplementedError
+
+    def notes(self) -> list[str]:
+        return []
+
+    def to_json(self, **kwargs) -> str:
+        """:meth:`to_dict` as JSON text (``kwargs`` go to :func:`json.dumps`); no NaN is ever written."""
+        kwargs.setdefault("allow_nan", False)
+        return json.dumps(self.to_dict(), **kwargs)
+
+    def table(self) -> str:
+        """The title, each section as an aligned table, and the notes: what ``print`` shows."""
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(width=120, record=True, file=io.StringIO())
+        console.print(self.title(), markup=False)
+        for section in self.sections():
+            if section.caption:
+                console.print(section.caption, markup=False)
+            # numbers stay on one line; the last column (reasons, lists of points) wraps
+            table = Table(*section.headers)
+            for column in table.columns[:-1]:
+                column.no_wrap = True
+            for row in section.rows:
+                table.add_row(*row, *[""] * (len(section.headers) - len(row)))
+            console.print(table)
+        for note in self.notes():
+            console.print(note, markup=False)
+        return console.export_text()
+
+    def __str__(self) -> str:
+        return self.table()
+
+    def _repr_html_(self) -> str:
+        """The same title, tables and notes as :meth:`table`, in HTML for Jupyter."""
+        esc = html.escape
+        parts = [f"<p><b>{esc(self.title())}</b></p>"]
+        for section in self.sections():
+            caption = f"<caption>{esc(section.caption)}</caption>" if section.caption else ""
+            head = "".join(f"<th>{esc(h)}</th>" for h in section.headers)
+            body = []
+            for row in section.rows:
+                span = len(section.headers) - len(row) + 1
+                cells = [f"<td>{esc(c)}</td>" for c in row[:-1]]
+                cells.append(f"<td colspan=\"{span}\">{esc(row[-1])}</td>" if span > 1 else f"<td>{esc(row[-1])}</td>")
+                body.append(f"<tr>{''.join(cells)}</tr>")
+            parts.append(f"<table>{caption}<tr>{head}</tr>{''.join(body)}</table>")
+        notes = self.notes()
+        if notes:
+            parts.append("<ul>" + "".join(f"<li>{esc(note)}</li>" for note in notes) + "</ul>")
+        return "".join(parts)

@@ -15,7 +15,6 @@ scheme=..., accuracy=..., step=h)`` gives at x0, for one compilation instead of 
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -28,6 +27,7 @@ from ..methods import numeric
 from ..methods.derivative import Derivative, derivative
 from ..methods.options import prime
 from ..methods.reference import REFERENCE_DIGITS, reference
+from .presentation import Presented, Section
 
 #: (scheme, accuracy) pairs studied by default; accuracy None: the scheme's default.
 DEFAULT_SCHEMES = (("central", 2), ("central", 4), ("central", 8), ("richardson", 8), ("complex-step", None))
@@ -40,7 +40,7 @@ _FLOOR = 2.0**-56  # exact results (error 0) are drawn here on the log scale
 
 
 @dataclass(frozen=True, eq=False)
-class StepStudy:
+class StepStudy(Presented):
     """Error against step size for several finite-difference schemes at one point.
 
     Attributes:
@@ -111,33 +111,23 @@ class StepStudy:
             },
         }
 
-    def to_json(self, **kwargs) -> str:
-        """:meth:`to_dict` as JSON text; ``kwargs`` go to :func:`json.dumps`."""
-        return json.dumps(self.to_dict(), **kwargs)
-
     def rows(self) -> list[list[str]]:
         """Per scheme: best step, best error, default step, error at the default step."""
         best = self.best()
         return [[label, f"{best[label][0]:.1e}", f"{best[label][1]:.1e}", f"{self.default_steps[label]:.1e}",
                  f"{self.default_errors[label]:.1e}"] for label in self.labels]
 
+    def sections(self) -> list[Section]:
+        return [Section(None, self.HEADERS, self.rows())]
+
+    def notes(self) -> list[str]:
+        return [f"{prime(self.order)} does not exist at x0: {self.reason}"] if self.reason else []
+
     def title(self) -> str:
         """One line: which derivative, of what, at which point, and which error is shown."""
         kind = "relative" if self.relative else "absolute"
         return (f"{prime(self.order)}({self.x0:g}) for f(x) = {self.function}: {kind} error vs mpmath "
                 f"({REFERENCE_DIGITS} digits)")
-
-    def table(self) -> str:
-        """The title, then :attr:`HEADERS` and :meth:`rows` as aligned plain text."""
-        rows = [list(self.HEADERS)] + self.rows()
-        widths = [max(len(r[i]) for r in rows) for i in range(len(self.HEADERS))]
-        lines = [self.title()] + ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-        if self.reason:
-            lines.append(f"{prime(self.order)} does not exist at x0: {self.reason}")
-        return "\n".join(lines)
-
-    def __str__(self) -> str:
-        return self.table()
 
     def plot(self, *, estimates: bool = False, figsize=(7.0, 4.5)):
         """A Figure: log-log error against relative step, one V per scheme, its default step marked.

@@ -20,9 +20,6 @@ Timings are data to look at, never to assert: the machine may be busy with other
 
 from __future__ import annotations
 
-import html
-import io
-import json
 import math
 import os
 from contextlib import contextmanager
@@ -39,7 +36,7 @@ from ..errors import TridiffError
 from ..methods.derivative import derivative
 from ..methods.options import METHODS, check_methods
 from .catalog import nested_polynomial
-from .presentation import METHOD_STYLES
+from .presentation import METHOD_STYLES, Presented, Section
 from .timing import Timing, format_seconds, measure, once
 
 if TYPE_CHECKING:
@@ -104,7 +101,7 @@ class Series:
 
 
 @dataclass(frozen=True)
-class Sweep:
+class Sweep(Presented):
     """Timings of derivatives against one parameter: the number of points, or the nested depth.
 
     Attributes:
@@ -140,9 +137,6 @@ class Sweep:
             "series": {s.name: s.to_dict() for s in self.series},
         }
 
-    def to_json(self, **kwargs) -> str:
-        return json.dumps(self.to_dict(), **kwargs)
-
     # -- tables ----------------------------------------------------------------------------------
     def headers(self) -> list[str]:
         """The tables' header: the parameter's name, then each of its values ("10^3", or a depth)."""
@@ -176,13 +170,13 @@ class Sweep:
             notes += [f"{s.name} skipped at {self.parameter} {', '.join(at)}: {why}" for why, at in by_reason.items()]
         return notes
 
-    def _sections(self) -> list[tuple[str, list[list[str]]]]:
-        sections = [("evaluation: time per call, median ±IQR/2 (relative)", self.rows("evaluation")),
-                    ("setup: derive + compile + first call, once, from a fresh Function", self.rows("setup"))]
-        if self.parameter == "depth" and self.rows("ops"):
-            sections.append(("operations in the derivative (sympy.count_ops): as written, and evaluated per point",
-                             self.rows("ops")))
-        return sections
+    def sections(self) -> list[Section]:
+        """Evaluation times, setup times and (over depths) the derivative's size, one table each."""
+        captions = {"evaluation": "evaluation: time per call, median ±IQR/2 (relative)",
+                    "setup": "setup: derive + compile + first call, once, from a fresh Function",
+                    "ops": "operations in the derivative (sympy.count_ops): as written, and evaluated per point"}
+        shown = ["evaluation", "setup"] + (["ops"] if self.parameter == "depth" and self.rows("ops") else [])
+        return [Section(captions[what], tuple(self.headers()), self.rows(what)) for what in shown]
 
     def _ops_lines(self) -> list[tuple[str, tuple, Series]]:
         """(label, counts, series) per formula size: one line where evaluated = written, else two."""
@@ -210,37 +204,6 @@ class Sweep:
         where = f"np.linspace({lo:g}, {hi:g}, " + ("N)" if self.points is None else f"{self.points:,})")
         load = "" if math.isnan(self.load_average) else f", load {self.load_average:.1f}"
         return f"f'(x) of {self.function} on {where} ({self.cpus} cpus{load})"
-
-    def table(self) -> str:
-        """A plain-text table (what ``print`` shows; :meth:`_repr_html_` is the notebook's)."""
-        from rich.console import Console
-        from rich.table import Table
-
-        console = Console(width=120, record=True, file=io.StringIO())
-        console.print(self.title(), markup=False)
-        for caption, rows in self._sections():
-            table = Table(*self.headers())
-            for row in rows:
-                table.add_row(*row)
-            console.print(caption, markup=False)
-            console.print(table)
-        for note in self.notes():
-            console.print(note, markup=False)
-        return console.export_text()
-
-    def __str__(self) -> str:
-        return self.table()
-
-    def _repr_html_(self) -> str:
-        """The same tables and notes as :meth:`table`, in HTML for Jupyter."""
-        esc = html.escape
-        head = "".join(f"<th>{esc(h)}</th>" for h in self.headers())
-        parts = [f"<p><b>{esc(self.title())}</b></p>"]
-        for caption, rows in self._sections():
-            body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
-            parts.append(f"<table><caption>{esc(caption)}</caption><tr>{head}</tr>{body}</table>")
-        parts.append("<ul>" + "".join(f"<li>{esc(note)}</li>" for note in self.notes()) + "</ul>")
-        return "".join(parts)
 
     # -- plot ------------------------------------------------------------------------------------
     def plot(self, *, setup: bool = True, ops: bool | None = None, figsize=None) -> Figure:
