@@ -20,11 +20,16 @@ from pathlib import Path
 import numpy as np
 import sympy as sp
 
+from .. import __version__
 from ..definition.function import function
 from ..methods.derivative import derivative
 from ..methods.options import METHODS
+from ..methods.samples import differentiate_samples
 from ..studies.catalog import nested_polynomial
+from ..studies.stepstudy import SQUIRE_TRAPP, step_study
+from ..studies.sweeps import sweep_depth, sweep_sizes
 from ..studies.timing import format_seconds, measure
+from ..views.plot import plot, plot_gallery
 
 
 @dataclass
@@ -141,8 +146,6 @@ def _symbolic_limits(report: Report) -> None:
 
 def _numeric(report: Report) -> None:
     """3 - Numerical differentiation: np.gradient and the kink"""
-    from ..methods.samples import differentiate_samples
-
     x = np.linspace(-5, 5, 100)
     beside = np.argsort(np.abs(x))[:2]
     lab = np.gradient(np.abs(x), x)
@@ -175,8 +178,6 @@ def _numeric(report: Report) -> None:
 
 def _inexact(report: Report) -> list[str]:
     """The lab calls numerical differentiation inexact and leaves it there: how inexact, and why."""
-    from ..studies.stepstudy import SQUIRE_TRAPP, step_study
-
     # Squire & Trapp's own steps, 10^-1 ... 10^-16, and their function and point.
     study = step_study(SQUIRE_TRAPP, 1.5, steps=10.0 ** -np.arange(1, 17),
                        schemes=(("central", 2), ("central", 8), ("complex-step", None)))
@@ -220,8 +221,6 @@ def _automatic(report: Report) -> None:
         ["|x|'(0)", _number_text(jax_abs),
          f"NaN: {html.escape(r.reasons)} (left {_number_text(r.left)}, right {_number_text(r.right)})"],
     ]
-    from ..views.plot import plot_gallery
-
     report.section(
         "4 - Automatic differentiation",
         _p("The lab's JAX section, and what tridiff's automatic method (JAX forward mode on f's program, "
@@ -236,8 +235,6 @@ def _automatic(report: Report) -> None:
 
 def _efficiency(report: Report) -> None:
     """5 - Computational efficiency, measured here"""
-    from ..studies.sweeps import sweep_depth, sweep_sizes
-
     n = 10**6
     repeat = 3 if report.quick else 7
     x = np.linspace(-5, 5, n)
@@ -325,8 +322,6 @@ def _lab_error(call) -> str:
 
 
 def _plot(fn, title: str, methods=METHODS):
-    from ..views.plot import plot
-
     return plot(fn, methods=methods, title=title, points=601)
 
 
@@ -376,8 +371,6 @@ figure{margin:1rem 0}img{max-width:100%}.meta{color:#666;font-size:.9rem}
 
 def _page(report: Report, elapsed: float) -> str:
     import jax
-
-    from .. import __version__
 
     meta = (f"tridiff {__version__}, SymPy {sp.__version__}, JAX {jax.__version__}, NumPy {np.__version__}; "
             f"{platform.python_implementation()} {platform.python_version()} on {platform.system()} "
