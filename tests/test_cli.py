@@ -229,6 +229,8 @@ BAD_INPUT = {  # name: (arguments, a word the message must contain)
     "bad --at": (("diff", "x", "--at", "1,a"), "--at"),
     "order 0": (("diff", "x", "--order", "0"), "--order"),
     "plot to .txt": (("plot", "x", "-o", "plot.txt"), ".png"),
+    "invalid UTF-8": (("diff", "x\udcff"), "not allowed"),  # the byte 0xff, as a shell passes $'x\xff'
+    "nan as a variable": (("diff", "nan"), "nan"),
 }
 
 

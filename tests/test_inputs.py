@@ -197,6 +197,22 @@ def test_identity_does_not_return_its_input():
     np.testing.assert_array_equal(ones, np.ones(5))
 
 
+@pytest.mark.parametrize("dtype", [">f8", ">f4", ">i8", ">i4"])
+def test_big_endian_points_give_the_same_values_as_native_ones(dtype):
+    # The kernel computes in the machine's byte order: big-endian data (read from a file, say) is
+    # converted at the boundary. Before, the first such call raised a raw JAX TypeError, and after a
+    # call on another dtype it returned [1., 1.] for 2x at [0.5, 1.0].
+    d = td.derivative("x**2")
+    d(np.int64(3))
+    xs = np.array([0.5, 1.0, 3.0], dtype=dtype)
+    native = xs.astype(xs.dtype.newbyteorder("="))
+    for call in (d, d.evaluate, td.function("x**2")):
+        got, want = call(xs), call(native)
+        got, want = (got.values, want.values) if hasattr(got, "values") else (got, want)
+        np.testing.assert_array_equal(got, want)
+        assert got.dtype.isnative
+
+
 # -- bad input ---------------------------------------------------------------------------------
 
 BAD_POINTS = [
@@ -213,6 +229,8 @@ BAD_POINTS = [
     ([1.0, None], None),  # np.square(np.array([1.0, None])) raises TypeError too
     (object(), None),
     (np.array(["2020-01-01"], dtype="datetime64[D]"), None),
+    (10**400, "too large"),  # a Python int no float64 holds
+    (np.zeros(2, dtype=[("a", "f8")]), "structured"),  # was called text
 ]
 
 

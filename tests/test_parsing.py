@@ -268,6 +268,10 @@ HOSTILE = [
     ("sin.__call__(x)", "__call__"),
     ("x**(10**7)", "10**7"),
     ("1e999", "1e999"),  # not finite: the message should show the number as written
+    # names of what is not a finite real number, which used to become variables (nan(1.0) was 1.0)
+    ("nan", "nan"), ("x + inf", "inf"), ("oo*x", "oo"), ("zoo", "zoo"), ("NaN*x", "NaN"),
+    # non-ASCII: Python reads π and a Cyrillic х as new names; a lone surrogate cannot be encoded
+    ("π*x", "'pi'"), ("\u0445**2", "U+0445"), ("x\udcff", "U+DCFF"), ("2\u2212x", "'-'"), ("x²", "'**2'"),
 ]
 
 
@@ -278,6 +282,22 @@ def test_hostile_text_is_refused_fast_naming_the_token(text, token):
     assert message
     if token is not None:
         assert squash(token) in squash(message), message
+
+
+@pytest.mark.parametrize("text", [
+    "+".join(f"{k}.5*x" for k in range(1000)),  # 7,889 characters: 12 s when every node's text was looked up
+    "+".join(["sin(x)"] * 1428),  # 9,995 characters, just under the length limit
+    "+".join(["sin(x)"] * 1428) + "+",  # refused, at the very end
+], ids=["numbers", "sines", "refused"])
+def test_long_text_parses_or_is_refused_without_hanging(text):
+    # A guard against a hang, not a benchmark: parsing took time quadratic in the length (36 s
+    # for 4,000 characters of some formulas); it is linear now, well under a second here.
+    start = time.perf_counter()
+    try:
+        parse(text)
+    except td.ParseError:
+        pass
+    assert time.perf_counter() - start < 5
 
 
 @pytest.mark.parametrize("text", ["1if x else 2", "1or x", "2in x", "x is 1"])

@@ -58,6 +58,7 @@ def parse(text: str, variables: tuple[str, ...] | None = None) -> tuple[sp.Expr,
         raise ParseError(f"formula is {len(text)} characters long; the limit is {MAX_LENGTH}")
     if not text.strip():
         raise ParseError("formula is empty: write an expression such as 'x**2'")
+    _check_ascii(text)
     source = text.strip().replace("^", "**")  # x^2 is how people write powers
     try:
         with warnings.catch_warnings():
@@ -69,6 +70,10 @@ def parse(text: str, variables: tuple[str, ...] | None = None) -> tuple[sp.Expr,
     except (RecursionError, MemoryError):
         raise ParseError(f"formula is nested more deeply than {MAX_DEPTH} levels") from None
     names = _free_names(tree)
+    reserved = sorted(names & NOT_NUMBERS)
+    if reserved:
+        raise ParseError(f"{reserved[0]!r} is not allowed in a formula: tridiff differentiates finite real functions, "
+                         "so infinities and NaN are not numbers it takes (and they do not make good variable names)")
     if variables is None:
         variables = tuple(sorted(names))
     else:
@@ -97,7 +102,7 @@ def _free_names(tree: ast.AST) -> set[str]:
 class _Builder:
     def __init__(self, symbols: dict[str, sp.Symbol], source: str):
         self.symbols = symbols
-        self.source = source
+        self.lines = source.splitlines(keepends=True)  # once: slicing a node's text is then O(its length)
 
     def build(self, node: ast.AST, depth: int):
         if depth > MAX_DEPTH:
@@ -105,10 +110,14 @@ class _Builder:
         method = getattr(self, "_" + type(node).__name__, None)
         if method is None:
             raise ParseError(f"{_describe(node)} is not allowed in a formula")
-        return _checked(method(node, depth + 1), self.text_of(node))
+        return _checked(method(node, depth + 1), node, self)
 
     def text_of(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.source, node) or _source(node)
+        """The text of ``node`` as written (the source is ASCII: its columns count characters)."""
+        lines = self.lines[node.lineno - 1:node.end_lineno]
+        if len(lines) == 1:
+            return lines[0][node.col_offset:node.end_col_offset]
+        return "".join([lines[0][node.col_offset:], *lines[1:-1], lines[-1][:node.end_col_offset]])
 
     def _Constant(self, node, depth):
         value = node.value
@@ -149,7 +158,7 @@ class _Builder:
             chain.append(chain[-1].left)
         value = self.build(chain[-1].left, depth)
         for link in reversed(chain):
-            value = _checked(self._apply(link, value, self.build(link.right, depth)), self.text_of(link))
+            value = _checked(self._apply(link, value, self.build(link.right, depth)), link, self)
         return value
 
     def _apply(self, node, left, right):
@@ -203,14 +212,32 @@ def _check_power(base, exponent, text: str) -> None:
         raise ParseError(f"exponent in {text!r} is too large (limit 10^6)")
 
 
-def _checked(value, text: str):
-    """Refuse a part of the formula that is a constant but not a finite real number, or too big."""
+def _checked(value, node: ast.AST, builder: _Builder):
+    """Refuse a part of the formula that is a constant but not a finite real number, or too big.
+
+    The part's text is looked up only to name it in an error: taking it for every node made
+    parsing quadratic in the length of the formula."""
     if isinstance(value, sp.Basic) and not value.free_symbols and not value.is_Relational:
         if value.is_real is False or value.is_finite is False or value.has(sp.nan, sp.zoo, sp.I):
-            raise ParseError(f"{text!r} is not a finite real number")
+            raise ParseError(f"{builder.text_of(node)!r} is not a finite real number")
         if value.is_Rational and max(abs(value.p), value.q).bit_length() > MAX_DIGITS * 3.33:
-            raise ParseError(f"{text[:40]!r} has more than {MAX_DIGITS} digits")
+            raise ParseError(f"{builder.text_of(node)[:40]!r} has more than {MAX_DIGITS} digits")
     return value
+
+
+#: Names that SymPy or NumPy users write for what is not a finite real number.
+NOT_NUMBERS = frozenset({"nan", "NaN", "inf", "Inf", "infinity", "Infinity", "oo", "zoo"})
+#: What to write instead of a few characters people paste from typeset mathematics.
+_ASCII_FOR = {"π": "pi", "−": "-", "×": "*", "·": "*", "÷": "/", "²": "**2", "³": "**3", "√": "sqrt", "ℯ": "e"}
+
+
+def _check_ascii(text: str) -> None:
+    """Formulas are ASCII: a Greek π or a Cyrillic х would otherwise be read as a new variable
+    (Python accepts them as names), and a lone surrogate cannot even be encoded."""
+    for column, char in enumerate(text, 1):
+        if not char.isascii():
+            hint = f": write {_ASCII_FOR[char]!r}" if char in _ASCII_FOR else ": formulas are written in ASCII"
+            raise ParseError(f"character {char!r} (U+{ord(char):04X}) at column {column} is not allowed{hint}")
 
 
 def _source(node: ast.AST) -> str:

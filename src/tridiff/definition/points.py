@@ -41,14 +41,19 @@ def as_points(xs, name: str = "x") -> Points:
         raise TridiffError(f"{name} is boolean; pass numbers, e.g. {name}.astype(float)")
     if kind == "c":
         raise TridiffError(f"{name} is complex; tridiff differentiates real functions: pass {name}.real")
-    if kind in "USV":
+    if kind in "US":
         raise TridiffError(f"{name} is text ({arr.dtype}); pass numbers (formulas go to td.function)")
+    if kind == "V":
+        raise TridiffError(f"{name} has a structured or raw dtype ({arr.dtype}); pass an array of numbers, "
+                           "such as one field of it")
     if kind == "O":
         # NumPy would read None as NaN: refuse it, as np.square(None) does.
         if any(v is None or isinstance(v, (str, bytes, bool, complex)) for v in arr.flat):
             raise TridiffError(f"{name} holds None, text, booleans or complex numbers; pass real numbers")
         try:
             arr = arr.astype(np.float64)
+        except OverflowError:  # a Python int such as 10**400
+            raise TridiffError(f"{name} holds a number too large for a float64 (at most about 1.8e308)") from None
         except (TypeError, ValueError):
             raise TridiffError(f"{name} holds objects that are not numbers") from None
     elif kind in "iu" or (kind == "f" and arr.dtype.itemsize > 8):
@@ -57,6 +62,8 @@ def as_points(xs, name: str = "x") -> Points:
         arr = arr.astype(np.float32)
     elif kind not in "f":
         raise TridiffError(f"{name} has unsupported dtype {arr.dtype}")
+    if not arr.dtype.isnative:  # big-endian data (from a file, say): JAX computes in the machine's byte order
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     return Points(np.ascontiguousarray(arr).reshape(-1), arr.shape, arr.ndim == 0)
 
 
