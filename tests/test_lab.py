@@ -10,13 +10,17 @@ and the values the lab printed.
 
 from __future__ import annotations
 
+import io
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import rich.console
 import sympy
 
 import tridiff as td
+from tridiff.apps import lab
 from tridiff.methods.reference import reference, scaled_error
 from tridiff.studies.catalog import nested_polynomial
 
@@ -377,3 +381,20 @@ def test_s5_nested_polynomial_matches_lab_printout(polynomial, method):
     # A result handed out must stay what it was when another evaluation runs.
     d(x_array_large[::-1].copy())
     np.testing.assert_array_equal(got, kept)
+
+
+def test_an_interrupted_lab_leaves_the_previous_report_whole(tmp_path, monkeypatch):
+    # The page is written beside index.html and renamed over it when whole; interrupted, the lab
+    # leaves the previous report as it was (it used to leave a 0-byte page) and no stray file.
+    previous = tmp_path / "index.html"
+    previous.write_text("<p>the previous report</p>", encoding="utf-8")
+
+    def interrupted(report):
+        """1 - interrupted"""
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lab, "_symbolic", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        lab.run(tmp_path, quick=True, console=rich.console.Console(file=io.StringIO()))
+    assert previous.read_text(encoding="utf-8") == "<p>the previous report</p>"
+    assert [p.name for p in tmp_path.iterdir()] == ["index.html"]

@@ -12,7 +12,9 @@ from __future__ import annotations
 import base64
 import html
 import io
+import os
 import platform
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,16 +59,24 @@ def run(out: str | Path = "tridiff-report", *, quick: bool = False, console=None
 
     console = console or Console()
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)  # fail now, not after the whole lab has run
+    out.mkdir(parents=True, exist_ok=True)
     path = out / "index.html"
-    path.touch()
-    start = time.perf_counter()
-    report = Report(quick)
-    for part in (_functions, _symbolic, _symbolic_limits, _numeric, _automatic, _efficiency):
-        with console.status(f"tridiff lab: {part.__doc__.splitlines()[0]}"):
-            part(report)
-    elapsed = time.perf_counter() - start
-    path.write_text(_page(report, elapsed), encoding="utf-8")
+    # The page is written to a file beside it and renamed over it when whole: interrupted, the lab
+    # leaves the previous report as it was. Making that file now fails now, not after the lab has run.
+    with tempfile.NamedTemporaryFile(dir=out, prefix=".index-", suffix=".html", delete=False) as staging:
+        pass
+    staging = Path(staging.name)
+    try:
+        start = time.perf_counter()
+        report = Report(quick)
+        for part in (_functions, _symbolic, _symbolic_limits, _numeric, _automatic, _efficiency):
+            with console.status(f"tridiff lab: {part.__doc__.splitlines()[0]}"):
+                part(report)
+        elapsed = time.perf_counter() - start
+        staging.write_text(_page(report, elapsed), encoding="utf-8")
+        os.replace(staging, path)
+    finally:
+        staging.unlink(missing_ok=True)
 
     table = Table("what", "measured here", title="tridiff lab: summary")
     for key, value in report.summary:

@@ -204,8 +204,12 @@ def _check_power(base, exponent, text: str) -> None:
     """Refuse powers whose exact value would be absurdly large (``9**9**9``) before computing them."""
     if base == 0 and exponent.is_Number and exponent < 0:
         raise ParseError(f"division by zero in {text!r}")
-    if base.is_Number and exponent.is_Number and abs(base) not in (0, 1):
-        size = abs(float(exponent)) * abs(math.log10(abs(float(base)))) if abs(base) < 1e300 else math.inf
+    if not base.free_symbols and exponent.is_Number and base not in (0, 1, -1):
+        # any constant base, not only numbers: sqrt(3)**999999 and pi**1000000 are as large
+        try:
+            size = abs(float(exponent)) * abs(math.log10(abs(float(base))))
+        except (OverflowError, ValueError, TypeError):
+            size = math.inf
         if size > MAX_DIGITS:
             raise ParseError(f"power {text!r} is too large to compute exactly (about 10^{size:.3g})")
     if exponent.is_Number and abs(exponent) > 1_000_000:
