@@ -127,7 +127,8 @@ class Lowering:
             return False
         record = BY_HEAD.get(e.func)
         if record is None or (record.lower is None and record.lower_node is None):
-            raise TridiffError(f"cannot compile {e.func}: it is no function of tridiff's (see tridiff.primitives)")
+            name = getattr(e.func, "__name__", str(e.func))
+            raise TridiffError(f"cannot compile {name}: tridiff has no record of it (see tridiff.primitives)")
         if record.lower_node is not None:
             return record.lower_node(self, e)
         return record.lower(*(self(a) for a in e.args))
