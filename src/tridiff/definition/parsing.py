@@ -232,7 +232,8 @@ def _checked(value, node: ast.AST, builder: _Builder):
 #: Names that SymPy or NumPy users write for what is not a finite real number.
 NOT_NUMBERS = frozenset({"nan", "NaN", "inf", "Inf", "infinity", "Infinity", "oo", "zoo"})
 #: What to write instead of a few characters people paste from typeset mathematics.
-_ASCII_FOR = {"π": "pi", "−": "-", "×": "*", "·": "*", "÷": "/", "²": "**2", "³": "**3", "√": "sqrt", "ℯ": "e"}
+_ASCII_FOR = {"π": "pi", "−": "-", "×": "*", "·": "*", "÷": "/", "²": "**2", "³": "**3", "√": "sqrt",
+              "ℯ": "e"}
 
 
 def _check_ascii(text: str) -> None:
