@@ -214,6 +214,22 @@ def test_central_accuracy_8(name):
     assert err <= tolerance, f"central 8 on {name}: scaled error {err:.1e}"
 
 
+@pytest.mark.parametrize("text, x, true", [
+    ("sign(x)", 1e-17, 0.0), ("sign(x)", 1e-300, 0.0), ("sign(x)", -1e-17, 0.0),
+    ("cos(abs(x))", 1e-17, -1e-17), ("cos(abs(x))", -1e-10, 1e-10), ("abs(x) + x**2", 1e-12, 1.0 + 2e-12),
+])
+def test_numeric_beside_a_switch_keeps_a_workable_step(text, x, true):
+    # The step shrank to stay clear of the switch with no floor: at x = 1e-17 it was 1.7e-18, and the
+    # rounding of the stencil's sum over it made a slope of 24 out of 0 (its estimate, 577, covered
+    # that). It now shrinks 16-fold at most, and a one-sided stencil on x's side takes over.
+    for method_args in ({}, {"scheme": "richardson"}, {"scheme": "forward"}):
+        r = td.derivative(text, method="numeric", **method_args).evaluate(x)
+        error = abs(float(r.values) - true)
+        assert error <= 1e-9 and error <= float(r.error_estimate) <= 1e-7, (method_args, r)
+    g = td.gradient(f"{text} + y", method="numeric").evaluate([x, 0.0])
+    assert abs(float(g.values[0]) - true) <= 1e-9 and float(g.values[1]) == pytest.approx(1.0)
+
+
 # -- honest error estimates ------------------------------------------------------------------
 def calibration(scheme, accuracy=None):
     """Over the smooth examples, where the true error is not 0: the fraction of points where the

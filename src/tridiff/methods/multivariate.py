@@ -21,7 +21,6 @@ So |x − y| on the line x = y and max(x, y) are undefined there, |x|·y at the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import reduce
 
 import jax
 import jax.numpy as jnp
@@ -283,11 +282,11 @@ class MultiDerivative:
                                              jnp.max(jnp.stack([e.code for _, e in parts]), axis=0), None, None))
         else:  # one loop over the coordinates (jax.lax.map): the kernel holds f's program once per
             # stencil point, not n times over (a traced logistic loss of 10 weights took a minute to compile)
-            clearances = None if not self.switches else jnp.stack(self._clearances(cols, range(n)))
+            nears = None if not self.switches else jnp.stack([jnp.stack(d) for d in self._clearances(cols, range(n))])
 
             def along_each(p):
                 def one(j):
-                    e = self._along(p, cols, j, flagged, None if clearances is None else clearances[j])
+                    e = self._along(p, cols, j, flagged, None if nears is None else (nears[j, 0], nears[j, 1]))
                     return e.value, e.error, e.code
 
                 return jax.lax.map(one, jnp.arange(n))  # each (n, points)
@@ -320,9 +319,9 @@ class MultiDerivative:
         return numeric.Estimate(value, 2 * truncation + 3 * eps * rounding, jnp.zeros(value.shape, jnp.int8),
                                 None, None)
 
-    def _along(self, program, cols, j, flagged, clearance=None, order=1):
+    def _along(self, program, cols, j, flagged, near=None, order=1):
         """d^order/dx_j^order of ``program`` at ``cols`` by :func:`tridiff.methods.numeric.differentiate`, kinks
-        avoided; ``j`` may be traced (a loop over the coordinates), ``clearance`` then given."""
+        avoided; ``j`` may be traced (a loop over the coordinates), ``near`` (see :meth:`_clearances`) then given."""
         args = [s.arg for s in self.switches]
 
         def moved(t):
@@ -334,22 +333,30 @@ class MultiDerivative:
             low = Lowering(dict(zip(self.variables, moved(t))))
             return [jnp.sign(low.array(u, t)) for u in args]
 
-        if clearance is None and isinstance(j, int):
-            clearance = self._clearances(cols, [j])[0]
+        if near is None and isinstance(j, int) and args:
+            near = self._clearances(cols, [j])[0]
+        distance, clearance = (None, None) if near is None else near
         x = cols[j] if isinstance(j, int) else jnp.stack(cols)[j]
         return numeric.differentiate(lambda t: program(*moved(t)), x, order, jnp,
                                      scheme=self.scheme, accuracy=self.accuracy,
-                                     states_at=states_at if args else None, flagged=flagged, clearance=clearance)
+                                     states_at=states_at if args else None, flagged=flagged, distance=distance,
+                                     clearance=clearance)
 
     def _clearances(self, cols, js):
-        """For each j of ``js``, how far x_j may move before a switch argument changes sign
-        (None: f has no switches); each argument's value is lowered once for all of them."""
+        """For each j of ``js``, how far x_j may move before a switch argument changes sign, as in one
+        variable: ``(distance, clearance)``, to the nearest pole or domain edge (where f varies on that
+        scale) and to the nearest kink (which a stencil need only keep clear of); inf where f has no
+        switch of that kind. Each argument's value is lowered once for all of them."""
         natural = Lowering(dict(zip(self.variables, cols)))
         sizes = [(s, jnp.abs(natural(s.arg))) for s in self.switches]
+        inf = jnp.full(cols[0].shape, jnp.inf, cols[0].dtype)
         out = []
         for j in js:
-            nears = [size / jnp.abs(natural(s.grad[j])) for s, size in sizes]
-            out.append(reduce(jnp.minimum, nears) if nears else None)
+            nears = {"branch": inf, "edge": inf}
+            for s, size in sizes:
+                kind = "branch" if s.kind == "branch" else "edge"
+                nears[kind] = jnp.minimum(nears[kind], size / jnp.abs(natural(s.grad[j])))
+            out.append((nears["edge"], nears["branch"]))
         return out
 
     # -- where the derivative does not exist -----------------------------------------------------

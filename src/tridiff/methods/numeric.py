@@ -133,6 +133,7 @@ def base_step(order: int, accuracy: int, eps: float) -> float:
     return eps ** (1.0 / (order + accuracy))
 
 
+MIN_STEP_RATIO = 16  # near a kink the step shrinks to stay clear of it, by at most this factor
 COMPLEX_STEP = 1e-20  # relative: the complex step's truncation is below rounding, and it never cancels
 
 
@@ -200,14 +201,17 @@ def step_size(x, rel: float, xp, distance=None, flagged=None, clearance=None, re
 
     ``rel·max(|x|, 1)``; near a pole or domain edge at ``distance`` d, f varies on the scale d, so
     ``rel·d``; near a kink at ``clearance`` c, f is smooth on each side, so the stencil (reaching
-    ±reach·h) need only stay clear of it: at most ``c / (2·reach)``. A power of two at least 16
-    ulps of x makes every stencil point ``x + j·h`` (j a small multiple of 1/8) exactly
-    representable, so the abscissae carry no rounding error of their own.
+    ±reach·h) need only stay clear of it: at most ``c / (2·reach)``, but not below 1/16 of the step it
+    would take otherwise: round-off grows as 1/h (sign(x) at 1e-17 took a step of 1e-18, and the
+    rounding of Σ w_j f_j over it made a slope of 24 out of 0). Closer to the kink than that, the
+    central stencil straddles it and :func:`differentiate` takes a one-sided one on x's side. A power
+    of two at least 16 ulps of x makes every stencil point ``x + j·h`` (j a small multiple of 1/8)
+    exactly representable, so the abscissae carry no rounding error of their own.
     """
     scale = xp.maximum(xp.abs(x), 1.0)
     h = rel * scale if distance is None else rel * xp.minimum(scale, distance)
     if clearance is not None:
-        h = xp.minimum(h, clearance / (2 * reach))
+        h = xp.maximum(xp.minimum(h, clearance / (2 * reach)), h / MIN_STEP_RATIO)
     if flagged is not None:  # on a kink the clearance is 0: one-sided stencils take over there
         h = xp.where(flagged, rel * scale, h)
     h = xp.maximum(xp.maximum(h, 16 * np.finfo(x.dtype).eps * xp.abs(x)), np.finfo(x.dtype).tiny)
