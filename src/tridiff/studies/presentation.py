@@ -66,9 +66,16 @@ class Presented:
             table = Table(*section.headers)
             for column in table.columns[:-1]:
                 column.no_wrap = True
+            below = []
             for row in section.rows:
-                table.add_row(*row, *[""] * (len(section.headers) - len(row)))
+                if len(row) < len(section.headers):  # a spanning cell is printed below, where it has the width
+                    table.add_row(*row[:-1], *[""] * (len(section.headers) - len(row)), "(see below)")
+                    below.append(f"{row[0]}: {row[-1]}")
+                else:
+                    table.add_row(*row)
             console.print(table)
+            for line in below:
+                console.print(line, markup=False)
         for note in self.notes():
             console.print(note, markup=False)
         return console.export_text()
