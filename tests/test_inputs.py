@@ -5,6 +5,8 @@ f = x**2, so f' = 2x: the expected values are computed here by NumPy from that f
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -362,3 +364,26 @@ def test_branching_callable_has_no_formula_for_symbolic_or_automatic(method):
         td.derivative(branching_abs, method=method)
     assert "np.where" in str(info.value)
     assert isinstance(info.value, td.TridiffError)
+
+
+# -- a user's code that raises -----------------------------------------------------------------------
+def test_a_function_that_fails_on_every_number_is_refused_at_td_function():
+    # Both tracers failed with the NameError, and so does a plain call: it used to be accepted as a
+    # function with no formula, and the NameError escaped raw from the first derivative.
+    with pytest.raises(td.TridiffError, match="NameError.*undefined_name"):
+        td.function(lambda x: undefined_name * x)  # noqa: F821 - the user's mistake, on purpose
+    with pytest.raises(td.TridiffError, match="NameError"):
+        td.function(lambda v: undefined_name * v[0], variables=2)  # noqa: F821
+
+
+def test_a_callable_that_refuses_an_argument_is_undefined_there():
+    # math.log(-0.5) raises ValueError: f is not defined there, which is NaN with its reason, not a crash
+    r = td.derivative(lambda x: math.log(x - 1)).evaluate([0.5, 2.0])
+    assert np.isnan(r.values[0]) and r.reasons[0] == "f is not defined here (outside its domain, or a pole)"
+    assert r.values[1] == pytest.approx(1.0, rel=1e-8)
+
+
+def test_a_callable_raising_something_else_is_a_tridiff_error_naming_it_and_where():
+    lookup = {}
+    with pytest.raises(td.TridiffError, match=r"KeyError at \(6\)"):
+        td.derivative(lambda x: lookup[x] if x > 5 else x)([1.0, 6.0])

@@ -254,6 +254,7 @@ def trace_callable(fn: Callable, variables) -> Reading:
         except Exception as err:  # noqa: BLE001 - user code may raise anything while traced
             errors[kind] = err
     if expr is None:  # a TraceError from JAX's trace: fn is jax.numpy code, say what stopped that
+        _check_callable(fn, len(names), vector, errors)
         err = errors.get("jax") if isinstance(errors.get("jax"), TraceError) else errors["numpy"]
         reason = err if isinstance(err, TraceError) else f"{type(err).__name__}: {err}"
         if vector:
@@ -310,8 +311,30 @@ def _parameter_names(fn: Callable, variables) -> tuple[tuple[str, ...], bool]:
     return names, False
 
 
+#: What a user's code raises for an argument outside f's domain (math.log(-1), 1/0): f is not defined there.
+_UNDEFINED_HERE = (ArithmeticError, ValueError)
+#: What it raises whatever the argument, when the code itself is wrong.
+_BROKEN = (NameError, AttributeError, ImportError, TypeError)
+
+
+def _check_callable(fn: Callable, n: int, vector: bool, errors: dict) -> None:
+    """Refuse, at td.function, a callable that both tracers failed on and that fails on plain numbers too,
+    with an error that no argument explains (a NameError in a lambda): it would only fail later."""
+    if not all(isinstance(e, _BROKEN) for e in errors.values()):
+        return
+    args = (np.full(n, 0.5),) if vector else (0.5,) * n
+    try:
+        with np.errstate(all="ignore"):
+            fn(*args)
+    except _BROKEN as err:
+        raise TridiffError(f"calling the function on numbers raised {type(err).__name__}: {err}") from err
+    except Exception:  # noqa: BLE001 - undefined at 0.5, say: not for td.function to judge
+        pass
+
+
 def _call_pointwise(fn: Callable, *xs: np.ndarray) -> np.ndarray:
-    """Call fn on whole arrays if it is vectorised, else point by point (``None`` reads as NaN)."""
+    """Call fn on whole arrays if it is vectorised, else point by point (``None`` reads as NaN, and so does
+    an argument fn refuses as outside its domain, such as math.log(-1))."""
     x = xs[0]
     with np.errstate(all="ignore"):
         try:
@@ -320,7 +343,19 @@ def _call_pointwise(fn: Callable, *xs: np.ndarray) -> np.ndarray:
                 return out
         except Exception:  # noqa: BLE001 - e.g. `if x > 0` on an array: go point by point
             pass
-        return np.array([_as_float(fn(*v)) for v in zip(*xs)], dtype=x.dtype)
+        return np.array([_value_at(fn, v) for v in zip(*xs)], dtype=x.dtype)
+
+
+def _value_at(fn: Callable, point) -> float:
+    try:
+        return _as_float(fn(*point))
+    except _UNDEFINED_HERE:
+        return np.nan
+    except TridiffError:
+        raise
+    except Exception as err:  # noqa: BLE001 - the user's code: say what it raised, and where
+        where = ", ".join(f"{float(v):g}" for v in point)
+        raise TridiffError(f"the function raised {type(err).__name__} at ({where}): {err}") from err
 
 
 def _as_float(value) -> float:
