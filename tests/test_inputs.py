@@ -387,3 +387,12 @@ def test_a_callable_raising_something_else_is_a_tridiff_error_naming_it_and_wher
     lookup = {}
     with pytest.raises(td.TridiffError, match=r"KeyError at \(6\)"):
         td.derivative(lambda x: lookup[x] if x > 5 else x)([1.0, 6.0])
+
+
+def test_a_callable_using_the_math_module_is_told_to_use_numpy():
+    # JAX's trace fails on math.log's float() too, as a "concretization": that used to be reported as
+    # "it branches on the value of x", which it does not
+    f = td.function(lambda x: math.log(x - 1))
+    assert f.kind == "opaque" and "Python float" in f.opaque_reason and "np.sin" in f.opaque_reason
+    assert "branches" not in f.opaque_reason
+    assert "branches" in td.function(lambda x: x if x > 0 else -x).opaque_reason

@@ -250,6 +250,10 @@ def trace_callable(fn: Callable, variables) -> Reading:
             expr = trace(fn, symbols, vector)
             break
         except BranchingError as err:
+            if isinstance(errors.get("numpy"), TraceError):
+                # JAX cannot make a value of its tracer concrete (math.log(x)): the float() NumPy's tracer
+                # has already named, with better advice than "branches on x"
+                break
             return Reading(None, symbols, "opaque", str(err))
         except Exception as err:  # noqa: BLE001 - user code may raise anything while traced
             errors[kind] = err
