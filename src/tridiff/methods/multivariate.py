@@ -21,6 +21,7 @@ So |x − y| on the line x = y and max(x, y) are undefined there, |x|·y at the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import jax
 import jax.numpy as jnp
@@ -75,7 +76,7 @@ class MultiDerivative:
     # -- the formulas ------------------------------------------------------------------------
     def _switches(self) -> tuple[Switch, ...]:
         """The switches of f and of the formulas evaluated (see :func:`collect_switches`)."""
-        return collect_switches(self._orders(), self.variables)
+        return collect_switches(self._orders, self.variables)
 
     def _gradients(self) -> tuple[sp.Expr, ...]:
         """For a Hessian, the first derivatives too: f'' exists only where f' does."""
@@ -360,8 +361,10 @@ class MultiDerivative:
         return out
 
     # -- where the derivative does not exist -----------------------------------------------------
+    @cached_property
     def _orders(self) -> list[list[sp.Expr]]:
-        """The formulas by order for the analysis: f's, then (for a Hessian) the gradient, then the table."""
+        """The formulas by order for the analysis: f's, then (for a Hessian) the gradient, then the table
+        (kept: the switches are found in them once, and the analysis lowers them at every compile)."""
         orders = [[f.expr for f in self.functions]]
         if self.kind == "hessian":
             orders.append(list(self._gradients()))
@@ -369,7 +372,7 @@ class MultiDerivative:
 
     def _analysis(self, cols):
         """Where the derivative exists (the same analysis as in one variable, on switch surfaces)."""
-        return analyse(dict(zip(self.variables, cols)), self._orders(), self.switches)
+        return analyse(dict(zip(self.variables, cols)), self._orders, self.switches)
 
 
 def _number(w: float) -> sp.Expr:

@@ -179,7 +179,7 @@ RECORDS: tuple[Primitive, ...] = (
     Primitive("sqrt", sp.sqrt, numpy=("sqrt",), jax=("sqrt",), domain=(0.1, 5.0),
               special=(Special(0.0, DOMAIN_ENDPOINT),)),
     Primitive("rsqrt", lambda u: 1 / sp.sqrt(u), jax=("rsqrt",), text=False),
-    Primitive("cbrt", _cbrt, numpy=("cbrt",), jax=("cbrt",), smooth=True, special=(Special(0.0, INFINITE),)),
+    Primitive("cbrt", _cbrt, numpy=("cbrt",), jax=("cbrt",), special=(Special(0.0, INFINITE),)),
     Primitive("square", lambda u: u**2, numpy=("square",), jax=("square",)),
     Primitive("reciprocal", lambda u: 1 / u, numpy=("reciprocal",), special=(Special(0.0, OUTSIDE_DOMAIN),)),
     Primitive("hypot", lambda a, b: sp.sqrt(a**2 + b**2), arity=2, numpy=("hypot",), example="hypot(x, 1.5)"),
