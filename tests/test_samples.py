@@ -127,6 +127,102 @@ def test_dtypes_follow_numpy():
     assert differentiate_samples(y32, spacing=1 / 19).dtype == np.float32
 
 
+# -- np.gradient's edge_order, two samples, float16 ----------------------------------------------------
+
+@st.composite
+def gradient_cases(draw):
+    """A shape and axis, coordinates of every kind np.gradient takes, and smooth samples."""
+    edge_order = draw(st.sampled_from([1, 2]))
+    ndim = draw(st.integers(1, 3))
+    axis = draw(st.integers(-ndim, ndim - 1))
+    shape = [draw(st.integers(1, 3)) for _ in range(ndim)]
+    shape[axis] = n = draw(st.integers(edge_order + 1, 40))
+    kind = draw(st.sampled_from(["none", "scalar", "uniform", "non-uniform", "decreasing"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    h = rng.uniform(0.05, 0.5)
+    steps = np.cumsum(rng.uniform(0.5, 1.5, n)) * h
+    x = {"none": None, "scalar": h, "uniform": np.arange(n) * h - 1, "non-uniform": steps, "decreasing": -steps}[kind]
+    grid = np.arange(n) * (1.0 if x is None else h) if np.ndim(x) == 0 else x
+    along = [1] * ndim
+    along[axis] = n
+    rest = list(shape)
+    rest[axis] = 1
+    y = rng.uniform(-2, 2, rest) + np.sin(rng.uniform(0.2, 1.0, rest) * grid.reshape(along) + rng.uniform(0, 3, rest))
+    return y, x, axis, edge_order, grid
+
+
+@given(gradient_cases())
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_edge_order_equals_np_gradient(case):
+    y, x, axis, edge_order, grid = case
+    args = () if x is None else (x,)
+    got = differentiate_samples(y, *args, axis=axis, edge_order=edge_order)
+    ref = np.gradient(y, *args, axis=axis, edge_order=edge_order)
+    rounding = 64 * EPS * np.abs(y).max() / np.abs(np.diff(grid)).min()
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=rounding)
+
+
+@pytest.mark.parametrize("shape, axis", [((2,), 0), ((3, 2), 1), ((2, 4), 0), ((2, 3, 2), -1)])
+@pytest.mark.parametrize("x", [None, 0.25, np.array([1.0, 0.5])], ids=["none", "scalar", "decreasing"])
+def test_two_samples_give_np_gradients_one_difference(shape, axis, x):
+    y = np.random.default_rng(3).uniform(-1, 1, shape)
+    args = () if x is None else (x,)
+    got = differentiate_samples(y, *args, axis=axis, edge_order=1, full=True)
+    np.testing.assert_allclose(got.values, np.gradient(y, *args, axis=axis), rtol=1e-15, atol=0)
+    assert not got.kinks.any() and not got.undefined.any()
+
+
+def test_default_ends_are_unchanged_and_edge_order_changes_only_the_ends():
+    x = lab_grid()
+    y = np.abs(x) + np.sin(x)  # with a kink: found whatever the ends' stencils
+    default = differentiate_samples(y, x, accuracy=4)
+    np.testing.assert_array_equal(default, differentiate_samples(y, x, accuracy=4, edge_order=None))
+    for edge_order in (1, 2):
+        got = differentiate_samples(y, x, accuracy=4, edge_order=edge_order)
+        np.testing.assert_array_equal(got[2:-2], default[2:-2])
+        assert not np.allclose(got[:2], default[:2])
+    np.testing.assert_array_equal(differentiate_samples(y, x, edge_order=2), differentiate_samples(y, x))
+
+
+@pytest.mark.parametrize("accuracy", [2, 4, 8])
+@pytest.mark.parametrize("edge_order", [1, 2])
+@pytest.mark.parametrize("kind", ["uniform", "non-uniform"])
+def test_ends_converge_at_the_edge_order(accuracy, edge_order, kind):
+    errors = []
+    for n in (40, 80, 160):
+        x = grid(n, kind)
+        where = {"spacing": float(x[1] - x[0])} if kind == "uniform" else {"x": x}
+        got = differentiate_samples(wave(x), **where, accuracy=accuracy, edge_order=edge_order)
+        error = np.abs(got - wave_derivative(x, 1))
+        errors.append(max(error[:accuracy // 2].max(), error[-(accuracy // 2):].max()))  # the ends' stencils
+    slopes = -np.diff(np.log2(errors))
+    assert np.all(np.abs(slopes - edge_order) < 0.3), slopes
+
+
+@pytest.mark.parametrize("edge_order", [1, 2])
+@pytest.mark.parametrize("uniform", [True, False])
+def test_float16_stays_float16_with_np_gradients_values(edge_order, uniform):
+    x = np.linspace(0, 3, 50) if uniform else np.cumsum(np.random.default_rng(5).uniform(0.03, 0.09, 50))
+    y = np.sin(3 * x).astype(np.float16)
+    r = differentiate_samples(y, x, edge_order=edge_order, full=True)
+    ref = np.gradient(y, x, edge_order=edge_order)
+    assert r.values.dtype == ref.dtype == np.float16
+    ulp = np.spacing(np.abs(r.values)).astype(np.float64)
+    exact = np.gradient(y.astype(np.float64), x, edge_order=edge_order)  # the float16 data's, unrounded
+    np.testing.assert_array_less(np.abs(r.values - exact), 0.51 * ulp)  # rounded once, to nearest
+    np.testing.assert_array_less(np.abs(r.values.astype(np.float64) - ref), 1.01 * ulp)  # NumPy's float16 arithmetic
+    assert not r.kinks.any()  # (float16's steps once passed for kinks, judged at float32's rounding)
+
+
+@pytest.mark.parametrize("y, dtype", [(np.arange(6) ** 2, np.float64), (np.arange(6, dtype=np.uint8), np.float64),
+                                      (np.linspace(0, 1, 6, dtype=np.float32), np.float32),
+                                      (np.linspace(0, 1, 6, dtype=np.float16), np.float16)])
+@pytest.mark.parametrize("edge_order", [None, 1, 2])
+def test_dtypes_with_edge_order_follow_np_gradient(y, dtype, edge_order):
+    got = differentiate_samples(y, edge_order=edge_order)
+    assert got.dtype == np.gradient(y, edge_order=edge_order or 2).dtype == dtype
+
+
 # -- orders of convergence --------------------------------------------------------------------------
 
 def wave(x):
@@ -447,7 +543,15 @@ Y = np.sin(np.linspace(0, 1, 10))
     (lambda: differentiate_samples(Y, spacing="a"), "spacing must be a number"),
     (lambda: differentiate_samples(Y, 0.0), "x must be a positive"),
     (lambda: differentiate_samples(Y, np.arange(10.0), spacing=1.0), "not both"),
-    (lambda: differentiate_samples([1.0, 2.0]), "needs at least 3 samples along axis 0, got 2"),
+    (lambda: differentiate_samples([1.0, 2.0]), "needs at least 3 samples along axis 0, got 2: pass edge_order=1"),
+    (lambda: differentiate_samples([1.0, 2.0], edge_order=2), "edge_order=2 needs at least 3 samples along axis 0"),
+    (lambda: differentiate_samples([1.0, 2.0], order=2, edge_order=1), "at least 3 samples along axis 0, got 2: give"),
+    (lambda: differentiate_samples([1.0], edge_order=1), "edge_order=1 needs at least 2 samples along axis 0, got 1"),
+    (lambda: differentiate_samples(Y[:4], accuracy=4), "at least 5 samples along axis 0, got 4: pass edge_order=2"),
+    (lambda: differentiate_samples(Y, edge_order=3), "edge_order must be one of 1, 2 (the ends' order of accuracy"),
+    (lambda: differentiate_samples(Y, edge_order=0), "edge_order must be one of 1, 2"),
+    (lambda: differentiate_samples(Y, edge_order=1.0), "edge_order must be one of 1, 2"),
+    (lambda: differentiate_samples(Y, edge_order=True), "edge_order must be one of 1, 2"),
     (lambda: differentiate_samples(Y[:5], accuracy=4, order=2), "needs at least 6 samples"),
     (lambda: differentiate_samples(np.zeros((3, 2)), axis=1), "needs at least 3 samples along axis 1"),
     (lambda: differentiate_samples(Y, axis=1), "axis 1 is out of range"),

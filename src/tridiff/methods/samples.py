@@ -7,15 +7,17 @@ around it, as finite-difference weights from Fornberg's algorithm on the window'
 (:func:`tridiff.methods.numeric.fornberg`; :func:`fornberg_weights` vectorises it over points for
 non-uniform grids). Accuracy p, order m: on a uniform grid the centred window has
 ``2*((m+1)//2) - 1 + p`` points (symmetry gains one order); otherwise, and near the ends where
-the window is shifted to fit, it has ``m + p`` points. For p = 2, m = 1 these are the stencils
-of ``np.gradient(y, x, edge_order=2)``. Weights are applied to differences ``y[j] - y[i]`` (they sum
-to 0), which keeps rounding at the level of the data's own.
+the window is shifted to fit, it has ``m + p`` points (``m + edge_order`` at the ends when
+``edge_order`` is given). For p = 2, m = 1 these are the stencils of ``np.gradient(y, x,
+edge_order=2)``, and with ``edge_order=1`` those of ``np.gradient(y, x)``. Weights are applied to
+differences ``y[j] - y[i]`` (they sum to 0), which keeps rounding at the level of the data's own.
 
 Kinks. The intervals where f' jumps are found from the data alone (see
 :mod:`tridiff.analysis.sampled_kinks`). A sample whose stencil holds such an interval gets instead
 the most central stencil of ``m + p`` points that holds none (one-sided next to a kink), or NaN when
-there is none. Detection needs 8 samples; kinks in the first or last three intervals are not seen,
-and neither are jumps of f'' and higher derivatives when ``order >= 2``.
+there is none. Detection needs 8 samples, in float32 or float64 (float16's rounding hides kinks);
+kinks in the first or last three intervals are not seen, and neither are jumps of f'' and higher
+derivatives when ``order >= 2``.
 
 Speed. The samples are processed in blocks of ``TILE`` values (overlapping a little) so that
 temporaries stay in cache; a uniform grid takes shifted slices with no allocation. Each block is
@@ -40,6 +42,7 @@ from .numeric import fornberg
 
 ACCURACIES = (2, 4, 6, 8)
 ORDERS = (1, 2, 3, 4)
+EDGE_ORDERS = (1, 2)  # np.gradient's
 TILE = 32768  # values per block
 
 
@@ -73,11 +76,12 @@ class SampleDerivative:
 
 
 def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: int = -1, order: int = 1,
-                          full: bool = False, find_kinks: bool = True):
+                          edge_order: int | None = None, full: bool = False, find_kinks: bool = True):
     """The ``order``-th derivative of samples ``y`` along ``axis``, honest at kinks.
 
     Args:
-        y: samples of f, an array of any shape (ints become float64; float32 stays float32).
+        y: samples of f, an array of any shape (ints become float64; float16 and float32 are kept, as
+            by ``np.gradient``).
         x: the coordinates along ``axis``: a 1-d array of ``y.shape[axis]`` numbers, strictly
             increasing or decreasing, uniform or not; a scalar is taken as the spacing (as by
             ``np.gradient``). None: use ``spacing``.
@@ -85,18 +89,23 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
         accuracy: order of accuracy, 2, 4, 6 or 8: the error falls like ``h**accuracy``.
         axis: the axis of y along which to differentiate.
         order: the derivative's order, 1 to 4.
+        edge_order: the order of accuracy at the samples too near an end for the interior stencil:
+            1 or 2, as in ``np.gradient`` (whose default is 1), with windows of ``order + edge_order``
+            samples at the end; 1 accepts two samples along the axis. None (default): ``accuracy``.
         full: return a :class:`SampleDerivative` (values, kinks, reasons) instead of the values.
-        find_kinks: look for kinks (default). False: plain stencils everywhere, like
-            ``np.gradient``, several times faster on a uniform grid.
+        find_kinks: look for kinks (default; not in float16 data, too coarse to tell them from
+            rounding). False: plain stencils everywhere, like ``np.gradient``, several times faster
+            on a uniform grid.
 
     Returns:
         An array of y's shape; with ``accuracy=2, order=1`` it equals ``np.gradient(y, x,
-        axis=axis, edge_order=2)`` (to rounding) except beside kinks, where the value is the
-        one-sided derivative on the sample's side (NaN at a kink that falls on a sample).
+        axis=axis, edge_order=k)`` (to rounding), k the ``edge_order`` given (2 if None), except
+        beside kinks, where the value is the one-sided derivative on the sample's side (NaN at a kink
+        that falls on a sample).
 
     Raises:
         TridiffError: y or x not usable, ``spacing <= 0``, too few samples for the stencil, or
-            ``axis``, ``accuracy``, ``order`` out of range.
+            ``axis``, ``accuracy``, ``order``, ``edge_order`` out of range.
 
     >>> import numpy as np
     >>> from tridiff.methods.samples import differentiate_samples
@@ -108,9 +117,11 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
     >>> r = differentiate_samples(np.abs(x), x, full=True)
     >>> np.flatnonzero(r.kinks)
     array([49, 50])
+    >>> differentiate_samples([1.0, 3.0], edge_order=1)   # np.gradient([1.0, 3.0])
+    array([2., 2.])
     """
-    ys, axis = _samples(y, axis)
-    plan = _plan(ys.shape[axis], x, spacing, order, accuracy, axis)
+    ys, axis, dtype = _samples(y, axis)
+    plan = _plan(ys.shape[axis], x, spacing, order, accuracy, edge_order, axis)
     out = np.empty_like(ys)
     yl, ol = _along(ys, axis, plan), _along(out, axis, plan)
     flagged, why = (np.empty(0, np.intp),) * ys.ndim, np.empty(0, np.uint8)
@@ -118,7 +129,9 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
     # them warns of nothing the result does not say.
     with np.errstate(invalid="ignore", over="ignore"):
         if ys.size:
-            detect = bool(find_kinks) and plan.n >= MIN_SAMPLES_FOR_KINKS
+            # float16 rounds so coarsely that the kink test's floor (ROUNDING eps |y| / h) is above every
+            # kink's misses: it could only cut beside one, where its neighbours' |y| is smaller.
+            detect = bool(find_kinks) and plan.n >= MIN_SAMPLES_FOR_KINKS and dtype != np.float16
             cuts = _interior(yl, ol, plan, detect, float(np.finfo(ys.dtype).eps))
             _edges(yl, ol, plan)
             flagged, why = _repair(yl, ol, plan, cuts)
@@ -126,6 +139,11 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
             # a finite derivative (np.gradient's). The sum of squares is not finite if some y is not.
             if plan.x is None and plan.order % 2 and not np.isfinite(np.dot(ys.ravel(), ys.ravel())):
                 out[~np.isfinite(ys)] = np.nan
+        out = out.astype(dtype, copy=False)
+        # A derivative too large for the float type is no value either (np.gradient gives inf): NaN,
+        # with the reason. One reduction finds whether any is, as above.
+        if out.size and not np.isfinite(np.dot(out.ravel(), out.ravel())):
+            out[np.isinf(out)] = np.nan
     if not full:
         return out
     kinks = np.zeros(ys.shape, bool)
@@ -147,6 +165,7 @@ class _Plan:
     reverse: bool  # x was decreasing: work on the reversed axis
     width: int  # points of an interior stencil
     left: int  # of which left of the sample
+    edge: int  # points of a stencil at an end
 
     @property
     def right(self) -> int:
@@ -154,22 +173,28 @@ class _Plan:
 
     @property
     def shifted(self) -> int:
-        """Points of a shifted stencil (near an end or a kink)."""
+        """Points of a shifted stencil (beside a kink; at an end unless ``edge_order`` is given)."""
         return self.order + self.accuracy
 
 
-def _plan(n, x, spacing, order, accuracy, axis) -> _Plan:
+def _plan(n, x, spacing, order, accuracy, edge_order, axis) -> _Plan:
     order = _choice(order, ORDERS, "order", "the derivative's order")
     accuracy = _choice(accuracy, ACCURACIES, "accuracy", "an even order of accuracy")
-    shifted = order + accuracy
-    if n < shifted:
-        raise TridiffError(f"order={order}, accuracy={accuracy} needs at least {shifted} samples along axis "
-                           f"{axis}, got {n}: lower the accuracy or give more samples")
+    if edge_order is None:
+        edge, asked = order + accuracy, f"order={order}, accuracy={accuracy}"
+    else:
+        edge_order = _choice(edge_order, EDGE_ORDERS, "edge_order", "the ends' order of accuracy, or None")
+        edge, asked = order + edge_order, f"order={order}, edge_order={edge_order}"
+    if n < edge:
+        lower = [e for e in EDGE_ORDERS if order + e <= n and order + e < edge]
+        fix = f"pass edge_order={lower[-1]} (lower-order ends) or give more samples" if lower else "give more samples"
+        raise TridiffError(f"{asked} needs at least {edge} samples along axis {axis}, got {n}: {fix}")
     coords, h, reverse = _coordinates(x, spacing, n, axis)
+    shifted = order + accuracy
     if coords is None:  # centred: symmetry makes 2*((m+1)//2) - 1 + p points accurate to order p
         half = (order + 1) // 2 - 1 + accuracy // 2
-        return _Plan(n, order, accuracy, None, h, reverse, 2 * half + 1, half)
-    return _Plan(n, order, accuracy, coords, h, reverse, shifted, (shifted - 1) // 2)
+        return _Plan(n, order, accuracy, None, h, reverse, 2 * half + 1, half, edge)
+    return _Plan(n, order, accuracy, coords, h, reverse, shifted, (shifted - 1) // 2, edge)
 
 
 def _choice(value, allowed, name, what) -> int:
@@ -179,7 +204,8 @@ def _choice(value, allowed, name, what) -> int:
     return int(value)
 
 
-def _samples(y, axis) -> tuple[np.ndarray, int]:
+def _samples(y, axis) -> tuple[np.ndarray, int, np.dtype]:
+    """``(ys, axis, dtype)``: y as float32 or float64, the axis, and the result's dtype (float16 kept)."""
     pts = as_points(y, "y")
     if not pts.shape:
         raise TridiffError("y must be an array of samples (at least 1-d), got a scalar")
@@ -189,7 +215,8 @@ def _samples(y, axis) -> tuple[np.ndarray, int]:
     if not -ys.ndim <= axis < ys.ndim:
         raise TridiffError(f"axis {axis} is out of range for y with {ys.ndim} dimension(s) "
                            f"(use {-ys.ndim} to {ys.ndim - 1})")
-    return ys, operator.index(axis) % ys.ndim
+    half = np.asarray(y).dtype == np.float16  # as_points widens it: compute in float32, return float16
+    return ys, operator.index(axis) % ys.ndim, np.dtype(np.float16) if half else ys.dtype
 
 
 def _coordinates(x, spacing, n, axis) -> tuple[np.ndarray | None, float, bool]:
@@ -301,12 +328,11 @@ def _unit_weights(offsets: tuple[int, ...], order: int) -> np.ndarray:
     return np.array([float(w) for w in fornberg(offsets, order)])
 
 
-def _window_weights(plan: _Plan, pos: np.ndarray, start: np.ndarray) -> np.ndarray:
-    """Weights, shape ``(shifted, P)``, of the windows ``start..start+shifted-1`` for samples ``pos``."""
-    cols = start[:, None] + np.arange(plan.shifted)
+def _window_weights(plan: _Plan, pos: np.ndarray, start: np.ndarray, w: int) -> np.ndarray:
+    """Weights, shape ``(w, P)``, of the windows ``start..start+w-1`` for samples ``pos``."""
+    cols = start[:, None] + np.arange(w)
     if plan.x is None:  # uniform: one exact stencil per shift of the window
-        table = np.array([_unit_weights(tuple(range(-s, plan.shifted - s)), plan.order)
-                          for s in range(plan.shifted)]) / plan.h**plan.order
+        table = np.array([_unit_weights(tuple(range(-s, w - s)), plan.order) for s in range(w)]) / plan.h**plan.order
         return table[pos - start].T
     return fornberg_weights((plan.x[cols] - plan.x[pos][:, None]).T, plan.order)
 
@@ -392,24 +418,34 @@ def _stencil(yt, xt, plan: _Plan, central: list[float], i0: int, i1: int, out: n
 # -- the ends and the samples beside kinks ------------------------------------------------------------
 
 def _edges(yl, ol, plan: _Plan) -> None:
-    """Samples too near an end for the interior stencil: a window of ``shifted`` points at that end."""
-    n, w = plan.n, plan.shifted
-    pos = np.r_[0:plan.left, n - plan.right:n]
+    """Samples too near an end for the interior stencil: a window of ``edge`` points at that end."""
+    n = plan.n
+    first = min(plan.left, n)  # fewer samples than the interior stencil (edge_order given): all are ends
+    pos = np.r_[0:first, max(n - plan.right, first):n]
     if not len(pos):
         return
-    start = np.where(pos < plan.left, 0, n - w)
     lines = math.prod(yl.shape[:-1])
     line = np.repeat(np.arange(lines), len(pos))
-    _write(yl, ol, plan, line, np.tile(pos, lines), np.tile(start, lines))
+    _write(yl, ol, plan, line, np.tile(pos, lines), np.tile(_end_start(plan, pos), lines), plan.edge)
 
 
-def _write(yl, ol, plan: _Plan, line, pos, start) -> None:
-    """Values of the windows ``start..start+shifted-1`` at samples ``(line, pos)``, into ``ol``."""
+def _end_start(plan: _Plan, pos: np.ndarray) -> np.ndarray:
+    """First sample of the end windows of samples ``pos``: as central as fits, mirrored at the right end.
+
+    A window of ``shifted`` points starts at the end; one of ``edge`` points (edge_order given) can
+    be narrower than the ends' zone, and moves inward with the sample.
+    """
+    w, half = plan.edge, (plan.edge - 1) // 2
+    return np.where(pos < plan.left, np.clip(pos - half, 0, plan.n - w), np.clip(pos + half, w - 1, plan.n - 1) - w + 1)
+
+
+def _write(yl, ol, plan: _Plan, line, pos, start, w) -> None:
+    """Values of the windows ``start..start+w-1`` at samples ``(line, pos)``, into ``ol``."""
     lead = _lead(line, yl.shape[:-1])
-    weights = _window_weights(plan, pos, start)
+    weights = _window_weights(plan, pos, start, w)
     centre = yl[lead + (pos,)]
     total = np.zeros(len(pos), dtype=np.float64)
-    for k in range(plan.shifted):
+    for k in range(w):
         total += weights[k] * (yl[lead + (start + k,)] - centre)
     ol[lead + (pos,)] = total
 
@@ -441,7 +477,7 @@ def _repair(yl, ol, plan: _Plan, keys: np.ndarray):
     room = right - left + 1 >= w
     start = np.clip(pos - (w - 1) // 2, left, np.maximum(right - w + 1, left))
     if room.any():
-        _write(yl, ol, plan, line[room], pos[room], start[room])
+        _write(yl, ol, plan, line[room], pos[room], start[room], w)
     lead = _lead(line, yl.shape[:-1])
     ol[lead + (pos,)] = np.where(room, ol[lead + (pos,)], np.nan)
     why = np.where(room, 0, np.where((left == pos) & (right == pos), KINK,
@@ -456,8 +492,6 @@ def _lead(line: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:
 
 def _default_window(plan: _Plan, pos: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and last sample of each sample's stencil before any kink is known."""
-    n = plan.n
-    start, end = pos < plan.left, pos >= n - plan.right  # near the ends: the shifted stencil there
-    first = np.where(start, 0, np.where(end, n - plan.shifted, pos - plan.left))
-    last = np.where(start, plan.shifted - 1, np.where(end, n - 1, pos + plan.right))
-    return first, last
+    ends = (pos < plan.left) | (pos >= plan.n - plan.right)
+    first = np.where(ends, _end_start(plan, pos), pos - plan.left)
+    return first, np.where(ends, first + plan.edge - 1, pos + plan.right)
