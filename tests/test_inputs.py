@@ -396,3 +396,34 @@ def test_a_callable_using_the_math_module_is_told_to_use_numpy():
     assert f.kind == "opaque" and "Python float" in f.opaque_reason and "np.sin" in f.opaque_reason
     assert "branches" not in f.opaque_reason
     assert "branches" in td.function(lambda x: x if x > 0 else -x).opaque_reason
+
+
+# -- callables with no formula: run in float64, differenced at their own precision ---------------
+def test_untraceable_jax_code_runs_in_float64():
+    jax = pytest.importorskip("jax")
+    import mpmath
+
+    f = td.function(lambda x: jax.scipy.special.i0e(x))  # no record: JAX's own code, a program to run
+    assert f.expr is None
+    exact = lambda x: mpmath.besseli(0, x) * mpmath.exp(-abs(x))  # noqa: E731
+    assert f(0.3) == pytest.approx(float(exact(mpmath.mpf(0.3))), rel=1e-14)  # float32 was off at 1e-7
+    r = td.derivative(f, method="numeric").evaluate(0.3)
+    true = float(mpmath.diff(exact, mpmath.mpf(0.3)))
+    assert abs(r.values - true) <= r.error_estimate <= 1e-8
+
+
+def test_float32_code_is_differenced_at_float32_precision():
+    # float32 values differenced with float64's step: f' came out as 0 or 1.2e-7
+    f = td.function(lambda x: np.sin(np.float32(x)) if x > 0 else 0.0)
+    assert f.expr is None and f(np.array([0.3])).dtype == np.float32
+    xs = np.array([0.3, 1.0, 2.5])
+    r = td.derivative(f, method="numeric").evaluate(xs)
+    assert r.values.dtype == np.float64
+    true = np.cos(xs.astype(np.float32).astype(np.float64))
+    assert np.all(np.abs(r.values - true) <= r.error_estimate) and np.all(r.error_estimate < 1e-3)
+
+
+def test_a_callable_returning_complex_values_is_refused():
+    f = td.function(lambda x: np.sqrt(x + 0j) if np.all(x > 5) else x * 1j)
+    with pytest.raises(td.TridiffError, match="not a real number"):
+        f(np.array([1.0, 2.0]))

@@ -337,6 +337,20 @@ def test_power_of_zero_with_negative_exponent_is_division_by_zero(text):
     refused(text)
 
 
+@pytest.mark.parametrize("source", ["0**x", "0.0**x", "0**(x**2 + 1)", "(-2)**x", "(-1.5)**sin(x)",
+                                    sp.Float(0.0) ** sp.Symbol("x"), sp.Integer(-3) ** sp.Symbol("x"),
+                                    lambda x: 0.0**x, lambda x: np.power(-2.0, x)])
+def test_a_constant_base_at_most_zero_to_a_variable_power_is_refused(source):
+    # 0.0**x at 0.174 was NaN by symbolic (0**x·log(0)) and complex step, 0 by automatic and numeric
+    with pytest.raises(td.TridiffError, match="variable exponent"):
+        td.derivative(source)
+
+
+@pytest.mark.parametrize("text", ["0**2*x", "x**0", "2**x", "0.5**x", "(x - 1)**x"])
+def test_other_powers_stay(text):
+    td.derivative(text)
+
+
 @pytest.mark.parametrize("text", ["sqrt(-1)", "log(0)", "(-1)**0.5", "x + sqrt(-4)", "x*log(0)"])
 def test_constants_that_are_not_finite_reals_fail_as_tridiff_errors(text):
     # sympy.I or zoo given as a SymPy expression is refused with a TridiffError; text that folds

@@ -7,7 +7,7 @@
 """
 
 from .definition.function import Function, function
-from .errors import BranchingError, MethodUnavailableError, ParseError, TraceError, TridiffError
+from .errors import BranchingError, BudgetError, MethodUnavailableError, ParseError, TraceError, TridiffError
 from .methods.derivative import Derivative, DerivativeResult, derivative
 from .methods.multivariate import MultiDerivative, MultiResult, directional, gradient, hessian, jacobian, partial
 from .methods.options import METHODS
@@ -23,6 +23,7 @@ __version__ = "0.1.0"
 __all__ = [
     "METHODS",
     "BranchingError",
+    "BudgetError",
     "Comparison",
     "Derivative",
     "DerivativeResult",

@@ -19,3 +19,8 @@ class BranchingError(TraceError):
 
 class MethodUnavailableError(TridiffError):
     """The requested differentiation method cannot handle this function."""
+
+
+class BudgetError(MethodUnavailableError):
+    """A derivative would be too large or slow to build by this method (a formula of millions of
+    terms, a program of millions of operations); another method or a lower order may still apply."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 (OK, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, DOMAIN_ENDPOINT, JUMP, KINK, INFINITE, NOT_FINITE, UNRESOLVED, BRANCHING,
- BETWEEN_KINKS, NOT_FINITE_SAMPLES) = range(12)
+ BETWEEN_KINKS, NOT_FINITE_SAMPLES, TOO_COARSE) = range(13)
 
 REASONS: dict[int, str] = {
     OK: "",
@@ -26,6 +26,9 @@ REASONS: dict[int, str] = {
     # Sampled data (td.differentiate_samples)
     BETWEEN_KINKS: "kinks on both sides, closer together than the stencil is wide",
     NOT_FINITE_SAMPLES: "y is NaN or infinite within the stencil, or the derivative overflows",
+    # Finite differences
+    TOO_COARSE: "f varies here on a finer scale than the smallest step the float type allows (x too large, "
+                "or too near a singularity): use the symbolic or automatic method",
 }
 
 _TEXTS = np.array([REASONS[c] for c in range(len(REASONS))], dtype=object)

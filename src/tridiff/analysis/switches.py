@@ -34,7 +34,7 @@ class Switch:
     kind: str  # "branch" (abs, max, where...), "domain" (f needs arg >= 0: sqrt, log...), "pole" (1/arg)
     grad: tuple[sp.Expr, ...]  # ∂arg/∂x_i: how much rounding computing arg carries
     d1: sp.Expr | None = None  # d arg / d(along): which way arg crosses 0 along one variable
-    d2: sp.Expr | None = None  # its second derivative, for where d1 = 0 too
+    d2: sp.Expr | None = None  # its second derivative, for where d1 = 0 too (not for a pole)
 
 
 _PRECEDENCE = {"branch": 0, "domain": 1, "pole": 2}  # a u that is both a pole and a branch is a pole
@@ -90,9 +90,27 @@ def collect_switches(orders, variables, along: sp.Symbol | None = None) -> tuple
         d1 = d2 = None
         if along is not None:
             d1 = sp.diff(u, along)
-            d2 = sp.diff(d1, along)
+            # which side u has where d1 = 0: not asked of a pole (and 40 nested tan make d2 huge)
+            d2 = sp.diff(d1, along) if kind != "pole" else None
         switches.append(Switch(u, kind, tuple(sp.diff(u, v) for v in variables), d1, d2))
     return tuple(switches)
+
+
+def variation_rates(expr: sp.Expr, variables) -> tuple[tuple[sp.Expr, ...], ...]:
+    """The gradient of each argument in whose units part of ``expr`` varies on a scale of 1.
+
+    sin(u), exp(u), … (records marked ``varies``) and b**u (in units of 1/ln b) change by O(1) when u
+    does, however large u is: along x_i, f varies on the scale 1/|∂u/∂x_i|. A difference step sized
+    by |x| alone would step over whole periods (sin at 1e4 took a step of 4).
+    """
+    rates = set()
+    for node in sp.preorder_traversal(expr):
+        record = BY_HEAD.get(node.func)
+        if record is not None and record.varies:
+            rates.add(tuple(sp.diff(node.args[0], v) for v in variables))
+        elif node.is_Pow and node.base.is_positive and not node.base.free_symbols and node.exp.free_symbols:
+            rates.add(tuple(sp.log(node.base) * sp.diff(node.exp, v) for v in variables))
+    return tuple(r for r in rates if any(g != 0 for g in r))
 
 
 @dataclass(frozen=True)
@@ -106,7 +124,8 @@ class Analysis:
             variable: left and right of x). None when only f's own formulas were given.
         flagged: a branch or domain switch vanishes here.
         distance, clearance: with ``along``, Newton estimates of the distance to the nearest pole or
-            domain edge, and to the nearest branch switch (a kink or jump); else None.
+            domain edge (or f's scale of variation, when ``rates`` are given, if that is smaller), and
+            to the nearest branch switch (a kink or jump); else None.
         lefts, rights: ``{u: (flag, sign of u on that side)}``: forces a Lowering onto each side.
     """
 
@@ -126,7 +145,8 @@ def close(a, b):
     return (a == b) | (jnp.abs(a - b) <= 1e-9 * jnp.maximum(jnp.abs(a), jnp.abs(b)))
 
 
-def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | None = None) -> Analysis:
+def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | None = None,
+            rates: tuple = ()) -> Analysis:
     """Decide, in JAX, where the derivatives of the top order exist at the points of ``env``.
 
     Args:
@@ -135,6 +155,7 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
             ``(f,)`` alone when f has no switches: then only f's domain is checked.
         switches: from :func:`collect_switches` (with ``along`` when it names the sides).
         along: one variable: sides are left and right of its value (else where u > 0 and u < 0).
+        rates: with ``along``, from :func:`variation_rates`: f's scale of variation bounds ``distance``.
 
     The top order's values are checked by the caller, on the values its method computes; lower
     orders and f here. A switch argument u "is 0" where it is 0 to within the rounding of computing
@@ -154,25 +175,29 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
     flagged = pole = jnp.zeros(like.shape, bool)
     distance = clearance = None
     lefts, rights = {}, {}
+    for (rate,) in rates:
+        scale = 1 / jnp.abs(natural.array(rate, like))
+        distance = scale if distance is None else jnp.minimum(distance, scale)
     left_out, right_out, exact = flagged, flagged, jnp.ones(like.shape, bool)
     for s in switches:
         u = natural.array(s.arg, like)
         scale = sum(jnp.abs(env[v] * natural.array(g, like)) for v, g in zip(env, s.grad))
         flag = jnp.abs(u) <= 8 * eps * (scale + jnp.abs(u))
         if along is not None:
-            du, d2u = natural.array(s.d1, like), natural.array(s.d2, like)
+            du = natural.array(s.d1, like)
             near = jnp.abs(u) / jnp.abs(du)
             if s.kind == "branch":
                 clearance = near if clearance is None else jnp.minimum(clearance, near)
             else:
                 distance = near if distance is None else jnp.minimum(distance, near)
-            side = jnp.where(du != 0, jnp.sign(du), jnp.sign(d2u))  # the sign of u just right of x
-            other = jnp.where(du != 0, -side, side)
-        else:  # the two sides of the surface u = 0: u > 0 ("right") and u < 0 ("left")
-            side, other = jnp.ones_like(u), -jnp.ones_like(u)
         if s.kind == "pole":
             pole = pole | flag
             continue
+        if along is not None:
+            side = jnp.where(du != 0, jnp.sign(du), jnp.sign(natural.array(s.d2, like)))  # u's sign right of x
+            other = jnp.where(du != 0, -side, side)
+        else:  # the two sides of the surface u = 0: u > 0 ("right") and u < 0 ("left")
+            side, other = jnp.ones_like(u), -jnp.ones_like(u)
         rights[s.arg], lefts[s.arg] = (flag, side), (flag, other)
         flagged = flagged | flag
         exact = exact & (~flag | (u == 0))

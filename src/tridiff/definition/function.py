@@ -13,7 +13,7 @@ import sympy as sp
 from ..compiler.lowering import Lowering, elementwise, to_numpy, x64
 from ..errors import BranchingError, TraceError, TridiffError
 from ..primitives import BY_HEAD
-from .parsing import parse
+from .parsing import check_base, parse
 from .points import as_points, as_rows
 from .tracing import constant, smooth_program, trace_jax, trace_numpy
 
@@ -206,6 +206,8 @@ def check_supported(expr: sp.Expr) -> None:
             node.is_real is False or node.is_finite is False or node.has(sp.nan, sp.zoo, sp.I)
         ):
             raise TridiffError(f"{node} in {expr} is not a finite real number")
+        if node.is_Pow:
+            check_base(node.base, node.exp, str(node))
         if isinstance(node, (sp.Derivative, sp.Integral, sp.Subs)):
             raise TridiffError(f"unevaluated {type(node).__name__} in {expr}: evaluate it first (.doit())")
         if isinstance(node, sp.Function) and node.func not in BY_HEAD and node.func is not sp.Piecewise:
@@ -338,25 +340,38 @@ def _check_callable(fn: Callable, n: int, vector: bool, errors: dict) -> None:
 
 def _call_pointwise(fn: Callable, *xs: np.ndarray) -> np.ndarray:
     """Call fn on whole arrays if it is vectorised, else point by point (``None`` reads as NaN, and so does
-    an argument fn refuses as outside its domain, such as math.log(-1))."""
+    an argument fn refuses as outside its domain, such as math.log(-1)).
+
+    jax.numpy code runs in float64 (JAX's own default is float32). The values come back in x's float
+    type, or in fn's own where that is coarser (code written in float32), so that a difference
+    quotient knows how precise they are."""
     x = xs[0]
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), x64():
         try:
-            out = np.asarray(fn(*xs), dtype=x.dtype)
-            if out.shape == x.shape:
-                return out
+            out = np.asarray(fn(*xs))
+            if out.shape == x.shape and out.dtype.kind in "biuf":
+                return out.astype(_coarser(out.dtype, x.dtype))
         except Exception:  # noqa: BLE001 - e.g. `if x > 0` on an array: go point by point
             pass
-        return np.array([_value_at(fn, v) for v in zip(*xs)], dtype=x.dtype)
+        values = [_value_at(fn, v) for v in zip(*xs)]
+    dtype = x.dtype
+    for v in values:
+        dtype = _coarser(np.asarray(v).dtype, dtype)
+    return np.array(values, dtype=dtype)
+
+
+def _coarser(dtype: np.dtype, like: np.dtype) -> np.dtype:
+    """``dtype`` if it is a float type coarser than ``like``, else ``like`` (ints and bools are exact)."""
+    return dtype if dtype.kind == "f" and np.finfo(dtype).eps > np.finfo(like).eps else like
 
 
 def _value_at(fn: Callable, point) -> float:
     try:
         return _as_float(fn(*point))
+    except TridiffError:  # a ValueError too, but ours: not the user's code refusing the point
+        raise
     except _UNDEFINED_HERE:
         return np.nan
-    except TridiffError:
-        raise
     except Exception as err:  # noqa: BLE001 - the user's code: say what it raised, and where
         where = ", ".join(f"{float(v):g}" for v in point)
         raise TridiffError(f"the function raised {type(err).__name__} at ({where}): {err}") from err
@@ -365,6 +380,12 @@ def _value_at(fn: Callable, point) -> float:
 def _as_float(value) -> float:
     if value is None:
         return np.nan
+    if isinstance(value, np.floating) or getattr(value, "shape", None) == ():
+        value = np.asarray(value)[()]  # a NumPy or JAX scalar: keep its precision (float32 stays float32)
+        if isinstance(value, np.floating):
+            return value
+    if isinstance(value, (complex, np.complexfloating)):
+        raise TridiffError(f"the function returned {value!r}, which is not a real number")
     try:
         return float(value)
     except (TypeError, ValueError):

@@ -201,7 +201,9 @@ class _Builder:
 
 
 def _check_power(base, exponent, text: str) -> None:
-    """Refuse powers whose exact value would be absurdly large (``9**9**9``) before computing them."""
+    """Refuse powers whose exact value would be absurdly large (``9**9**9``) before computing them,
+    and powers that are not real functions (see :func:`check_base`)."""
+    check_base(base, exponent, text)
     if base == 0 and exponent.is_Number and exponent < 0:
         raise ParseError(f"division by zero in {text!r}")
     if not base.free_symbols and exponent.is_Number and base not in (0, 1, -1):
@@ -214,6 +216,15 @@ def _check_power(base, exponent, text: str) -> None:
             raise ParseError(f"power {text!r} is too large to compute exactly (about 10^{size:.3g})")
     if exponent.is_Number and abs(exponent) > 1_000_000:
         raise ParseError(f"exponent in {text!r} is too large (limit 10^6)")
+
+
+def check_base(base, exponent, text: str) -> None:
+    """Refuse a constant base ≤ 0 to a variable power: 0**x is 0 for x > 0 and infinite for x < 0,
+    so its derivative 0**x·log(0) is NaN even where f' = 0; (-2)**x is not real but at integers."""
+    if exponent.free_symbols and not base.free_symbols and base.is_nonpositive:
+        why = ("is 0 where the exponent is positive and infinite where it is negative: write what it stands "
+               "for, such as where(x > 0, 0, 1)" if base.is_zero else "is real only at integer exponents")
+        raise ParseError(f"{text!r}: a power of {base} to a variable exponent {why}")
 
 
 def _checked(value, node: ast.AST, builder: _Builder):

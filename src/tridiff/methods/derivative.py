@@ -7,6 +7,7 @@ Each (function, method, order, options) gets one jitted kernel, cached on the Fu
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import jax
@@ -14,11 +15,11 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
-from ..analysis.switches import analyse, collect_switches, not_finite_code
+from ..analysis.switches import analyse, collect_switches, not_finite_code, variation_rates
 from ..compiler.lowering import Lowering, elementwise, to_numpy, x64
 from ..definition.function import Function, KernelKey, function
 from ..definition.points import as_points
-from ..errors import MethodUnavailableError, TridiffError
+from ..errors import BudgetError, MethodUnavailableError, TridiffError
 from ..primitives import BY_HEAD
 from ..reasons import NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, reasons_of
 from . import automatic, numeric, symbolic
@@ -93,8 +94,20 @@ class Derivative:
         if f.expr is not None:
             # Automatic and numeric need the derivative formulas only for one-sided limits at
             # switches and for lower orders: SymPy's diff is skipped when neither arises.
-            self._formulas = method == "symbolic" or order > 1 or bool(_switches(f, (f.expr,)))
+            own = _switches(f, (f.expr,))
+            self._formulas = method == "symbolic" or order > 1 or bool(own)
+            if self._formulas and method != "symbolic":
+                try:
+                    self.expressions
+                except BudgetError:
+                    # Past the symbolic budget, a formula whose switches are only poles (40 nested
+                    # tan) still has its program: the lower orders go unchecked, f^(n) speaks for itself.
+                    if any(s.kind != "pole" for s in own):
+                        raise
+                    self._formulas = False
             self.switches = _switches(f, self.expressions if self._formulas else (f.expr,))
+        if method == "automatic" and order > 2:  # orders 1 and 2 are at most a few times f's program
+            automatic.check_budget(f.program(), order)
 
     @property
     def expressions(self) -> tuple[sp.Expr, ...]:
@@ -113,7 +126,10 @@ class Derivative:
 
     def __repr__(self) -> str:
         prime = "'" * self.order if self.order <= 3 else f"^({self.order})"
-        shown = f" = {self.expr}" if self.expr is not None else ""
+        try:
+            shown = f" = {self.expr}" if self.expr is not None else ""
+        except BudgetError:
+            shown = ""
         return f"<Derivative f{prime}{shown} of f = {self.function} by {self.method}>"
 
     def _repr_latex_(self) -> str | None:
@@ -153,24 +169,37 @@ class Derivative:
 
     def _rich_program(self, x):
         f, n = self.function, self.order
-        exprs = self.expressions if self._formulas else (f.expr,)
-        analysis = analyse({f.symbol: x}, [(e,) for e in exprs], self.switches, along=f.symbol)
+        analysis = self._analysis(x)
         code, error = analysis.code, jnp.zeros_like(x)
         if self.method == "symbolic":
             value = analysis.value[0]
         elif self.method == "automatic":
             value = automatic.nth_derivative(f.program(), n)(x)
-        elif self.scheme == "complex-step":
-            est = self._complex_step(x, analysis)
-            value, error = est.value, est.error
         else:
-            est = self._numeric(f.program(), x, jnp, analysis.flagged, analysis.distance, analysis.clearance)
+            est = self._estimate(x, analysis)
             value, error = est.value, est.error
             code = jnp.where(code == 0, est.code, code)
         code = jnp.where((code == 0) & ~jnp.isfinite(value), not_finite_code(value), code).astype(jnp.int8)
         left = value if analysis.left is None else analysis.left[0]
         right = value if analysis.right is None else analysis.right[0]
         return (jnp.where(code == 0, value, jnp.nan), code, left, right, error)
+
+    def _step_program(self, x):
+        """The absolute step the numeric method takes at each point (for the step study)."""
+        return self._estimate(x, self._analysis(x)).step
+
+    def _analysis(self, x):
+        f = self.function
+        exprs = self.expressions if self._formulas else (f.expr,)
+        # f's scale of variation bounds the numeric step (the user's own step= stands as given)
+        rates = variation_rates(f.expr, f.variables) if self.method == "numeric" and self.step is None else ()
+        return analyse({f.symbol: x}, [(e,) for e in exprs], self.switches, along=f.symbol, rates=rates)
+
+    def _estimate(self, x, analysis) -> numeric.Estimate:
+        if self.scheme == "complex-step":
+            return self._complex_step(x, analysis)
+        return self._numeric(self.function.program(), x, jnp, analysis.flagged, analysis.distance,
+                             analysis.clearance)
 
     def _numeric(self, values_at, x, xp, flagged=None, distance=None, clearance=None, opaque=False):
         states_at = None
@@ -200,19 +229,22 @@ class Derivative:
         right = numeric.complex_step(along(analysis.rights), x, jnp, step=self.step)
         value = jnp.where(analysis.flagged, 0.5 * (left.value + right.value), est.value)
         error = jnp.where(analysis.flagged, est.error + jnp.abs(left.value - right.value), est.error)
-        return numeric.Estimate(value, error, est.code, left.value, right.value)
+        return numeric.Estimate(value, error, est.code, left.value, right.value, est.step)
 
     def _opaque(self, x: np.ndarray, pts=None) -> DerivativeResult:
         """Numeric differentiation of a callable with no formula, in NumPy, point by point if need be."""
         f = self.function
         fx = f.numpy_values(x)
-        est = self._numeric(f.numpy_values, x, np, opaque=True)
+        # f computed in a coarser float type (float32 code): difference it at that precision, with
+        # the step and error estimate for it, not as if its values were exact to float64.
+        est = self._numeric(f.numpy_values, x.astype(fx.dtype), np, opaque=True)
         with np.errstate(invalid="ignore"):
             code = np.where(np.isfinite(est.value), est.code, np.where(est.code == 0, NOT_FINITE, est.code))
             code = np.where(np.isfinite(fx), code, OUTSIDE_DOMAIN)
             code = np.where(np.isfinite(x), code, NOT_FINITE_INPUT).astype(np.int8)
         value = np.where(code == 0, est.value, np.nan)
-        return _result(pts or as_points(x), value, code, est.left, est.right, est.error, "numeric")
+        value, left, right, error = (np.asarray(a, x.dtype) for a in (value, est.left, est.right, est.error))
+        return _result(pts or as_points(x), value, code, left, right, error, "numeric")
 
 
 def _result(pts, value, code, left, right, error, method) -> DerivativeResult:
@@ -248,8 +280,9 @@ def derivative(f, method: str = "auto", order: int = 1, *, wrt: str | None = Non
 
     Args:
         f: a :class:`Function`, or anything :func:`tridiff.function` accepts.
-        method: "symbolic", "automatic", "numeric", or "auto": symbolic when f has a formula,
-            else numeric.
+        method: "symbolic", "automatic", "numeric", or "auto": symbolic when f has a formula
+            (automatic, with a warning, where the symbolic derivative exceeds its budget: see
+            :data:`tridiff.methods.symbolic.MAX_NODES`), else numeric.
         order: 1, 2, 3, ... (numeric: up to 4; complex step: 1).
         wrt: for f of several variables, the variable of a first partial derivative: returns a
             :class:`tridiff.MultiDerivative` taking points of shape (..., n).
@@ -279,8 +312,14 @@ def derivative(f, method: str = "auto", order: int = 1, *, wrt: str | None = Non
             raise TridiffError("partial derivatives of several variables are first order, with no step=")
         return partial(f, wrt, method, scheme=scheme, accuracy=accuracy)
     order = check_order(order)
+    if method == "auto" and f.expr is not None:
+        try:
+            return Derivative(f, "symbolic", order, "central", numeric.DEFAULT_ACCURACY["central"], None)
+        except BudgetError as err:
+            warnings.warn(f"{err}; method='auto' uses the automatic method", stacklevel=2)
+            method = "automatic"
     if method == "auto":
-        method = "symbolic" if f.expr is not None else "numeric"
+        method = "numeric"
     if method not in METHODS:
         raise TridiffError(f"unknown method {method!r}: choose one of 'auto', {', '.join(map(repr, METHODS))}")
     if f.expr is None and method != "numeric":

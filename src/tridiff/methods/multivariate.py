@@ -34,7 +34,7 @@ from ..definition.function import Function, function, trace_callable
 from ..definition.points import as_rows
 from ..errors import MethodUnavailableError, TridiffError
 from ..reasons import INFINITE, NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, reasons_of
-from . import numeric
+from . import numeric, symbolic
 from .options import METHODS
 
 
@@ -82,15 +82,15 @@ class MultiDerivative:
         """For a Hessian, the first derivatives too: f'' exists only where f' does."""
         if self.kind != "hessian":
             return ()
-        return tuple(sp.diff(self.functions[0].expr, x) for x in self.variables)
+        return tuple(symbolic.diff(self.functions[0].expr, x) for x in self.variables)
 
     def _table(self) -> list[list[sp.Expr]]:
         """The derivative formulas, one row per function (one row of the Hessian per variable)."""
         xs = self.variables
         if self.kind == "hessian":
             f = self.functions[0].expr
-            return [[sp.diff(f, a, b) for b in xs] for a in xs]
-        rows = [[sp.diff(f.expr, x) for x in xs] for f in self.functions]
+            return [[symbolic.diff(f, a, b) for b in xs] for a in xs]
+        rows = [[symbolic.diff(f.expr, x) for x in xs] for f in self.functions]
         if self.weights is not None:  # a partial (one-hot weights) or a directional derivative
             rows = [[sum(_number(w) * d for w, d in zip(self.weights, row) if w != 0)] for row in rows]
         return rows

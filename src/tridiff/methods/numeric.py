@@ -41,7 +41,7 @@ from typing import Callable
 import numpy as np
 
 from ..errors import TridiffError
-from ..reasons import BRANCHING, UNRESOLVED
+from ..reasons import BRANCHING, TOO_COARSE, UNRESOLVED
 
 SCHEMES = ("central", "forward", "backward", "richardson", "complex-step")
 DEFAULT_ACCURACY = {"central": 4, "forward": 4, "backward": 4, "richardson": 8, "complex-step": 2}
@@ -147,13 +147,15 @@ def default_step(scheme: str, order: int, accuracy: int, eps: float) -> float:
 
 @dataclass(frozen=True)
 class Estimate:
-    """Finite-difference derivative values, error estimates, reason codes (0: fine), one-sided values."""
+    """Finite-difference derivative values, error estimates, reason codes (0: fine), one-sided values,
+    and the step taken at each point."""
 
     value: object
     error: object
     code: object
     left: object
     right: object
+    step: object = None
 
 
 class _Values:
@@ -199,21 +201,23 @@ def _estimate(xp, st: Stencil, f: _Values, h, order: int, eps: float):
 def step_size(x, rel: float, xp, distance=None, flagged=None, clearance=None, reach: float = 1.0):
     """The step at each point, as a power of two.
 
-    ``rel·max(|x|, 1)``; near a pole or domain edge at ``distance`` d, f varies on the scale d, so
-    ``rel·d``; near a kink at ``clearance`` c, f is smooth on each side, so the stencil (reaching
-    ±reach·h) need only stay clear of it: at most ``c / (2·reach)``, but not below 1/16 of the step it
-    would take otherwise: round-off grows as 1/h (sign(x) at 1e-17 took a step of 1e-18, and the
-    rounding of Σ w_j f_j over it made a slope of 24 out of 0). Closer to the kink than that, the
+    ``rel·max(|x|, 1)``; near a pole or domain edge at ``distance`` d, or where f varies on a scale
+    d smaller than |x| (sin at 1e4: d = 1), ``rel·d``; near a kink at ``clearance`` c, f is smooth on
+    each side, so the stencil (reaching ±reach·h) need only stay clear of it: at most
+    ``c / (2·reach)``, but not below 1/16 of the step it would take otherwise: round-off grows as
+    1/h (sign(x) at 1e-17 took a step of 1e-18, and the rounding of Σ w_j f_j over it made a slope
+    of 24 out of 0). Closer to the kink than that, the
     central stencil straddles it and :func:`differentiate` takes a one-sided one on x's side. A power
     of two at least 16 ulps of x makes every stencil point ``x + j·h`` (j a small multiple of 1/8)
     exactly representable, so the abscissae carry no rounding error of their own.
     """
     scale = xp.maximum(xp.abs(x), 1.0)
-    h = rel * scale if distance is None else rel * xp.minimum(scale, distance)
+    natural = rel * scale if distance is None else rel * xp.minimum(scale, distance)
+    h = natural
     if clearance is not None:
         h = xp.maximum(xp.minimum(h, clearance / (2 * reach)), h / MIN_STEP_RATIO)
     if flagged is not None:  # on a kink the clearance is 0: one-sided stencils take over there
-        h = xp.where(flagged, rel * scale, h)
+        h = xp.where(flagged, natural, h)
     h = xp.maximum(xp.maximum(h, 16 * np.finfo(x.dtype).eps * xp.abs(x)), np.finfo(x.dtype).tiny)
     return _power_of_two_below(h, xp)
 
@@ -258,17 +262,21 @@ def differentiate(
          else step_size(x, rel, xp, distance, flagged, clearance, _reach(main)))
     f = _Values(values_at, x, h)
     value, error = _estimate(xp, main, f, h, order, eps)
-    zero = xp.zeros(x.shape, np.int8)
+    code = xp.zeros(x.shape, np.int8)
+    if distance is not None and step is None:
+        # Where the floats near x are so far apart that the step had to grow well past rel·d, the
+        # stencil spans a good part of f's scale d: its truncation is no longer ~h^p, nor is the estimate.
+        code = xp.where(h > 16 * rel * distance, TOO_COARSE, code).astype(np.int8)
     # Forward and backward stencils need the kink checks too: skipping them let a forward stencil
     # reach across a kink unnoticed (|x| opaque: f'(0) = 1; "abs(x)" with step=0.1 at -0.05: -2.33).
     if not opaque and states_at is None:
-        return Estimate(value, error, zero, value, value)
+        return Estimate(value, error, code, value, value, h)
 
     fwd, bwd = stencil("forward", order, accuracy), stencil("backward", order, accuracy)
     v_f, e_f = _estimate(xp, fwd, f, h, order, eps)
     v_b, e_b = _estimate(xp, bwd, f, h, order, eps)
     if opaque:
-        return _resolve_opaque(f, x, main, order, accuracy, rel, eps, Estimate(value, error, zero, v_b, v_f))
+        return _resolve_opaque(f, x, main, order, accuracy, rel, eps, Estimate(value, error, code, v_b, v_f))
 
     states = {j: states_at(x + float(j) * h) for j in set(main.offsets) | set(fwd.offsets) | set(bwd.offsets)}
 
@@ -287,26 +295,43 @@ def differentiate(
     one_err = xp.where(cross_l & fwd_ok, e_f, xp.where(cross_r & bwd_ok, e_b, np.nan))
     value = xp.where(straddle, one_sided, xp.where(flagged, 0.5 * (v_f + v_b), value))
     error = xp.where(straddle, one_err, xp.where(flagged, xp.maximum(e_f, e_b) + 0.5 * xp.abs(v_f - v_b), error))
-    code = xp.where(straddle & xp.isnan(one_sided), BRANCHING, zero).astype(np.int8)
-    return Estimate(value, error, code, value, value)
+    code = xp.where(straddle & xp.isnan(one_sided), BRANCHING, code).astype(np.int8)
+    return Estimate(value, error, code, value, value, h)
 
 
 def complex_step(complex_values_at: Callable, x, xp, *, distance=None, step: float | None = None) -> Estimate:
     """f'(x) = Im f(x + ih) / h: no difference of nearby values, so no cancellation.
 
     ``complex_values_at`` evaluates f's analytic continuation along the real axis. The step is
-    tiny (1e-20 relative, and far inside the distance to the nearest singularity): the
-    truncation error h²·f'''/6 is then below rounding, and the value is as accurate as f itself.
+    tiny (1e-20 of |x|, or of √tiny near 0, so that x³'s truncation h² vanishes at 0), and far inside
+    the ``distance`` d to the nearest singularity or f's scale of variation: the truncation, about
+    (h/d)²·f', is then below rounding, and the value is as accurate as f itself. XLA flushes
+    subnormal numbers to 0, so h stays a normal number, and Im f(x + ih) is resolved to the smallest
+    normal one, ``tiny``. Where that floor puts h past 1e-4·d (log at 1e-306), or where floats near
+    x are spaced wider than 1e-4·d (cos(3x) at 1e100), no step resolves f.
     """
-    tiny = float(np.finfo(x.dtype).tiny) ** 0.5
+    info = np.finfo(x.dtype)
     rel = step if step is not None else COMPLEX_STEP
-    h = rel * xp.maximum(xp.abs(x), tiny)
+    h = rel * xp.maximum(xp.abs(x), float(info.tiny) ** 0.5)
     if distance is not None and step is None:
-        h = xp.minimum(h, 1e-8 * distance + tiny)
-    value = xp.imag(complex_values_at(x + 1j * h)) / h
-    error = 16 * float(np.finfo(x.dtype).eps) * xp.abs(value)  # f itself is off by a few ulps
-    zero = xp.zeros(x.shape, np.int8)
-    return Estimate(value, error, zero, value, value)
+        h = xp.minimum(h, 1e-8 * distance)
+    h = xp.maximum(h, 16 * float(info.tiny))
+    z = complex_values_at(x + 1j * h)
+    # An intermediate that overflows (exp(800) inside log1p(exp(x))) leaves Re f infinite while
+    # Im f / h is still a finite, meaningless number.
+    value = xp.where(xp.isfinite(xp.real(z)), xp.imag(z) / h, np.nan)
+    # Truncation: the value at 2h errs by 4·h²·f'''/6, the one at h by h²·f'''/6 (only the estimate
+    # needs it: XLA drops this evaluation from d(x)); rounding: f is off by a few ulps; Im f's floor.
+    truncation = xp.abs(xp.imag(complex_values_at(x + 2j * h)) / (2 * h) - value) / 3
+    error = 2 * truncation + 16 * float(info.eps) * xp.abs(value) + float(info.tiny) / h
+    code = xp.zeros(x.shape, np.int8)
+    if distance is not None and step is None:
+        # f's program rounds what it computes from x (3x in cos(3x)) by about eps·|x|, which moves f'
+        # by that much over its scale d: negligible until floats near x are spaced like d itself.
+        error = error + 4 * float(info.eps) * xp.abs(x) / distance * xp.abs(value)
+        coarse = (h > 1e-4 * distance) | (float(info.eps) * xp.abs(x) > 1e-4 * distance)
+        code = xp.where(coarse, TOO_COARSE, code).astype(np.int8)
+    return Estimate(value, error, code, value, value, h)
 
 
 def _resolve_opaque(f: _Values, x, main: Stencil, order, accuracy, rel, eps, est: Estimate) -> Estimate:

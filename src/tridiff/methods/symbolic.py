@@ -9,22 +9,91 @@ shares subexpressions anyway (see :mod:`tridiff.compiler.lowering`).
 
 from __future__ import annotations
 
+import time
+
 import sympy as sp
 
+from ..errors import BudgetError
 from ..primitives import RECORDS
+
+#: The symbolic budget. SymPy's work grows with a formula's expression tree (shared parts counted
+#: each time they occur): (x-1)…(x-100)'' has 1.5 million nodes and took a minute to derive, order
+#: 3 of 40 nested tan a million. A derivative may have this many nodes, derived within this time,
+#: and be evaluated by this many arithmetic operations (shared parts once: XLA compiles a few
+#: thousand a second; (x-1)…(x-100)' needs 10,000: 8 s).
+MAX_NODES = 50_000
+MAX_SECONDS = 10.0
+MAX_OPERATIONS = 5_000
+#: factor_terms takes seconds above this size (13 s on the 100-factor product's f'): larger
+#: derivatives are kept as SymPy writes them.
+TIDY_NODES = 10_000
+
+
+def size(expr: sp.Expr, limit: int = MAX_NODES) -> int:
+    """The number of nodes in ``expr``'s tree, counted up to ``limit + 1``."""
+    n = 0
+    for _ in sp.preorder_traversal(expr):
+        n += 1
+        if n > limit:
+            break
+    return n
+
+
+def operations(expr: sp.Expr) -> int:
+    """The arithmetic operations evaluating ``expr`` takes, each distinct subexpression once."""
+    seen, todo, count = set(), [expr], 0
+    while todo:
+        node = todo.pop()
+        if node in seen or not node.args:
+            continue
+        seen.add(node)
+        count += max(len(node.args) - 1, 1)
+        todo.extend(node.args)
+    return count
 
 
 def derivatives(expr: sp.Expr, symbol: sp.Symbol, order: int) -> tuple[sp.Expr, ...]:
-    """``(f, f', …, f^(order))`` as SymPy expressions.
+    """``(f, f', …, f^(order))`` as SymPy expressions, within the symbolic budget.
+
+    Raises:
+        BudgetError: a derivative would exceed :data:`MAX_NODES` nodes (judged before it is
+            derived from how the last order grew) or the orders take over :data:`MAX_SECONDS`.
 
     >>> x = sp.Symbol("x", real=True)
     >>> derivatives(sp.Abs(x), x, 1)
     (Abs(x), sign(x))
     """
-    exprs = [expr]
-    for _ in range(order):
+    exprs, sizes, start = [expr], [size(expr)], time.perf_counter()
+    for k in range(1, order + 1):
+        # Each order multiplies the size by about the same factor (the chain and product rules
+        # repeat): expect as much growth again, and refuse before spending minutes in diff.
+        expected = sizes[-1] * max(1.0, sizes[-1] / sizes[-2]) if k > 1 else sizes[-1]
+        if expected > MAX_NODES:
+            raise _over_budget(k, f"about {expected:.2g} nodes")
         exprs.append(_tidy(sp.diff(exprs[-1], symbol)))
+        sizes.append(size(exprs[-1]))
+        if sizes[-1] > MAX_NODES:
+            raise _over_budget(k, f"over {MAX_NODES} nodes")
+        if operations(exprs[-1]) > MAX_OPERATIONS:
+            raise _over_budget(k, f"over {MAX_OPERATIONS} operations to evaluate")
+        if time.perf_counter() - start > MAX_SECONDS and k < order:
+            raise _over_budget(k + 1, f"more than {MAX_SECONDS:g} s")
     return tuple(exprs)
+
+
+def diff(expr: sp.Expr, *symbols: sp.Symbol) -> sp.Expr:
+    """A partial derivative by SymPy within the node budget (for gradients, Jacobians, Hessians)."""
+    out = sp.diff(expr, *symbols)
+    if size(out) > MAX_NODES:
+        raise _over_budget(len(symbols), f"over {MAX_NODES} nodes")
+    return out
+
+
+def _over_budget(order: int, what: str) -> BudgetError:
+    return BudgetError(
+        f"the symbolic derivative of order {order} is too large ({what}; the budget is {MAX_NODES} nodes, "
+        f"{MAX_OPERATIONS} operations, {MAX_SECONDS:g} s): use method='automatic' or 'numeric', which need "
+        "only f's program")
 
 
 #: Derivative forms SymPy writes that lose accuracy in floating point, and stable equivalents, from
@@ -40,9 +109,9 @@ def _tidy(expr: sp.Expr) -> sp.Expr:
     for head, unstable, stable in STABLE_FORMS:
         if expr.has(head):
             expr = expr.replace(unstable, stable)
-    # Pull common factors out of sums (cheap, unlike simplify): the chain rule's 18x² − 18x
-    # becomes 18x(x − 1), which reads better and halves the arithmetic of evaluating it.
-    return sp.factor_terms(expr)
+    # Pull common factors out of sums (cheap, unlike simplify, on small formulas): the chain
+    # rule's 18x² − 18x becomes 18x(x − 1), which reads better and halves the arithmetic of evaluating it.
+    return sp.factor_terms(expr) if size(expr, TIDY_NODES) <= TIDY_NODES else expr
 
 
 def latex(expr: sp.Expr) -> str:

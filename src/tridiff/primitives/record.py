@@ -76,6 +76,8 @@ class Primitive:
             accuracy in floating point, and what to write instead.
         mpmath: the head's value by mpmath (for heads mpmath does not know by name).
         smooth: analytic wherever finite: a JAX program made of such operations has no kinks.
+        varies: f varies on a scale of 1 in its argument u however large u is (sin, exp): a
+            difference step must stay well inside 1/|u'|, not grow with |x|.
         text: whether text may use it (False: a spelling of JAX's only, such as rsqrt).
         example: the text of a one-variable use for the conformance suite (default ``name(x)``).
         domain: an interval of ordinary points for the conformance suite.
@@ -96,6 +98,7 @@ class Primitive:
     stable: tuple[tuple[sp.Expr, sp.Expr], ...] = ()
     mpmath: Callable | None = None
     smooth: bool = True
+    varies: bool = False
     text: bool = True
     example: str | None = None
     domain: tuple[float, float] = (-3.0, 3.0)

@@ -23,7 +23,6 @@ from ..compiler.lowering import to_numpy, x64
 from ..definition.function import KernelKey, function
 from ..definition.points import json_number
 from ..errors import MethodUnavailableError, TridiffError
-from ..methods import numeric
 from ..methods.derivative import Derivative, derivative
 from ..methods.options import prime
 from ..methods.reference import REFERENCE_DIGITS, reference
@@ -215,7 +214,7 @@ def step_study(f, x0: float, *, steps=None, schemes=DEFAULT_SCHEMES, order: int 
         values[label] = value
         errors[label] = np.abs(value - ref) / scale
         estimates[label] = error / scale
-        default_steps[label] = numeric.default_step(d.scheme, d.order, d.accuracy, float(np.finfo(np.float64).eps))
+        default_steps[label] = _default_step(d, x0)
         default_values[label] = float(at_default.values)
         default_errors[label] = abs(default_values[label] - ref) / scale
     return StepStudy(str(fn), x0, order, steps, ref, relative, tuple(labels), values, errors, estimates,
@@ -225,11 +224,11 @@ def step_study(f, x0: float, *, steps=None, schemes=DEFAULT_SCHEMES, order: int 
 def _kernel(d: Derivative):
     """One jitted kernel ``(x, steps) -> (values, error estimates)`` for a numeric Derivative.
 
-    It runs ``Derivative._rich_program`` (the program behind :meth:`Derivative.evaluate`; this
-    module's one private dependency) for ``d`` with ``step`` a traced array instead of a constant:
-    the library uses ``step`` only in elementwise arithmetic (``step·max(|x|, 1)``, then rounded to
-    a power of two), so each element is computed exactly as a call with that step would compute
-    it. Cached on the Function, like the Derivative's own kernels.
+    It runs ``Derivative._rich_program`` (the program behind :meth:`Derivative.evaluate`; with
+    ``_step_program``, this module's private dependencies) for ``d`` with ``step`` a traced array
+    instead of a constant: the library uses ``step`` only in elementwise arithmetic
+    (``step·max(|x|, 1)``, then rounded to a power of two), so each element is computed exactly as
+    a call with that step would compute it. Cached on the Function, like the Derivative's own kernels.
     """
     import jax
 
@@ -241,6 +240,16 @@ def _kernel(d: Derivative):
         return value, error
 
     return fn.cache.kernel(KernelKey("step study", "numeric", d.order, d.scheme, d.accuracy), lambda: jax.jit(program))
+
+
+def _default_step(d: Derivative, x0: float) -> float:
+    """The relative step (per max(|x0|, 1), as ``steps`` are) that ``d`` takes at x0 by default: its
+    scheme's, bounded by f's poles, kinks and scale of variation (sin(100x) varies on 1/100)."""
+    import jax
+
+    with x64():
+        h = to_numpy(jax.jit(d._step_program)(np.array([x0])))[0]
+    return float(h) / max(abs(x0), 1.0)
 
 
 def _point(x0) -> float:
