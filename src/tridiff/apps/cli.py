@@ -35,8 +35,10 @@ def cli():
 
 def main(argv=None) -> None:
     """Entry point: run the command; a user error becomes one line on stderr and exit status 2."""
+    args = sys.argv[1:] if argv is None else list(argv)
     try:
-        cli.main(args=argv, prog_name="tridiff", standalone_mode=False)
+        # no command at all is a request for the help (click would make it an error of many lines)
+        cli.main(args=args or ["--help"], prog_name="tridiff", standalone_mode=False)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
     except click.Abort:

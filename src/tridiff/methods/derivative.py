@@ -150,7 +150,8 @@ class Derivative:
         pts = as_points(xs)
         if pts.flat.size == 0:
             empty = np.empty(0, pts.flat.dtype)
-            return _result(pts, empty, np.zeros(0, np.int8), empty, empty, None, self.method)
+            error = empty if self.method == "numeric" else None
+            return _result(pts, empty, np.zeros(0, np.int8), empty, empty, error, self.method)
         if self.function.expr is None:
             return self._opaque(pts.flat, pts)
         kernel = self.function.cache.kernel(self._kernel_key("rich"), lambda: jax.jit(self._rich_program))

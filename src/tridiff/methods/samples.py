@@ -125,9 +125,9 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
     out = np.empty_like(ys)
     yl, ol = _along(ys, axis, plan), _along(out, axis, plan)
     flagged, why = (np.empty(0, np.intp),) * ys.ndim, np.empty(0, np.uint8)
-    # NaN or infinite y: NaN or infinite values, with a reason; the kink test's own arithmetic on
-    # them warns of nothing the result does not say.
-    with np.errstate(invalid="ignore", over="ignore"):
+    # NaN or infinite y, or spacings so small their products underflow: NaN values, with a reason;
+    # the arithmetic on them warns of nothing the result does not say.
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         if ys.size:
             # float16 rounds so coarsely that the kink test's floor (ROUNDING eps |y| / h) is above every
             # kink's misses: it could only cut beside one, where its neighbours' |y| is smaller.

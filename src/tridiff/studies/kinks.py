@@ -15,6 +15,7 @@ import sympy as sp
 from ..definition.function import function
 from ..definition.points import check_interval
 from ..methods.derivative import derivative
+from ..methods.symbolic import size
 
 
 @dataclass(frozen=True)
@@ -58,12 +59,21 @@ def kinks(f, interval: tuple[float, float], *, order: int = 1, samples: int = 40
     )
 
 
+SOLVABLE_NODES = 40  # switch arguments SymPy's solveset is asked to solve exactly
+
+
 def zeros_in(u: sp.Expr, symbol: sp.Symbol, a: float, b: float, samples: int) -> set[float]:
-    """Zeros of u in [a, b]: exact where SymPy finds a finite set, else sign changes refined by bisection."""
-    try:
-        found = sp.solveset(u, symbol, sp.Interval(a, b))
-    except (NotImplementedError, ValueError, TypeError):
-        found = None
+    """Zeros of u in [a, b]: exact where SymPy finds a finite set, else sign changes refined by bisection.
+
+    SymPy is asked only about a small u: solveset has no time limit, and on 10 nested acosh it ran
+    for seconds before overflowing mpmath's integers.
+    """
+    found = None
+    if size(u, SOLVABLE_NODES) <= SOLVABLE_NODES:
+        try:
+            found = sp.solveset(u, symbol, sp.Interval(a, b))
+        except (NotImplementedError, ValueError, TypeError, OverflowError, RecursionError):
+            found = None
     if isinstance(found, sp.FiniteSet) and all(v.is_real for v in found):
         return {float(v) for v in found}
     fu = sp.lambdify(symbol, u, "numpy")
