@@ -34,7 +34,7 @@ def test_symbolic_past_its_budget_is_refused_fast(text, order):
     start = time.perf_counter()
     with pytest.raises(td.BudgetError, match="method='automatic' or 'numeric'"):
         td.derivative(text, method="symbolic", order=order)
-    assert time.perf_counter() - start < 5  # minutes before the budget
+    assert time.perf_counter() - start < 20  # minutes before the budget; under 1 s on a quiet machine
 
 
 def test_auto_carries_on_with_the_automatic_method_and_says_so():
@@ -49,7 +49,7 @@ def test_automatic_past_its_budget_is_refused_fast():
     start = time.perf_counter()
     with pytest.raises(td.BudgetError, match="lower order"):
         td.derivative(nested("exp", 30), method="automatic", order=8)  # was minutes of XLA compiling
-    assert time.perf_counter() - start < 10
+    assert time.perf_counter() - start < 20
     with pytest.raises(td.BudgetError), pytest.warns(UserWarning, match="uses the automatic method"):
         td.derivative(nested("exp", 30), order=8)  # auto: past the symbolic budget, then the automatic one
 
@@ -70,3 +70,9 @@ def test_sizes_count_the_tree_and_operations_count_shared_parts_once():
     assert symbolic.size(f.expr) == 8  # Add, Mul, exp, x, sin, x, sin, x: the tree, repeats and all
     assert symbolic.operations(f.expr) == 4  # sin, exp, one product, one sum
     assert symbolic.size(f.expr, limit=3) == 4  # counting stops past the limit
+
+
+@pytest.mark.parametrize("text", ["0", "x", "2*x + 1"])
+def test_programs_with_no_operation_left_have_derivatives_of_any_order(text):
+    # the automatic budget divided by the size of f' of x, a program of no operation
+    assert td.derivative(text, method="automatic", order=3)(1.5) == 0.0

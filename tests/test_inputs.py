@@ -427,3 +427,25 @@ def test_a_callable_returning_complex_values_is_refused():
     f = td.function(lambda x: np.sqrt(x + 0j) if np.all(x > 5) else x * 1j)
     with pytest.raises(td.TridiffError, match="not a real number"):
         f(np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize(("fn", "x0", "true"), [
+    # jax.numpy programs whose `where` switches where f is smooth: JAX's convention at the switch
+    # (0.0) was returned by the automatic method instead of f'
+    (lambda x: __import__("jax").nn.softplus(x), 0.0, 0.5),
+    (lambda x: __import__("jax").numpy.logaddexp(x, 1.0), 1.0, 0.5),
+    (lambda x: __import__("jax").numpy.sinc(x), 0.0, 0.0),  # NaN by every method: the 0/0 the program avoids
+])
+@pytest.mark.parametrize("method", ["symbolic", "automatic", "numeric"])
+def test_jax_programs_that_switch_where_f_is_smooth(fn, x0, true, method):
+    assert td.derivative(fn, method=method)(x0) == pytest.approx(true, abs=1e-9)
+
+
+def test_jax_gamma_runs_in_float64():
+    # jax.scipy.special.gamma could not be traced and ran in float32: f(2.5) = 1.32934057, f' = 1.2e-7
+    jax = pytest.importorskip("jax")
+    f = td.function(lambda x: jax.scipy.special.gamma(x))
+    assert f(2.5) == pytest.approx(math.gamma(2.5), rel=1e-14)
+    true = math.gamma(2.5) * 0.7031566406452432  # Γ'(2.5) = Γ(2.5)·ψ(2.5)
+    for method in ("symbolic", "automatic", "numeric"):
+        assert td.derivative(f, method=method)(2.5) == pytest.approx(true, rel=1e-9), method

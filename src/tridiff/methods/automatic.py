@@ -26,7 +26,7 @@ def check_budget(program: Callable, order: int) -> None:
     """
     fn, sizes, like = program, [], jax.ShapeDtypeStruct((), jnp.float32)
     for k in range(1, order + 1):
-        expected = sizes[-1] * sizes[-1] / sizes[-2] if len(sizes) > 1 else 0
+        expected = sizes[-1] * sizes[-1] / max(sizes[-2], 1) if len(sizes) > 1 else 0  # f' of x: no operation
         if expected > MAX_OPERATIONS:
             raise BudgetError(f"the automatic derivative of order {k} is too large a program (about "
                               f"{expected:.2g} operations; the budget is {MAX_OPERATIONS}): ask for a lower order")
