@@ -76,3 +76,12 @@ def test_sizes_count_the_tree_and_operations_count_shared_parts_once():
 def test_programs_with_no_operation_left_have_derivatives_of_any_order(text):
     # the automatic budget divided by the size of f' of x, a program of no operation
     assert td.derivative(text, method="automatic", order=3)(1.5) == 0.0
+
+
+def test_a_kink_analysis_past_the_budget_is_refused_by_every_method():
+    # 30 nested asin: 90 switch arguments and their derivatives took a minute to compile
+    for method in ("symbolic", "automatic", "numeric"):
+        with pytest.raises(td.BudgetError, match="checking where f' exists"):
+            td.derivative(nested("asin", 30), method=method)
+    assert td.derivative(nested("asin", 10))(0.1) == pytest.approx(
+        td.derivative(nested("asin", 10), method="numeric")(0.1), rel=1e-8)

@@ -106,6 +106,7 @@ class Derivative:
                         raise
                     self._formulas = False
             self.switches = _switches(f, self.expressions if self._formulas else (f.expr,))
+            symbolic.check_analysis(self.switches)
         if method == "automatic" and order > 2:  # orders 1 and 2 are at most a few times f's program
             automatic.check_budget(f.program(), order)
 

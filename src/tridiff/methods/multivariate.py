@@ -76,7 +76,9 @@ class MultiDerivative:
     # -- the formulas ------------------------------------------------------------------------
     def _switches(self) -> tuple[Switch, ...]:
         """The switches of f and of the formulas evaluated (see :func:`collect_switches`)."""
-        return collect_switches(self._orders, self.variables)
+        switches = collect_switches(self._orders, self.variables)
+        symbolic.check_analysis(switches)
+        return switches
 
     def _gradients(self) -> tuple[sp.Expr, ...]:
         """For a Hessian, the first derivatives too: f'' exists only where f' does."""

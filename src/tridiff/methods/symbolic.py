@@ -89,6 +89,18 @@ def diff(expr: sp.Expr, *symbols: sp.Symbol) -> sp.Expr:
     return out
 
 
+def check_analysis(switches) -> None:
+    """Refuse a formula whose kink analysis alone is over the operations budget: every method
+    evaluates each switch argument and its derivatives (30 nested asin: 60 switches, 19,669
+    operations, a minute to compile)."""
+    count = operations(sp.Tuple(*(e for s in switches for e in (s.arg, s.d1, s.d2) if e is not None)))
+    if count > MAX_OPERATIONS:
+        raise BudgetError(
+            f"checking where f' exists needs {count} operations ({len(switches)} switches: kinks, domain edges, "
+            f"poles; the budget is {MAX_OPERATIONS}): simplify f, or give it as a Python function that tridiff "
+            "cannot trace (the numeric method then finds kinks from its values)")
+
+
 def _over_budget(order: int, what: str) -> BudgetError:
     return BudgetError(
         f"the symbolic derivative of order {order} is too large ({what}; the budget is {MAX_NODES} nodes, "
