@@ -591,3 +591,9 @@ def test_parser_never_evals_or_sympifies_text(monkeypatch):
     with pytest.raises(td.ParseError):
         parse("__import__('os').system('true')")
     assert calls == []
+
+
+def test_heaviside_value_at_zero_must_be_a_number():
+    with pytest.raises(td.TridiffError, match="needs a number as h0"):
+        td.function("heaviside(x, x)")
+    assert td.function("heaviside(x, 1)")(0.0) == 1.0

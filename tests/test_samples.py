@@ -670,3 +670,11 @@ def test_the_screen_finds_every_cut_on_random_kinked_data(kinks, n, wiggle, unif
     y = np.sin(wiggle * x) + sum(jump * np.abs(x - c) for c, jump in kinks)
     grid = None if uniform else x
     assert screened_cuts(y, grid) == cuts_everywhere(y, grid)
+
+
+@pytest.mark.parametrize("spacing", [1e200, 1e-200])
+def test_spacings_whose_powers_overflow_give_values_or_nan_not_exceptions(spacing):
+    # h**2 overflowed (OverflowError) or underflowed (ZeroDivisionError) in Python's floats
+    y = np.linspace(0.0, 1.0, 20) ** 2
+    r = td.differentiate_samples(y, spacing=spacing, order=2, full=True)
+    assert r.values.shape == y.shape and all(reason for reason in r.reasons[np.isnan(r.values)])

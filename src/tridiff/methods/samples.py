@@ -332,7 +332,7 @@ def _window_weights(plan: _Plan, pos: np.ndarray, start: np.ndarray, w: int) -> 
     """Weights, shape ``(w, P)``, of the windows ``start..start+w-1`` for samples ``pos``."""
     cols = start[:, None] + np.arange(w)
     if plan.x is None:  # uniform: one exact stencil per shift of the window
-        table = np.array([_unit_weights(tuple(range(-s, w - s)), plan.order) for s in range(w)]) / plan.h**plan.order
+        table = np.array([_unit_weights(tuple(range(-s, w - s)), plan.order) for s in range(w)]) / _power(plan)
         return table[pos - start].T
     return fornberg_weights((plan.x[cols] - plan.x[pos][:, None]).T, plan.order)
 
@@ -352,7 +352,7 @@ def _interior(yl, ol, plan: _Plan, detect: bool, eps: float) -> np.ndarray:
     central = []
     if plan.x is None:  # centred weights, k = 1..left: w_{-k} = -w_k (odd orders) or w_k (even)
         unit = _unit_weights(tuple(range(-plan.left, plan.left + 1)), plan.order)[plan.left + 1:]
-        central = [float(w) / plan.h**plan.order for w in unit]
+        central = [float(w / _power(plan)) for w in unit]
     screened = []  # (windows, pairs, scales) of each block, lines and positions in all of y
     for g in range(0, lead[0] if lead else 1, slab):
         ys, os_ = (yl[g:g + slab], ol[g:g + slab]) if lead else (yl, ol)
@@ -483,6 +483,12 @@ def _repair(yl, ol, plan: _Plan, keys: np.ndarray):
     why = np.where(room, 0, np.where((left == pos) & (right == pos), KINK,
                                      BETWEEN_KINKS)).astype(np.uint8)
     return lead + (pos,), why
+
+
+def _power(plan: _Plan) -> np.float64:
+    """h^m in NumPy's arithmetic: inf or 0 where it overflows or underflows (spacing=1e200, order 2),
+    where Python's floats raise; the values it gives are then NaN with their reason."""
+    return np.float64(plan.h) ** plan.order
 
 
 def _lead(line: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, ...]:

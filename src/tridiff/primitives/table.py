@@ -125,6 +125,12 @@ def _cbrt(u):
     return sp.sign(u) * sp.Abs(u) ** sp.Rational(1, 3)
 
 
+def _heaviside(u, h0=_HALF):
+    if h0.free_symbols:  # NumPy's heaviside(x, h0) takes its value at 0 from h0: a number
+        raise TridiffError(f"heaviside(u, h0) needs a number as h0, its value at 0; got {h0}")
+    return sp.Heaviside(u, h0)
+
+
 def _mp_dsinc(k, u):
     return mpmath.diff(mpmath.sincpi, u, int(k))
 
@@ -195,7 +201,7 @@ RECORDS: tuple[Primitive, ...] = (
               lower_node=_lower_extremum(False), switches=_pairs, complex_step=_two_arguments, smooth=False,
               example="min(x, 1 - x)", special=(Special(0.5, KINK),)),
     Primitive("relu", lambda u: sp.Max(u, 0), jax=("relu",), smooth=False, special=(Special(0.0, KINK),)),
-    Primitive("heaviside", lambda u, h0=_HALF: sp.Heaviside(u, h0), arity=(1, 2), numpy=("heaviside",),
+    Primitive("heaviside", _heaviside, arity=(1, 2), numpy=("heaviside",),
               jax=("heaviside",), head=sp.Heaviside, lower_node=_lower_heaviside, switches=_branch, smooth=False,
               example="heaviside(x, 0.5)", special=(Special(0.0, JUMP),)),
     # SymPy writes the derivative of a switch as DiracDelta: zero off its support, and at the support

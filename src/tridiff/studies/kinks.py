@@ -76,7 +76,7 @@ def zeros_in(u: sp.Expr, symbol: sp.Symbol, a: float, b: float, samples: int) ->
             found = None
     if isinstance(found, sp.FiniteSet) and all(v.is_real for v in found):
         return {float(v) for v in found}
-    fu = sp.lambdify(symbol, u, "numpy")
+    fu = function(u, (symbol.name,))  # compiled by tridiff: every function it knows (lambdify lacks polygamma)
     grid = np.linspace(a, b, samples)
     with np.errstate(all="ignore"):
         vals = np.broadcast_to(np.asarray(fu(grid), dtype=float), grid.shape)
