@@ -239,7 +239,7 @@ class Derivative:
         fx = f.numpy_values(x)
         # f computed in a coarser float type (float32 code): difference it at that precision, with
         # the step and error estimate for it, not as if its values were exact to float64.
-        est = self._numeric(f.numpy_values, x.astype(fx.dtype), np, opaque=True)
+        est = self._numeric(f.numpy_values, x.astype(fx.dtype, copy=False), np, opaque=True)
         with np.errstate(invalid="ignore"):
             code = np.where(np.isfinite(est.value), est.code, np.where(est.code == 0, NOT_FINITE, est.code))
             code = np.where(np.isfinite(fx), code, OUTSIDE_DOMAIN)
