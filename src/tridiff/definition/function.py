@@ -34,7 +34,7 @@ class KernelKey:
 class Cache:
     """What a Function has built, kept for its later calls."""
 
-    derivatives: dict[int, tuple] = field(default_factory=dict)  # (f, f', …, f^(n)) by n
+    derivatives: dict[int, tuple | Exception] = field(default_factory=dict)  # (f, f', …, f^(n)) by n, or why not
     switches: dict[int, tuple] = field(default_factory=dict)  # by how many of (f, f', …) they are from
     kernels: dict[KernelKey, Callable] = field(default_factory=dict)
 

@@ -265,7 +265,12 @@ def _result(pts, value, code, left, right, error, method) -> DerivativeResult:
 def _derivatives(f: Function, order: int):
     known = f.cache.derivatives
     if order not in known:
-        known[order] = symbolic.derivatives(f.expr, f.symbol, order)
+        try:
+            known[order] = symbolic.derivatives(f.expr, f.symbol, order)
+        except BudgetError as err:  # kept: `auto`'s fallback and later calls would derive up to the budget again
+            known[order] = err
+    if isinstance(known[order], BudgetError):
+        raise known[order]
     return known[order]
 
 
