@@ -16,9 +16,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
+import mpmath
 import numpy as np
 import pytest
 import scipy.special
+import sympy as sp
 
 import tridiff as td
 from tridiff.methods.reference import reference
@@ -159,3 +161,34 @@ def test_the_new_functions_have_every_spelling():
 def test_every_head_has_one_lowering(record):
     """A record that gives a SymPy head its meaning lowers it to JAX one way: on values or on the node."""
     assert (record.lower is None) != (record.lower_node is None)
+
+
+@pytest.mark.parametrize("record", RECORDS, ids=lambda r: r.name)
+def test_every_record_names_each_argument_once(record):
+    """A record's formula uses each argument once: one naming it twice (the real cube root as
+    sign(u)·|u|^(1/3)) makes a formula nested n deep a tree of 2^n copies of x (23 nested cbrt hung)."""
+    for arity in record.arities:
+        args = sp.symbols(f"a0:{arity}", real=True)
+        if record.name == "heaviside" and arity == 2:
+            args = (args[0], sp.Rational(1, 2))  # its value at 0 is a number
+        built = record.build(*args)
+        for a in args:
+            if isinstance(a, sp.Symbol):
+                uses = sum(1 for node in sp.preorder_traversal(built) if node == a)
+                assert uses == 1, f"{record.name}{args} = {built} uses {a} {uses} times"
+
+
+def test_nested_cube_roots_are_a_chain_not_a_tree():
+    depth, x0 = 23, 2.0
+    text = "cbrt(" * depth + "x" + ")" * depth
+    d = td.derivative(text)  # hung: 2^23 copies of x
+    with mpmath.workdps(40):
+        exact = mpmath.diff(lambda t: _nested_cbrt(t, depth), mpmath.mpf(x0))
+    assert float(d(x0)) == pytest.approx(float(exact), rel=1e-12)
+    assert td.derivative(text, method="numeric")(x0) == pytest.approx(float(exact), rel=1e-7)
+
+
+def _nested_cbrt(t, depth):
+    for _ in range(depth):
+        t = mpmath.cbrt(t)
+    return t

@@ -16,6 +16,7 @@ import warnings
 from contextlib import contextmanager
 from fractions import Fraction
 
+import mpmath
 import numpy as np
 import pytest
 import sympy as sp
@@ -597,3 +598,38 @@ def test_heaviside_value_at_zero_must_be_a_number():
     with pytest.raises(td.TridiffError, match="needs a number as h0"):
         td.function("heaviside(x, x)")
     assert td.function("heaviside(x, 1)")(0.0) == 1.0
+
+
+@pytest.mark.parametrize("text, digits", [("gamma(1e30)", 1), ("gamma(1e308)", 1), ("gamma(10**6)", 1),
+                                          ("polygamma(1000, 2)", 1)])
+def test_constants_of_gamma_beyond_float64_are_refused_fast(text, digits):
+    # gamma(1e30) computed (10^30 - 1)! exactly, for hours; gamma(1e308) raised RecursionError
+    start = time.perf_counter()
+    with hard_stop(), pytest.raises(td.ParseError, match="beyond float64's range"):
+        parse(text)
+    assert time.perf_counter() - start < FAST
+
+
+@pytest.mark.parametrize("text, value", [
+    ("psi(1e30)", lambda: mpmath.digamma(mpmath.mpf(10) ** 30)),  # a harmonic number of 10^30 terms
+    ("polygamma(1, 10**5)", lambda: mpmath.psi(1, 10**5)),
+    ("digamma(10**300)", lambda: mpmath.digamma(mpmath.mpf(10) ** 300)),
+])
+def test_constants_of_gamma_past_exact_evaluation_take_their_float_value(text, value):
+    start = time.perf_counter()
+    with hard_stop():
+        expr, _ = parse(text)
+    assert time.perf_counter() - start < FAST
+    assert float(expr) == pytest.approx(float(value()), rel=1e-15)
+
+
+def test_small_constants_of_gamma_stay_exact():
+    assert parse("gamma(5)")[0] == 24
+    assert parse("gamma(1/2)")[0] == sp.sqrt(sp.pi)
+    assert parse("psi(1)")[0] == -sp.EulerGamma
+
+
+@pytest.mark.parametrize("text", ["gamma(-1e30)", "psi(-10**40)"])
+def test_constants_at_poles_of_gamma_are_refused(text):
+    with pytest.raises(td.ParseError, match="not a finite real number"):
+        parse(text)

@@ -31,13 +31,14 @@ class Switch:
     """A place where a formula may stop being analytic: where ``arg`` crosses 0."""
 
     arg: sp.Expr
-    kind: str  # "branch" (abs, max, where...), "domain" (f needs arg >= 0: sqrt, log...), "pole" (1/arg)
+    kind: str  # "branch" (abs, max, where...), "singular" (cbrt), "domain" (f needs arg >= 0: sqrt, log...),
+    # "pole" (1/arg): see tridiff.primitives.record.Primitive.switches
     grad: tuple[sp.Expr, ...]  # ∂arg/∂x_i: how much rounding computing arg carries
     d1: sp.Expr | None = None  # d arg / d(along): which way arg crosses 0 along one variable
     d2: sp.Expr | None = None  # its second derivative, for where d1 = 0 too (not for a pole)
 
 
-_PRECEDENCE = {"branch": 0, "domain": 1, "pole": 2}  # a u that is both a pole and a branch is a pole
+_PRECEDENCE = {"branch": 0, "singular": 1, "domain": 2, "pole": 3}  # a u both a pole and a branch is a pole
 
 
 def _switch_args(expr: sp.Expr):
@@ -75,6 +76,44 @@ def switch_kinds(orders, symbols) -> dict[sp.Expr, str]:
     return {u: kind for u, kind in seen.items() if not u.is_positive}
 
 
+class _RealAbs(sp.Function):
+    """|u| while it is differentiated, for a u real wherever f is defined that SymPy cannot prove
+    real (log(x), ψ(x)): |u|' = sign(u)·u' (SymPy's Abs writes re(u)·re(u)'/|u| and turns
+    re(log x) into log|x|: |log x|' became 0/0 at x = 1)."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return sp.sign(self.args[0])
+
+
+def real_diff(expr: sp.Expr, *symbols: sp.Symbol) -> sp.Expr:
+    """SymPy's derivative of a real formula, with no ``re``, ``im`` or unevaluated parts.
+
+    Every formula tridiff accepts is real wherever it is defined (its domain and pole switches say
+    where it is not), but SymPy cannot always prove a part real: log(x) and ψ(x) are not, off
+    their domains. There |u|' = sign(u)·u', re(u) = u, im(u) = 0 and sign(u)' = 2δ(u)·u', as SymPy
+    writes them for a u it knows real.
+
+    >>> x = sp.Symbol("x", real=True)
+    >>> real_diff(sp.Abs(sp.log(x)), x)
+    sign(log(x))/x
+    """
+    for v in symbols:
+        if expr.has(sp.Abs):
+            expr = expr.replace(lambda e: e.func is sp.Abs and not e.args[0].is_extended_real,
+                                lambda e: _RealAbs(e.args[0]))
+        expr = sp.diff(expr, v)
+        if expr.has(_RealAbs):
+            expr = expr.replace(lambda e: e.func is _RealAbs, lambda e: sp.Abs(e.args[0]))
+        if expr.has(sp.re, sp.im, sp.conjugate, sp.Derivative):
+            expr = expr.replace(lambda e: e.func in (sp.re, sp.conjugate), lambda e: e.args[0])
+            expr = expr.replace(lambda e: e.func is sp.im, lambda e: sp.S.Zero)
+            expr = expr.replace(lambda e: isinstance(e, sp.Derivative) and e.expr.func is sp.sign,
+                                lambda e: 2 * sp.DiracDelta(e.expr.args[0]) * real_diff(e.expr.args[0], v))
+    return expr
+
+
 def collect_switches(orders, variables, along: sp.Symbol | None = None) -> tuple[Switch, ...]:
     """The switches of the formulas ``orders`` (as :func:`switch_kinds` takes them: f's, then the
     derivatives needed, by order) that depend on the ``variables``.
@@ -89,10 +128,10 @@ def collect_switches(orders, variables, along: sp.Symbol | None = None) -> tuple
     for u, kind in switch_kinds(orders, variables).items():
         d1 = d2 = None
         if along is not None:
-            d1 = sp.diff(u, along)
+            d1 = real_diff(u, along)
             # which side u has where d1 = 0: not asked of a pole (and 40 nested tan make d2 huge)
-            d2 = sp.diff(d1, along) if kind != "pole" else None
-        switches.append(Switch(u, kind, tuple(sp.diff(u, v) for v in variables), d1, d2))
+            d2 = real_diff(d1, along) if kind != "pole" else None
+        switches.append(Switch(u, kind, tuple(real_diff(u, v) for v in variables), d1, d2))
     return tuple(switches)
 
 
@@ -107,9 +146,9 @@ def variation_rates(expr: sp.Expr, variables) -> tuple[tuple[sp.Expr, ...], ...]
     for node in sp.preorder_traversal(expr):
         record = BY_HEAD.get(node.func)
         if record is not None and record.varies:
-            rates.add(tuple(sp.diff(node.args[0], v) for v in variables))
+            rates.add(tuple(real_diff(node.args[0], v) for v in variables))
         elif node.is_Pow and node.base.is_positive and not node.base.free_symbols and node.exp.free_symbols:
-            rates.add(tuple(sp.log(node.base) * sp.diff(node.exp, v) for v in variables))
+            rates.add(tuple(sp.log(node.base) * real_diff(node.exp, v) for v in variables))
     return tuple(r for r in rates if any(g != 0 for g in r))
 
 
@@ -123,9 +162,9 @@ class Analysis:
             switch vanishes the agreed one-sided limit, and the limits from each side (one
             variable: left and right of x). None when only f's own formulas were given.
         flagged: a branch or domain switch vanishes here.
-        distance, clearance: with ``along``, Newton estimates of the distance to the nearest pole or
-            domain edge (or f's scale of variation, when ``rates`` are given, if that is smaller), and
-            to the nearest branch switch (a kink or jump); else None.
+        distance, clearance: with ``along``, Newton estimates of the distance to the nearest pole,
+            domain edge or singular point (or f's scale of variation, when ``rates`` are given, if
+            that is smaller), and to the nearest branch switch (a kink or jump); else None.
         lefts, rights: ``{u: (flag, sign of u on that side)}``: forces a Lowering onto each side.
     """
 
@@ -229,7 +268,7 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
 
     # Where f has no domain or pole switch it is defined on all of R^n (an overflow to inf in
     # float64 is no reason to deny f' there), so its values need not be checked.
-    if any(s.kind != "branch" for s in switches):
+    if any(s.kind in ("domain", "pole") for s in switches):
         defined = jnp.all(jnp.stack([jnp.isfinite(f) for f in vals[0]]), axis=0)
         code = jnp.where(defined & ~pole, code, OUTSIDE_DOMAIN)
     finite = jnp.all(jnp.stack([jnp.isfinite(v) for v in env.values()]), axis=0)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import sys
 import warnings
 
 import sympy as sp
@@ -187,7 +188,11 @@ class _Builder:
         if len(node.args) not in record.arities:
             counts = " or ".join(map(str, record.arities))
             raise ParseError(f"{name}() takes {counts} argument(s), got {len(node.args)}")
-        return record.build(*(self.build(arg, depth) for arg in node.args))
+        args = [self.build(arg, depth) for arg in node.args]
+        limit = record.exact_limit
+        if limit is not None and not any(a.free_symbols for a in args) and any(abs(a) > limit for a in args):
+            return _float_value(record, args, self.text_of(node))
+        return record.build(*args)
 
     def _where(self, node, depth):
         # where(cond, a, b) as in NumPy: a where cond holds, else b.
@@ -198,6 +203,22 @@ class _Builder:
             raise ParseError("where() needs a single comparison with <, <=, > or >= as its condition")
         relation = _COMPARE[type(cond.ops[0])](self.build(cond.left, depth), self.build(cond.comparators[0], depth))
         return sp.Piecewise((self.build(yes, depth), relation), (self.build(no, depth), True))
+
+
+def _float_value(record, args, text: str) -> sp.Float:
+    """The value of a constant call too costly to evaluate exactly (see ``Primitive.exact_limit``),
+    by mpmath: gamma(1e30) has 2.9e31 digits, ψ(1e30) is a harmonic number of 1e30 terms."""
+    digits = 20 + max(len(str(int(abs(a)))) for a in args)  # to tell -1e30 - 0.5 from a pole
+    try:
+        with sp.evaluate(False):
+            value = record.build(*args).evalf(digits)
+    except (ValueError, ZeroDivisionError):  # mpmath at a pole
+        value = sp.nan
+    if not (value.is_real and value.is_finite):
+        raise ParseError(f"{text!r} is not a finite real number")
+    if abs(value) > sys.float_info.max:
+        raise ParseError(f"{text!r} is beyond float64's range (±1.8e308)")
+    return sp.Float(value, 17)
 
 
 def _check_power(base, exponent, text: str) -> None:

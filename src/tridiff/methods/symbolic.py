@@ -13,6 +13,7 @@ import time
 
 import sympy as sp
 
+from ..analysis.switches import real_diff
 from ..errors import BudgetError
 from ..primitives import RECORDS
 
@@ -70,7 +71,7 @@ def derivatives(expr: sp.Expr, symbol: sp.Symbol, order: int) -> tuple[sp.Expr, 
         expected = sizes[-1] * max(1.0, sizes[-1] / sizes[-2]) if k > 1 else sizes[-1]
         if expected > MAX_NODES:
             raise _over_budget(k, f"about {expected:.2g} nodes")
-        exprs.append(_tidy(sp.diff(exprs[-1], symbol)))
+        exprs.append(_tidy(real_diff(exprs[-1], symbol)))
         sizes.append(size(exprs[-1]))
         if sizes[-1] > MAX_NODES:
             raise _over_budget(k, f"over {MAX_NODES} nodes")
@@ -83,7 +84,7 @@ def derivatives(expr: sp.Expr, symbol: sp.Symbol, order: int) -> tuple[sp.Expr, 
 
 def diff(expr: sp.Expr, *symbols: sp.Symbol) -> sp.Expr:
     """A partial derivative by SymPy within the node budget (for gradients, Jacobians, Hessians)."""
-    out = sp.diff(expr, *symbols)
+    out = real_diff(expr, *symbols)
     if size(out) > MAX_NODES:
         raise _over_budget(len(symbols), f"over {MAX_NODES} nodes")
     return out

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from .record import BRANCH, DOMAIN, POLE, Primitive, Special
+from .record import BRANCH, DOMAIN, POLE, SINGULAR, Primitive, Special
 from .table import RECORDS
 
 #: Text names (and aliases) to records: what the parser accepts.
@@ -26,5 +26,5 @@ SMOOTH_JAX: frozenset[str] = frozenset(name for r in RECORDS if r.smooth for nam
 #: Named constants accepted in text.
 CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "e": sp.E, "E": sp.E}
 
-__all__ = ["BRANCH", "BY_HEAD", "BY_JAX", "BY_NUMPY", "BY_TEXT", "CONSTANTS", "DOMAIN", "MPMATH", "POLE",
-           "RECORDS", "SMOOTH_JAX", "Primitive", "Special"]
+__all__ = ["BRANCH", "BY_HEAD", "BY_JAX", "BY_NUMPY", "BY_TEXT", "CONSTANTS", "DOMAIN", "MPMATH", "POLE", "RECORDS",
+           "SINGULAR", "SMOOTH_JAX", "Primitive", "Special"]

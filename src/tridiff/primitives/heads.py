@@ -49,6 +49,35 @@ class expit(_RealFunction):
         return 1 / (1 + sp.exp(-self.args[0]))
 
 
+class cbrt(_RealFunction):
+    """The real cube root, sign(u)·|u|^(1/3) (SymPy's u**(1/3) is the principal, complex root for
+    u < 0); cbrt' = 1/(3·cbrt(u)²). A head of its own, as the textbook form names u twice: nested
+    n deep it would be a tree of 2^n copies of x."""
+
+    nargs = 1
+
+    def fdiff(self, argindex=1):
+        return 1 / (3 * cbrt(self.args[0]) ** 2)
+
+    @classmethod
+    def eval(cls, u):
+        if u.is_Rational:
+            return sp.sign(u) * sp.Abs(u) ** sp.Rational(1, 3)
+
+    def _eval_is_positive(self):
+        return self.args[0].is_positive
+
+    def _eval_is_negative(self):
+        return self.args[0].is_negative
+
+    def _eval_is_zero(self):
+        return self.args[0].is_zero
+
+    def elementary(self):
+        u = self.args[0]
+        return sp.sign(u) * sp.Abs(u) ** sp.Rational(1, 3)
+
+
 class softplus(_RealFunction):
     """log(1 + e^u), computed without overflow for large u; softplus' = expit."""
 

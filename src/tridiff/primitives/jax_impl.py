@@ -63,6 +63,15 @@ def _logaddexp_jvp(primals, tangents):
     return logaddexp(a, b), ta * expit(a - b) + tb * expit(b - a)
 
 
+def cbrt(u):
+    """The real cube root; at a complex u = a + ib (the complex step, b tiny) its continuation to
+    first order in b, cbrt(a) + ib/(3·cbrt(a)²): JAX's cbrt takes real numbers only."""
+    if not jnp.iscomplexobj(u):
+        return jnp.cbrt(u)
+    root = jnp.cbrt(jnp.real(u))
+    return root + 1j * jnp.imag(u) / (3 * root * root)
+
+
 def polygamma(n: int, u):
     """ψ^(n)(u); ψ = digamma for n = 0 (jax.scipy's polygamma needs an integer order)."""
     return jsp.digamma(u) if n == 0 else jsp.polygamma(n, u)

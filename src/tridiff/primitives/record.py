@@ -8,7 +8,7 @@ from typing import Callable
 
 import sympy as sp
 
-BRANCH, DOMAIN, POLE = "branch", "domain", "pole"  # kinds of switch: see Primitive.switches
+BRANCH, SINGULAR, DOMAIN, POLE = "branch", "singular", "domain", "pole"  # kinds of switch: see Primitive.switches
 
 
 class Deferred:
@@ -69,7 +69,10 @@ class Primitive:
         lower_node: instead of ``lower``, for heads whose lowering needs the compiler's context
             (switches forced to one side, the complex step): called as ``lower_node(lowering, node)``.
         switches: the node's switch arguments: ``(u, kind)`` pairs, where it may stop being analytic as
-            u crosses 0: ``BRANCH`` (abs, max: a kink or jump), ``DOMAIN`` (f needs u ≥ 0) or ``POLE``.
+            u crosses 0: ``BRANCH`` (abs, max: a kink or jump between two analytic pieces),
+            ``SINGULAR`` (cbrt: f finite on both sides but analytic only within |u|/|u'| of x, as
+            near a pole, so a difference step must stay inside that distance), ``DOMAIN`` (f needs
+            u ≥ 0) or ``POLE``.
         complex_step: whether the head's JAX implementation evaluates the analytic continuation at
             complex points (a callable of the node where it depends on the node).
         stable: ``(unstable, stable)`` SymPy patterns: derivative forms SymPy writes that lose
@@ -78,6 +81,9 @@ class Primitive:
         smooth: analytic wherever finite: a JAX program made of such operations has no kinks.
         varies: f varies on a scale of 1 in its argument u however large u is (sin, exp): a
             difference step must stay well inside 1/|u'|, not grow with |x|.
+        exact_limit: SymPy evaluates the function exactly at constant arguments (Γ(n) = (n − 1)!,
+            ψ(n) through harmonic numbers), which takes hours for large n: past this |argument|,
+            text gets the value in floating point instead (refused beyond float64's range).
         text: whether text may use it (False: a spelling of JAX's only, such as rsqrt).
         example: the text of a one-variable use for the conformance suite (default ``name(x)``).
         domain: an interval of ordinary points for the conformance suite.
@@ -99,6 +105,7 @@ class Primitive:
     mpmath: Callable | None = None
     smooth: bool = True
     varies: bool = False
+    exact_limit: float | None = None
     text: bool = True
     example: str | None = None
     domain: tuple[float, float] = (-3.0, 3.0)

@@ -16,7 +16,7 @@ import sympy as sp
 from ..errors import TridiffError
 from ..reasons import DOMAIN_ENDPOINT, INFINITE, JUMP, KINK, OUTSIDE_DOMAIN
 from . import heads
-from .record import BRANCH, DOMAIN, POLE, Deferred, Primitive, Special
+from .record import BRANCH, DOMAIN, POLE, SINGULAR, Deferred, Primitive, Special
 
 jnp = Deferred("jax.numpy")
 jsp = Deferred("jax.scipy.special")
@@ -24,6 +24,7 @@ impl = Deferred("tridiff.primitives.jax_impl")
 
 _U = sp.Wild("u")
 _HALF = sp.Rational(1, 2)
+_EXACT_GAMMA = 200  # Γ(200) has 373 digits (beyond float64 from 171.6); ψ(200), a harmonic number, 90
 
 
 # -- switches: where a node may stop being analytic ------------------------------------------------
@@ -34,6 +35,10 @@ def _branch(node):
 def _pairs(node):
     # max(a, b, c) switches wherever two of its arguments meet
     return tuple((a - b, BRANCH) for i, a in enumerate(node.args) for b in node.args[i + 1:])
+
+
+def _singular(node):  # cbrt: a vertical tangent at u = 0
+    return ((node.args[0], SINGULAR),)
 
 
 def _within_one(node):  # asin, acos, atanh need -1 ≤ u ≤ 1
@@ -120,11 +125,6 @@ def _two_arguments(node) -> bool:  # the complex step picks max(a, b)'s branch; 
     return len(node.args) == 2
 
 
-def _cbrt(u):
-    # The real cube root: sympy's u**(1/3) is the principal (complex) root for u < 0.
-    return sp.sign(u) * sp.Abs(u) ** sp.Rational(1, 3)
-
-
 def _heaviside(u, h0=_HALF):
     if h0.free_symbols:  # NumPy's heaviside(x, h0) takes its value at 0 from h0: a number
         raise TridiffError(f"heaviside(u, h0) needs a number as h0, its value at 0; got {h0}")
@@ -185,7 +185,8 @@ RECORDS: tuple[Primitive, ...] = (
     Primitive("sqrt", sp.sqrt, numpy=("sqrt",), jax=("sqrt",), domain=(0.1, 5.0),
               special=(Special(0.0, DOMAIN_ENDPOINT),)),
     Primitive("rsqrt", lambda u: 1 / sp.sqrt(u), jax=("rsqrt",), text=False),
-    Primitive("cbrt", _cbrt, numpy=("cbrt",), jax=("cbrt",), special=(Special(0.0, INFINITE),)),
+    Primitive("cbrt", heads.cbrt, numpy=("cbrt",), jax=("cbrt",), head=heads.cbrt, lower=impl.cbrt,
+              switches=_singular, mpmath=lambda u: mpmath.sign(u) * mpmath.cbrt(abs(u)), special=(Special(0.0, INFINITE),)),
     Primitive("square", lambda u: u**2, numpy=("square",), jax=("square",)),
     Primitive("reciprocal", lambda u: 1 / u, numpy=("reciprocal",), special=(Special(0.0, OUTSIDE_DOMAIN),)),
     Primitive("hypot", lambda a, b: sp.sqrt(a**2 + b**2), arity=2, numpy=("hypot",), example="hypot(x, 1.5)"),
@@ -230,7 +231,7 @@ RECORDS: tuple[Primitive, ...] = (
               lower=impl.logaddexp, mpmath=lambda a, b: mpmath.log(mpmath.exp(a) + mpmath.exp(b)),
               example="logaddexp(x, 1)", special=(Special(1.0), Special(800.0), Special(-800.0))),
     Primitive("gamma", sp.gamma, numpy=("gamma",), head=sp.gamma, lower=jsp.gamma, switches=_gamma_poles,
-              complex_step=False, domain=(0.3, 4.5),
+              complex_step=False, exact_limit=_EXACT_GAMMA, domain=(0.3, 4.5),
               special=(Special(0.0, OUTSIDE_DOMAIN), Special(-1.0, OUTSIDE_DOMAIN), Special(-2.5))),
     # jax.scipy.special.gamma is sign(Γ)·exp(log|Γ|), the sign from this jitted helper
     Primitive("gammasgn", heads.gammasgn, jax=("gammasgn",), head=heads.gammasgn, lower=jsp.gammasgn,
@@ -241,9 +242,10 @@ RECORDS: tuple[Primitive, ...] = (
               domain=(0.3, 6.0),
               special=(Special(0.0, OUTSIDE_DOMAIN), Special(-1.0, OUTSIDE_DOMAIN), Special(-2.5), Special(200.0))),
     Primitive("digamma", lambda u: sp.polygamma(0, u), aliases=("psi",), numpy=("psi",), jax=("digamma",),
-              domain=(0.3, 6.0),
+              exact_limit=_EXACT_GAMMA, domain=(0.3, 6.0),
               special=(Special(0.0, OUTSIDE_DOMAIN), Special(-1.0, OUTSIDE_DOMAIN), Special(-2.5))),
     Primitive("polygamma", sp.polygamma, arity=2, jax=("polygamma",), head=sp.polygamma, lower_node=_lower_polygamma,
-              switches=_gamma_poles, complex_step=False, example="polygamma(1, x)", domain=(0.3, 6.0),
+              switches=_gamma_poles, complex_step=False, exact_limit=_EXACT_GAMMA, example="polygamma(1, x)",
+              domain=(0.3, 6.0),
               special=(Special(0.0, OUTSIDE_DOMAIN), Special(-1.5))),
 )
