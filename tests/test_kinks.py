@@ -6,10 +6,14 @@ tridiff itself.
 
 from __future__ import annotations
 
+import time
+
+import mpmath
 import numpy as np
 import pytest
 
 import tridiff as td
+from tridiff.reasons import DOMAIN_ENDPOINT, JUMP, KINK, OUTSIDE_DOMAIN, REASONS
 
 METHODS = ("symbolic", "automatic", "numeric")
 RTOL = {"symbolic": 1e-13, "automatic": 1e-13, "numeric": 1e-8}
@@ -237,3 +241,54 @@ def test_kinks_outside_the_interval_are_not_listed():
 def test_kinks_bad_interval(bad):
     with pytest.raises(td.TridiffError):
         td.kinks("abs(x)", bad)
+
+
+@pytest.mark.parametrize("text", ["abs(x**1e-300 - 0.5)", "sign(x**1e-300 - 0.5)"])
+def test_kinks_need_no_symbolic_solve(text):
+    # SymPy's solveset ran for ever on x**1e-300 - 1/2; zeros of u are now found by bisection
+    start = time.perf_counter()
+    (k,) = td.kinks(text, (-5, 5))
+    assert time.perf_counter() - start < 30  # was a hang; well under a second on a quiet machine
+    assert k.x == 0.0 and k.reason == REASONS[DOMAIN_ENDPOINT]
+
+
+@pytest.mark.parametrize("interval", [(-1e5, 1e5), (0, 1e17), (-1e308, 1e308)])
+def test_kinks_refuse_an_interval_the_grid_cannot_resolve(interval):
+    # tan on ±1e5 took 98 s and listed 338 of its 63,662 poles; on (0, 1e17) it ran out of memory
+    start = time.perf_counter()
+    with pytest.raises(td.TridiffError, match="narrow the interval or pass a larger samples="):
+        td.kinks("tan(x)", interval)
+    assert time.perf_counter() - start < 30
+
+
+def test_kinks_on_a_fine_enough_grid_are_all_found():
+    found = td.kinks("abs(sin(x))", (-1e4, 1e4), samples=40001)
+    assert len(found) == 2 * int(1e4 / PI) + 1
+    np.testing.assert_allclose([k.x / PI for k in found], np.arange(-3183, 3184), rtol=0, atol=1e-9)
+
+
+def test_kinks_of_low_degree_polynomial_switches_are_exact_even_where_u_only_touches_zero():
+    found = td.kinks("abs(x**2 - 2) + sign((x - 0.3)**2) + abs(x*sin(x))", (-4, 4))
+    assert [k.x for k in found] == [-PI, -np.sqrt(2), 0.3, np.sqrt(2), PI]
+    assert found[2].reason == REASONS[JUMP]
+
+
+def test_a_sign_change_through_a_pole_is_no_zero():
+    found = td.kinks("abs(1/x - 1)", (-5, 5))
+    assert [(k.x, k.reason) for k in found] == [(0.0, REASONS[OUTSIDE_DOMAIN]), (1.0, REASONS[KINK])]
+
+
+def test_kinks_of_functions_sympy_cannot_prove_real():
+    """|ψ(x)| kinks where ψ vanishes, with one-sided derivatives ∓ψ'(x0): checked against mpmath
+    (it was "cannot compile re"); |log x| at 1 is a kink with derivatives ∓1 (was 0/0, NaN)."""
+    found = td.kinks("abs(psi(x))", (-3.5, 3))
+    zeros = [k for k in found if k.reason == REASONS[KINK]]
+    roots = [mpmath.findroot(mpmath.digamma, x0) for x0 in (-2.6, -1.6, -0.5, 1.46)]
+    np.testing.assert_allclose([k.x for k in zeros], [float(r) for r in roots], rtol=1e-14)
+    for k, r in zip(zeros, roots):
+        slope = abs(float(mpmath.psi(1, r)))
+        assert (abs(k.left), abs(k.right)) == pytest.approx((slope, slope), rel=1e-12)
+        assert k.left * k.right < 0
+    assert [k.x for k in found if k.reason == REASONS[OUTSIDE_DOMAIN]] == [-3.0, -2.0, -1.0, 0.0]
+    (k,) = td.kinks("abs(log(x))", (0.1, 5))
+    assert (k.x, k.left, k.right, k.reason) == (1.0, -1.0, 1.0, REASONS[KINK])
