@@ -248,11 +248,13 @@ def calibration(scheme, accuracy=None):
 
 
 def test_error_estimate_calibration_default_central():
-    # Measured: the estimate covers the true error at 99.6% of 788 points, within 100x at 93.4%.
+    # Measured: the estimate covers the true error at 99.6% of 786 points, within 100x at 88.5% (93.4%
+    # before it bounded the rounding of f's own arguments: for exp(-x²), of x² at each stencil point,
+    # a worst case some 30 times what the rounding typically does).
     covered, tight, n = calibration("central")
     assert n > 700
     assert covered >= 0.99, f"estimate >= true error at only {covered:.1%} of {n} points"
-    assert tight >= 0.90, f"estimate within 100x of the true error at only {tight:.1%} of {n} points"
+    assert tight >= 0.85, f"estimate within 100x of the true error at only {tight:.1%} of {n} points"
 
 
 def test_error_estimate_central_accuracy_8():
@@ -464,6 +466,17 @@ def test_large_x_gives_the_value_or_a_reason_never_a_confident_wrong_number(text
     ok = _honest(r, reference(text, xs, digits=400))  # mpmath needs digits to resolve x + h at 1e308
     assert ok[:3].all()  # where float64 resolves f's scale of variation, the value itself
     assert np.isnan(r.values[xs > 1e20]).all() or scheme == "complex-step"
+
+
+@pytest.mark.parametrize("scheme", ["central", "richardson", "forward"])
+@pytest.mark.parametrize("text", ["sin(100000000*x) + x", "exp(sin(x + 1))", "cos(3*x)", "sin(x/3)"])
+def test_the_estimate_covers_the_rounding_of_fs_own_arguments(text, scheme):
+    # sin(1e8·x) at 3: the program rounds 1e8·(x + jh) by ~eps·3e8, which a step of 1e-11 magnified to
+    # an error of 9581 under an estimate of 1308
+    xs = np.array([3.0, 0.1, 7.5, 1e6, 1e10])
+    r = td.derivative(text, method="numeric", scheme=scheme).evaluate(xs)
+    ok = _honest(r, reference(text, xs, digits=60))
+    assert ok[:3].all()
 
 
 def test_the_step_follows_the_scale_on_which_f_varies():

@@ -135,21 +135,46 @@ def collect_switches(orders, variables, along: sp.Symbol | None = None) -> tuple
     return tuple(switches)
 
 
-def variation_rates(expr: sp.Expr, variables) -> tuple[tuple[sp.Expr, ...], ...]:
-    """The gradient of each argument in whose units part of ``expr`` varies on a scale of 1.
+@dataclass(frozen=True)
+class Rate:
+    """Part of a formula that varies on a scale of 1 in ``arg`` (sin(u), exp(u), b**u in units of 1/ln b).
 
-    sin(u), exp(u), … (records marked ``varies``) and b**u (in units of 1/ln b) change by O(1) when u
-    does, however large u is: along x_i, f varies on the scale 1/|∂u/∂x_i|. A difference step sized
-    by |x| alone would step over whole periods (sin at 1e4 took a step of 4).
+    ``grad``: ∂arg/∂x_i, so along x_i that part varies on the scale 1/|∂arg/∂x_i|. ``rounded``:
+    computing arg at x + j·h rounds differently for each j (1e8·x, x², x + 1): its values carry
+    noise as if x were off by up to eps·|arg|/|∂arg/∂x_i|. c·x with c of at most 4 significant bits
+    (3x, -2x, x/4) is not: a difference step (≥ 16 ulps of x) makes c·(x + j·h) = c·x + c·j·h with
+    c·j·h exact, so every point shares c·x's one rounding: a shift of x, not noise.
     """
-    rates = set()
+
+    arg: sp.Expr
+    grad: tuple[sp.Expr, ...]
+
+    @property
+    def rounded(self) -> bool:
+        coefficient, rest = self.arg.as_coeff_Mul()
+        if not (rest.is_Symbol and coefficient.is_Number):
+            return True
+        numerator, denominator = float(coefficient).as_integer_ratio()
+        bits = abs(numerator) // (abs(numerator) & -abs(numerator))  # the odd part: powers of two are exact
+        return bits.bit_length() > 4 or denominator & (denominator - 1) != 0
+
+
+def variation_rates(expr: sp.Expr, variables) -> tuple[Rate, ...]:
+    """The parts of ``expr`` that vary on a scale of 1 in an argument, however large it is.
+
+    sin(u), exp(u), … (records marked ``varies``) and b**u change by O(1) when u does: along x_i,
+    f varies on the scale 1/|∂u/∂x_i|. A difference step sized by |x| alone would step over whole
+    periods (sin at 1e4 took a step of 4).
+    """
+    rates = {}
     for node in sp.preorder_traversal(expr):
         record = BY_HEAD.get(node.func)
         if record is not None and record.varies:
-            rates.add(tuple(real_diff(node.args[0], v) for v in variables))
+            rates[node.args[0]] = tuple(real_diff(node.args[0], v) for v in variables)
         elif node.is_Pow and node.base.is_positive and not node.base.free_symbols and node.exp.free_symbols:
-            rates.add(tuple(sp.log(node.base) * real_diff(node.exp, v) for v in variables))
-    return tuple(r for r in rates if any(g != 0 for g in r))
+            u = sp.log(node.base) * node.exp
+            rates[u] = tuple(real_diff(u, v) for v in variables)
+    return tuple(Rate(u, grad) for u, grad in rates.items() if any(g != 0 for g in grad))
 
 
 @dataclass(frozen=True)
@@ -165,6 +190,8 @@ class Analysis:
         distance, clearance: with ``along``, Newton estimates of the distance to the nearest pole,
             domain edge or singular point (or f's scale of variation, when ``rates`` are given, if
             that is smaller), and to the nearest branch switch (a kink or jump); else None.
+        smear: with ``rates``, how far x seems to move, per unit of rounding, as f's program rounds the
+            arguments it computes from x (eps·smear: eps·3 for sin(1e8·x) at 3); None where none is rounded.
         lefts, rights: ``{u: (flag, sign of u on that side)}``: forces a Lowering onto each side.
     """
 
@@ -175,6 +202,7 @@ class Analysis:
     flagged: jnp.ndarray
     distance: jnp.ndarray | None
     clearance: jnp.ndarray | None
+    smear: jnp.ndarray | None
     lefts: dict
     rights: dict
 
@@ -194,7 +222,8 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
             ``(f,)`` alone when f has no switches: then only f's domain is checked.
         switches: from :func:`collect_switches` (with ``along`` when it names the sides).
         along: one variable: sides are left and right of its value (else where u > 0 and u < 0).
-        rates: with ``along``, from :func:`variation_rates`: f's scale of variation bounds ``distance``.
+        rates: with ``along``, from :func:`variation_rates`: f's scale of variation bounds ``distance``,
+            and the rounding of its arguments gives ``smear``.
 
     The top order's values are checked by the caller, on the values its method computes; lower
     orders and f here. A switch argument u "is 0" where it is 0 to within the rounding of computing
@@ -214,9 +243,13 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
     flagged = pole = jnp.zeros(like.shape, bool)
     distance = clearance = None
     lefts, rights = {}, {}
-    for (rate,) in rates:
-        scale = 1 / jnp.abs(natural.array(rate, like))
+    smear = None
+    for rate in rates:
+        scale = 1 / jnp.abs(natural.array(rate.grad[0], like))
         distance = scale if distance is None else jnp.minimum(distance, scale)
+        if rate.rounded:
+            moved = shift(natural.array(rate.arg, like), scale)
+            smear = moved if smear is None else jnp.maximum(smear, moved)
     left_out, right_out, exact = flagged, flagged, jnp.ones(like.shape, bool)
     for s in switches:
         u = natural.array(s.arg, like)
@@ -273,7 +306,13 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
         code = jnp.where(defined & ~pole, code, OUTSIDE_DOMAIN)
     finite = jnp.all(jnp.stack([jnp.isfinite(v) for v in env.values()]), axis=0)
     code = jnp.where(finite, code, NOT_FINITE_INPUT).astype(jnp.int8)
-    return Analysis(code, value, left, right, flagged, distance, clearance, lefts, rights)
+    return Analysis(code, value, left, right, flagged, distance, clearance, smear, lefts, rights)
+
+
+def shift(u, scale):
+    """|u|·scale, the move of x (per unit of rounding) that rounding u amounts to, with scale = 1/|u'|:
+    0 where u or u' is 0, where a first-order model says nothing (the few ulps of f cover it)."""
+    return jnp.where((u == 0) | jnp.isinf(scale), 0.0, jnp.abs(u) * scale)
 
 
 def not_finite_code(values):

@@ -193,17 +193,18 @@ class Derivative:
     def _analysis(self, x):
         f = self.function
         exprs = self.expressions if self._formulas else (f.expr,)
-        # f's scale of variation bounds the numeric step (the user's own step= stands as given)
-        rates = variation_rates(f.expr, f.variables) if self.method == "numeric" and self.step is None else ()
+        # f's scale of variation bounds the numeric step (the user's own step= stands as given), and
+        # the rounding of its arguments adds to the error estimate
+        rates = variation_rates(f.expr, f.variables) if self.method == "numeric" else ()
         return analyse({f.symbol: x}, [(e,) for e in exprs], self.switches, along=f.symbol, rates=rates)
 
     def _estimate(self, x, analysis) -> numeric.Estimate:
         if self.scheme == "complex-step":
             return self._complex_step(x, analysis)
         return self._numeric(self.function.program(), x, jnp, analysis.flagged, analysis.distance,
-                             analysis.clearance)
+                             analysis.clearance, analysis.smear)
 
-    def _numeric(self, values_at, x, xp, flagged=None, distance=None, clearance=None, opaque=False):
+    def _numeric(self, values_at, x, xp, flagged=None, distance=None, clearance=None, smear=None, opaque=False):
         states_at = None
         if self.function.expr is not None and self.switches:
             symbol, args = self.function.symbol, [s.arg for s in self.switches]
@@ -214,7 +215,7 @@ class Derivative:
 
         return numeric.differentiate(values_at, x, self.order, xp, scheme=self.scheme, accuracy=self.accuracy,
                                      opaque=opaque, states_at=states_at, flagged=flagged, distance=distance,
-                                     clearance=clearance, step=self.step)
+                                     clearance=clearance, smear=smear, step=self.step)
 
     def _complex_step(self, x, analysis):
         """Complex step on f's analytic continuation; on a kink, the mean of its two branches'."""

@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
-from ..analysis.switches import Switch, analyse, collect_switches
+from ..analysis.switches import Switch, analyse, collect_switches, shift, variation_rates
 from ..compiler.lowering import Lowering, to_numpy, x64
 from ..definition.function import Function, function, trace_callable
 from ..definition.points import as_rows
@@ -70,6 +70,9 @@ class MultiDerivative:
         # A "program" function (no formula) is smooth wherever finite, so it has no switches.
         self.formula = all(f.expr is not None for f in functions)
         self.switches = self._switches() if self.formula else ()
+        # where each f_i varies on a scale of its own (sin(x·y) at x = 1e4): its numeric step must stay inside it
+        self.rates = tuple(variation_rates(f.expr, variables) if self.formula and method == "numeric" else ()
+                           for f in functions)
         self._names = tuple(v.name for v in variables)  # once, not per call: n can be 10^4
         self._kernels = {}
 
@@ -275,26 +278,29 @@ class MultiDerivative:
         programs = self._programs()
         n = len(cols)
         if self.kind == "hessian":
-            ests = [self._along(programs[0], cols, i, flagged, order=2) if i == j
+            ests = [self._along(programs[0], cols, i, flagged, order=2, rates=self.rates[0]) if i == j
                     else self._cross(programs[0], cols, i, j, flagged) for i in range(n) for j in range(n)]
         elif self.weights is not None:
             ests = []
-            for p in programs:
-                parts = [(float(w), self._along(p, cols, j, flagged)) for j, w in enumerate(self.weights) if w != 0]
-                ests.append(numeric.Estimate(sum(w * e.value for w, e in parts), sum(abs(w) * e.error for w, e in parts),
+            for p, rates in zip(programs, self.rates):
+                parts = [(float(w), self._along(p, cols, j, flagged, rates=rates))
+                         for j, w in enumerate(self.weights) if w != 0]
+                ests.append(numeric.Estimate(sum(w * e.value for w, e in parts),
+                                             sum(abs(w) * e.error for w, e in parts),
                                              jnp.max(jnp.stack([e.code for _, e in parts]), axis=0), None, None))
         else:  # one loop over the coordinates (jax.lax.map): the kernel holds f's program once per
             # stencil point, not n times over (a traced logistic loss of 10 weights took a minute to compile)
-            nears = None if not self.switches else jnp.stack([jnp.stack(d) for d in self._clearances(cols, range(n))])
+            def along_each(p, rates):
+                nears = (None if not (self.switches or rates)
+                         else jnp.stack([jnp.stack(d) for d in self._clearances(cols, range(n), rates)]))
 
-            def along_each(p):
                 def one(j):
-                    e = self._along(p, cols, j, flagged, None if nears is None else (nears[j, 0], nears[j, 1]))
+                    e = self._along(p, cols, j, flagged, None if nears is None else tuple(nears[j]))
                     return e.value, e.error, e.code
 
                 return jax.lax.map(one, jnp.arange(n))  # each (n, points)
 
-            parts = [along_each(p) for p in programs]
+            parts = [along_each(p, rates) for p, rates in zip(programs, self.rates)]
             return (jnp.concatenate([v.T for v, _, _ in parts], axis=-1),
                     jnp.concatenate([e.T for _, e, _ in parts], axis=-1),
                     jnp.max(jnp.stack([c.max(axis=0) for _, _, c in parts]), axis=0))
@@ -322,9 +328,10 @@ class MultiDerivative:
         return numeric.Estimate(value, 2 * truncation + 3 * eps * rounding, jnp.zeros(value.shape, jnp.int8),
                                 None, None)
 
-    def _along(self, program, cols, j, flagged, near=None, order=1):
+    def _along(self, program, cols, j, flagged, near=None, order=1, rates=()):
         """d^order/dx_j^order of ``program`` at ``cols`` by :func:`tridiff.methods.numeric.differentiate`, kinks
-        avoided; ``j`` may be traced (a loop over the coordinates), ``near`` (see :meth:`_clearances`) then given."""
+        avoided; ``j`` may be traced (a loop over the coordinates), ``near`` (see :meth:`_clearances`) then given,
+        else found from the switches and the program's own ``rates``."""
         args = [s.arg for s in self.switches]
 
         def moved(t):
@@ -336,30 +343,38 @@ class MultiDerivative:
             low = Lowering(dict(zip(self.variables, moved(t))))
             return [jnp.sign(low.array(u, t)) for u in args]
 
-        if near is None and isinstance(j, int) and args:
-            near = self._clearances(cols, [j])[0]
-        distance, clearance = (None, None) if near is None else near
+        if near is None and isinstance(j, int) and (args or rates):
+            near = self._clearances(cols, [j], rates)[0]
+        distance, clearance, smear = (None, None, None) if near is None else near
         x = cols[j] if isinstance(j, int) else jnp.stack(cols)[j]
         return numeric.differentiate(lambda t: program(*moved(t)), x, order, jnp,
                                      scheme=self.scheme, accuracy=self.accuracy,
                                      states_at=states_at if args else None, flagged=flagged, distance=distance,
-                                     clearance=clearance)
+                                     clearance=clearance, smear=smear)
 
-    def _clearances(self, cols, js):
+    def _clearances(self, cols, js, rates):
         """For each j of ``js``, how far x_j may move before a switch argument changes sign, as in one
-        variable: ``(distance, clearance)``, to the nearest pole or domain edge (where f varies on that
-        scale) and to the nearest kink (which a stencil need only keep clear of); inf where f has no
-        switch of that kind. Each argument's value is lowered once for all of them."""
+        variable: ``(distance, clearance, smear)``: to the nearest pole or domain edge, or the scale on
+        which f varies along x_j by ``rates`` (1/|∂u/∂x_j| for sin(u)), whichever is nearer;
+        to the nearest kink (which a stencil need only keep clear of), inf where there is none; and
+        the rounding of f's arguments as a move of x_j (see :class:`tridiff.analysis.switches.Analysis`).
+        Each argument's value is lowered once for all of them."""
         natural = Lowering(dict(zip(self.variables, cols)))
         sizes = [(s, jnp.abs(natural(s.arg))) for s in self.switches]
-        inf = jnp.full(cols[0].shape, jnp.inf, cols[0].dtype)
+        inf, zero = jnp.full(cols[0].shape, jnp.inf, cols[0].dtype), jnp.zeros(cols[0].shape, cols[0].dtype)
         out = []
         for j in js:
             nears = {"branch": inf, "edge": inf}
             for s, size in sizes:
                 kind = "branch" if s.kind == "branch" else "edge"
                 nears[kind] = jnp.minimum(nears[kind], size / jnp.abs(natural(s.grad[j])))
-            out.append((nears["edge"], nears["branch"]))
+            smear = zero
+            for rate in rates:
+                scale = 1 / jnp.abs(natural.array(rate.grad[j], cols[0]))
+                nears["edge"] = jnp.minimum(nears["edge"], scale)
+                if rate.rounded:
+                    smear = jnp.maximum(smear, shift(natural.array(rate.arg, cols[0]), scale))
+            out.append((nears["edge"], nears["branch"], smear))
         return out
 
     # -- where the derivative does not exist -----------------------------------------------------

@@ -181,13 +181,22 @@ def _apply(xp, st: Stencil, f: _Values, h, order: int, scale: int = 1):
     return total, rounding
 
 
-def _estimate(xp, st: Stencil, f: _Values, h, order: int, eps: float):
+def _estimate(xp, st: Stencil, f: _Values, h, order: int, eps: float, smear=None):
     """A stencil's value and error estimate: truncation plus round-off, doubled for safety.
 
     Truncation: from the same stencil at 2h; for Richardson, whose steps are large enough that
     h^p is not yet the whole error, from the tableau's previous level (the standard estimate).
+    Round-off: each value of f is off by a few ulps, and by up to its slope times eps·smear where
+    f's program rounds the arguments it computes from x (an ulp of each argument; see
+    :class:`tridiff.analysis.switches.Analysis`): sin(1e8·x) at 3 is off by 9e7·eps·3, which the
+    step 1e-11 magnifies to 1e4.
     """
     value, rounding = _apply(xp, st, f, h, order)
+    if smear is not None:
+        ends = [j for j, w in zip(st.offsets, st.weights) if w != 0]
+        lo, hi = min(ends), max(ends)
+        slope = xp.abs(f[hi] - f[lo]) / (float(hi - lo) * h)
+        rounding = rounding + float(sum(abs(w) for w in st.weights)) * smear * slope / (3 * h**order)
     # Richardson of accuracy 2 is one level (plain central differences): it has no previous level,
     # and asking for one crashed (stencil of 0 levels); it is estimated from 2h like central.
     if st.kind == "richardson" and st.accuracy > 2:
@@ -237,7 +246,7 @@ def _power_of_two_below(h, xp):
 def differentiate(
     values_at: Callable, x, order: int, xp, *, scheme: str = "central", accuracy: int | None = None,
     opaque: bool = False, states_at: Callable | None = None, flagged=None, distance=None,
-    clearance=None, step: float | None = None,
+    clearance=None, smear=None, step: float | None = None,
 ) -> Estimate:
     """The ``order``-th derivative of f at ``x`` by finite differences, in array module ``xp``.
 
@@ -252,6 +261,7 @@ def differentiate(
             central stencil would straddle the switch, so forward and backward ones are averaged.
         distance, clearance: from each point to the nearest pole or domain edge, and to the nearest
             kink: see :func:`step_size`.
+        smear: the rounding of f's own arguments, for the error estimate: see :func:`_estimate`.
         step: a relative step overriding the default.
     """
     accuracy = accuracy or DEFAULT_ACCURACY[scheme]
@@ -261,7 +271,7 @@ def differentiate(
     h = (step_size(x, rel, xp, flagged=flagged) if step is not None
          else step_size(x, rel, xp, distance, flagged, clearance, _reach(main)))
     f = _Values(values_at, x, h)
-    value, error = _estimate(xp, main, f, h, order, eps)
+    value, error = _estimate(xp, main, f, h, order, eps, smear)
     code = xp.zeros(x.shape, np.int8)
     if distance is not None and step is None:
         # Where the floats near x are so far apart that the step had to grow well past rel·d, the
@@ -273,8 +283,8 @@ def differentiate(
         return Estimate(value, error, code, value, value, h)
 
     fwd, bwd = stencil("forward", order, accuracy), stencil("backward", order, accuracy)
-    v_f, e_f = _estimate(xp, fwd, f, h, order, eps)
-    v_b, e_b = _estimate(xp, bwd, f, h, order, eps)
+    v_f, e_f = _estimate(xp, fwd, f, h, order, eps, smear)
+    v_b, e_b = _estimate(xp, bwd, f, h, order, eps, smear)
     if opaque:
         return _resolve_opaque(f, x, main, order, accuracy, rel, eps, Estimate(value, error, code, v_b, v_f))
 
