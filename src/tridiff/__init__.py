@@ -6,17 +6,43 @@
 -sin(x)**2 + cos(x)**2 + sign(x)
 """
 
-from .definition.function import Function, function
+from __future__ import annotations
+
+import importlib
+
 from .errors import BranchingError, BudgetError, MethodUnavailableError, ParseError, TraceError, TridiffError
-from .methods.derivative import Derivative, DerivativeResult, derivative
-from .methods.multivariate import MultiDerivative, MultiResult, directional, gradient, hessian, jacobian, partial
-from .methods.options import METHODS
-from .methods.samples import SampleDerivative, differentiate_samples
-from .studies.compare import Comparison, MethodReport, compare
-from .studies.kinks import Kink, kinks
-from .studies.stepstudy import StepStudy, step_study
-from .studies.sweeps import Series, Sweep, sweep_depth, sweep_sizes
-from .views.plot import plot, plot_gallery
+
+# The public names, by the module that defines them. They are imported when first used (PEP 562):
+# most of them need JAX, whose import alone takes longer than NumPy's and SymPy's together, and
+# `import tridiff` or `tridiff --help` should not wait for it.
+_WHERE = {
+    "definition.function": ("Function", "function"),
+    "methods.derivative": ("Derivative", "DerivativeResult", "derivative"),
+    "methods.multivariate": ("MultiDerivative", "MultiResult", "directional", "gradient", "hessian", "jacobian",
+                             "partial"),
+    "methods.options": ("METHODS",),
+    "methods.samples": ("SampleDerivative", "differentiate_samples"),
+    "studies.compare": ("Comparison", "MethodReport", "compare"),
+    "studies.kinks": ("Kink", "kinks"),
+    "studies.stepstudy": ("StepStudy", "step_study"),
+    "studies.sweeps": ("Series", "Sweep", "sweep_depth", "sweep_sizes"),
+    "views.plot": ("plot", "plot_gallery"),
+}
+_MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
+
+
+def __getattr__(name: str):
+    module = _MODULE_OF.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tridiff' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value  # once: later lookups do not come back here
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_MODULE_OF))
+
 
 __version__ = "0.1.0"
 

@@ -1,7 +1,8 @@
 """The ``tridiff`` command: a thin layer over the public API (click parses, rich prints).
 
 A user error (a bad formula, range or method) prints one line, ``tridiff: error: …``, on stderr
-and exits with status 2; there is never a traceback for it.
+and exits with status 2; there is never a traceback for it. Each command imports what it needs
+when it runs, so that ``tridiff --help`` does not wait for JAX.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from pathlib import Path
 import click
 import numpy as np
 
-from ..definition.function import function
 from ..definition.points import json_number
 from ..errors import TridiffError
-from ..methods.derivative import derivative
 from ..methods.options import METHODS, check_methods, prime
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -86,6 +85,9 @@ def diff_command(expr, at, method, order, as_json):
     """The derivative of EXPR and its values at points, by every method, with undefined points."""
     import sympy as sp
 
+    from ..definition.function import function
+    from ..methods.derivative import derivative
+
     f = function(expr)
     xs = _points(at)
     derivatives = {m: derivative(f, method=m, order=order) for m in (METHODS if method == "all" else (method,))}
@@ -132,6 +134,7 @@ def _format(v: float) -> str:
 @click.option("--errors", is_flag=True, help="Add a panel with each method's error against mpmath.")
 def plot_command(expr, output, x_range, methods, order, errors):
     """Plot EXPR and its derivative by each method, kinks marked."""
+    from ..definition.function import function
     from ..views.plot import plot
 
     path = Path(output)
@@ -152,6 +155,7 @@ def plot_command(expr, output, x_range, methods, order, errors):
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as JSON.")
 def compare_command(expr, points, x_range, order, repeat, as_json):
     """Compare the methods on EXPR: accuracy against mpmath, setup and evaluation time, undefined points."""
+    from ..definition.function import function
     from ..studies.compare import compare
 
     a, b = _range(*x_range)

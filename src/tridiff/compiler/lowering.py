@@ -11,7 +11,6 @@ JAX configuration is never touched.
 
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import Callable
 
 import jax
@@ -36,11 +35,9 @@ _RELATION_ON_SIDE: dict[type, Callable] = {
 }
 
 
-@contextmanager
 def x64():
-    """64-bit JAX inside this block only (thread-local; the global config is left alone)."""
-    with jax.enable_x64(True):
-        yield
+    """64-bit JAX inside a ``with`` block only (thread-local; the global config is left alone)."""
+    return jax.enable_x64(True)
 
 
 def relation_argument(rel: sp.Basic) -> sp.Expr:
@@ -174,25 +171,71 @@ def _reduce(op: Callable, values: list):
     return result
 
 
-def elementwise(fn: Callable) -> Callable[[np.ndarray], np.ndarray]:
-    """Wrap an elementwise JAX function of a flat array as a jitted kernel taking NumPy arrays.
+#: Elements per call of a large array's kernel: every length up to it is padded to a power of two
+#: (at least SMALLEST), and longer arrays go through in chunks of it. A kernel is compiled once per
+#: such length, so arrays of any size share a few kernels (XLA compiles for one shape at a time:
+#: 100 ms for each new size before), and a chunk's output is still in cache when it is copied out.
+CHUNK = 1 << 16
+SMALLEST = 16
+AHEAD = 4  # chunks dispatched before the first is copied out: XLA computes while NumPy copies
+SMALL_COPY = 1024  # elements of a result copied out rather than lent (see to_numpy)
 
-    The kernel takes the first few elements apart so that the rest starts on a 64-byte boundary:
-    XLA reads an aligned NumPy buffer in place but copies an unaligned one (``np.linspace``'s often
-    is), and that copy alone would cost as much as the whole evaluation.
+
+def bucket(n: int) -> int:
+    """The kernel length for ``n`` elements (n ≤ CHUNK): the next power of two, at least SMALLEST."""
+    return max(SMALLEST, 1 << (n - 1).bit_length())
+
+
+def elementwise(fn: Callable) -> Callable[[np.ndarray], np.ndarray | tuple[np.ndarray, ...]]:
+    """Wrap an elementwise JAX function of a flat array (returning one array or a tuple of them) as
+    a jitted kernel taking NumPy arrays of any length.
+
+    Lengths are padded to a power of two up to :data:`CHUNK` and longer arrays run in chunks of it:
+    a few compiled kernels serve every size and memory offset (XLA compiles for one shape at a time).
     """
+    jitted = jax.jit(fn)
 
-    def split(head, body):
-        return jnp.pad(fn(body), (head.shape[0], 0)).at[: head.shape[0]].set(fn(head))
-
-    jitted = jax.jit(split)
-
-    def run(flat: np.ndarray) -> np.ndarray:
-        k = min((-flat.ctypes.data % 64) // flat.itemsize, flat.shape[0])
+    def call(block: np.ndarray):
         with x64():
-            return to_numpy(jitted(flat[:k], flat[k:]))
+            return jitted(block)
+
+    def run(flat: np.ndarray):
+        n = flat.shape[0]
+        if n <= CHUNK:
+            size = bucket(n)
+            block = flat
+            if n != size:
+                block = np.zeros(size, flat.dtype)
+                block[:n] = flat
+            return _each(call(block), lambda a: to_numpy(a)[:n])
+        out, pending = None, []
+        for start in range(0, n, CHUNK):
+            piece = flat[start:start + CHUNK]
+            pending.append((start, call(piece) if piece.shape[0] == CHUNK else run(piece)))
+            if len(pending) > AHEAD:
+                out = _copy_out(out, *pending.pop(0), n)
+        while pending:
+            out = _copy_out(out, *pending.pop(0), n)
+        return out
 
     return run
+
+
+def _each(result, fn: Callable):
+    """``fn`` applied to one array or to each of a tuple of them."""
+    return tuple(fn(a) for a in result) if isinstance(result, tuple) else fn(result)
+
+
+def _copy_out(out, start: int, result, n: int):
+    """Copy a chunk's result (JAX arrays, or NumPy arrays for the tail) into ``out`` (made on the
+    first chunk: n elements of each output's dtype) at ``start``."""
+    parts = result if isinstance(result, tuple) else (result,)
+    parts = [p if isinstance(p, np.ndarray) else to_numpy(p) for p in parts]
+    if out is None:
+        out = tuple(np.empty(n, p.dtype) for p in parts) if isinstance(result, tuple) else np.empty(n, parts[0].dtype)
+    for target, part in zip(out if isinstance(out, tuple) else (out,), parts):
+        target[start:start + part.shape[0]] = part
+    return out
 
 
 class _Owner:
@@ -211,8 +254,9 @@ class _Owner:
 
 
 def to_numpy(array: jax.Array) -> np.ndarray:
-    """A writable NumPy array sharing the JAX result's memory (a copy when it is empty)."""
-    if array.size == 0:
+    """A writable NumPy array sharing the JAX result's memory (a copy when it is small, which is
+    quicker than lending the buffer, or empty)."""
+    if array.size <= SMALL_COPY:
         return np.array(array)
     array.block_until_ready()  # JAX dispatches asynchronously: the buffer may not be written yet
     return np.asarray(_Owner(array))

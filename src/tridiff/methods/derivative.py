@@ -10,13 +10,12 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
 from ..analysis.switches import analyse, collect_switches, not_finite_code, variation_rates
-from ..compiler.lowering import Lowering, elementwise, to_numpy, x64
+from ..compiler.lowering import Lowering, elementwise
 from ..definition.function import Function, KernelKey, function
 from ..definition.points import as_points
 from ..errors import BudgetError, MethodUnavailableError, TridiffError
@@ -91,6 +90,7 @@ class Derivative:
     def __init__(self, f: Function, method: str, order: int, scheme: str, accuracy: int, step: float | None):
         self.function, self.method, self.order = f, method, order
         self.scheme, self.accuracy, self.step = scheme, accuracy, step
+        self._fast = None  # the kernel of d(xs)
         if f.expr is not None:
             # Automatic and numeric need the derivative formulas only for one-sided limits at
             # switches and for lower orders: SymPy's diff is skipped when neither arises.
@@ -143,8 +143,9 @@ class Derivative:
             return pts.shaped(np.empty(0, pts.flat.dtype))
         if self.function.expr is None:
             return pts.shaped(self._opaque(pts.flat).values)
-        kernel = self.function.cache.kernel(self._kernel_key("fast"), lambda: elementwise(self._fast_program()))
-        return pts.shaped(kernel(pts.flat))
+        if self._fast is None:  # looked up once: a scalar call is a few µs of Python around the kernel
+            self._fast = self.function.cache.kernel(self._kernel_key("fast"), lambda: elementwise(self._fast_program()))
+        return pts.shaped(self._fast(pts.flat))
 
     def evaluate(self, xs) -> DerivativeResult:
         """f^(n) at ``xs`` with the undefined points, their reasons, one-sided values and error estimates."""
@@ -155,9 +156,8 @@ class Derivative:
             return _result(pts, empty, np.zeros(0, np.int8), empty, empty, error, self.method)
         if self.function.expr is None:
             return self._opaque(pts.flat, pts)
-        kernel = self.function.cache.kernel(self._kernel_key("rich"), lambda: jax.jit(self._rich_program))
-        with x64():
-            value, code, left, right, error = (to_numpy(a) for a in kernel(pts.flat))
+        kernel = self.function.cache.kernel(self._kernel_key("rich"), lambda: elementwise(self._rich_program))
+        value, code, left, right, error = kernel(pts.flat)
         return _result(pts, value, code, left, right, error if self.method == "numeric" else None, self.method)
 
     # -- kernels -------------------------------------------------------------------------------
