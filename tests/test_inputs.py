@@ -6,6 +6,7 @@ f = x**2, so f' = 2x: the expected values are computed here by NumPy from that f
 from __future__ import annotations
 
 import math
+import time
 
 import numpy as np
 import pytest
@@ -449,3 +450,42 @@ def test_jax_gamma_runs_in_float64():
     true = math.gamma(2.5) * 0.7031566406452432  # Γ'(2.5) = Γ(2.5)·ψ(2.5)
     for method in ("symbolic", "automatic", "numeric"):
         assert td.derivative(f, method=method)(2.5) == pytest.approx(true, rel=1e-9), method
+
+
+# -- any length, any offset: padded kernels, chunks, and a kernel of a length's own -------------
+LENGTHS = [1, 15, 16, 17, 1000, 65_535, 65_536, 65_537, 200_003]
+
+
+@pytest.mark.parametrize("n", LENGTHS)
+@pytest.mark.parametrize("offset", [0, 1, 3])
+def test_every_length_and_offset_gives_the_formulas_values(n, offset):
+    """The kernels pad short arrays, chunk long ones and split off an unaligned head: every element
+    comes back right and in place, for d(x) and every output of d.evaluate(x)."""
+    d = td.derivative("abs(x) + sin(x)", method="symbolic")
+    base = np.linspace(-3, 3, n + offset)
+    base[offset + n // 2] = 0.0  # a kink, somewhere in the middle chunk
+    x = base[offset:]
+    expected = np.where(x == 0, np.nan, np.sign(x) + np.cos(x))
+    np.testing.assert_allclose(d(x), expected, rtol=1e-15, atol=1e-15)
+    r = d.evaluate(x)
+    np.testing.assert_array_equal(r.undefined, x == 0)
+    assert set(r.reasons[x == 0]) == {"kink: the left and right derivatives differ"}
+    np.testing.assert_allclose(r.left[x == 0], 0.0, atol=1e-15)
+    np.testing.assert_allclose(r.right[x == 0], 2.0, atol=1e-15)
+
+
+def test_a_length_met_again_gets_its_own_kernel_with_the_same_values():
+    """The second call at a long length compiles a kernel for exactly it in the background; each
+    call before and after gives the same values."""
+    d = td.derivative("exp(-2*x) + 3*sin(3*x)", method="automatic")
+    x = np.linspace(-5, 5, 300_001)
+    expected = -2 * np.exp(-2 * x) + 9 * np.cos(3 * x)
+    for _ in range(2):  # by chunks; the second call starts the compile
+        np.testing.assert_allclose(d(x), expected, rtol=1e-13, atol=1e-13)
+    exact = d._fast.exact
+    assert len(exact) == 1
+    deadline = time.monotonic() + 120
+    while not callable(next(iter(exact.values()))) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert callable(next(iter(exact.values()))), f"no kernel for the length after 120 s: {exact}"
+    np.testing.assert_allclose(d(x), expected, rtol=1e-13, atol=1e-13)

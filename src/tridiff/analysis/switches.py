@@ -241,15 +241,8 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
             code = jnp.where(jnp.isfinite(v), code, not_finite_code(v))
     value = left = right = vals[top] if top else None
     flagged = pole = jnp.zeros(like.shape, bool)
-    distance = clearance = None
-    lefts, rights = {}, {}
-    smear = None
-    for rate in rates:
-        scale = 1 / jnp.abs(natural.array(rate.grad[0], like))
-        distance = scale if distance is None else jnp.minimum(distance, scale)
-        if rate.rounded:
-            moved = shift(natural.array(rate.arg, like), scale)
-            smear = moved if smear is None else jnp.maximum(smear, moved)
+    clearance, lefts, rights = None, {}, {}
+    distance, smear = variation(rates, natural, like)
     left_out, right_out, exact = flagged, flagged, jnp.ones(like.shape, bool)
     for s in switches:
         u = natural.array(s.arg, like)
@@ -309,10 +302,22 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
     return Analysis(code, value, left, right, flagged, distance, clearance, smear, lefts, rights)
 
 
-def shift(u, scale):
-    """|u|·scale, the move of x (per unit of rounding) that rounding u amounts to, with scale = 1/|u'|:
-    0 where u or u' is 0, where a first-order model says nothing (the few ulps of f cover it)."""
-    return jnp.where((u == 0) | jnp.isinf(scale), 0.0, jnp.abs(u) * scale)
+def variation(rates: tuple[Rate, ...], low: Lowering, like, j: int = 0):
+    """``(scale, smear)`` along x_j from :func:`variation_rates`, each None where no rate gives one.
+
+    scale: the smallest 1/|∂u/∂x_j|, on which f varies. smear: the largest |u|/|∂u/∂x_j| of a
+    rounded u, the move of x_j (per unit of rounding) that rounding u amounts to; 0 where u or
+    ∂u/∂x_j is 0, where a first-order model says nothing (the few ulps of f cover it).
+    """
+    scale = smear = None
+    for rate in rates:
+        own = 1 / jnp.abs(low.array(rate.grad[j], like))
+        scale = own if scale is None else jnp.minimum(scale, own)
+        if rate.rounded:
+            u = low.array(rate.arg, like)
+            moved = jnp.where((u == 0) | jnp.isinf(own), 0.0, jnp.abs(u) * own)
+            smear = moved if smear is None else jnp.maximum(smear, moved)
+    return scale, smear
 
 
 def not_finite_code(values):

@@ -11,6 +11,7 @@ JAX configuration is never touched.
 
 from __future__ import annotations
 
+import threading
 from typing import Callable
 
 import jax
@@ -171,14 +172,18 @@ def _reduce(op: Callable, values: list):
     return result
 
 
-#: Elements per call of a large array's kernel: every length up to it is padded to a power of two
-#: (at least SMALLEST), and longer arrays go through in chunks of it. A kernel is compiled once per
-#: such length, so arrays of any size share a few kernels (XLA compiles for one shape at a time:
-#: 100 ms for each new size before), and a chunk's output is still in cache when it is copied out.
+#: Elements per call of a kernel compiled for any length: every length up to it is padded to a
+#: power of two (at least SMALLEST), and a longer array goes through in chunks of it, so a few
+#: kernels serve every size and memory offset (XLA compiles for one shape at a time: 100 ms for
+#: each new size). Chunks cost a large array some speed (a dispatch each, the copy out, one core),
+#: so the second time an array of one length comes, a kernel for exactly that length is compiled in
+#: the background and serves it from then on: repeated work on one size runs at full speed.
 CHUNK = 1 << 16
 SMALLEST = 16
 AHEAD = 4  # chunks dispatched before the first is copied out: XLA computes while NumPy copies
 SMALL_COPY = 1024  # elements of a result copied out rather than lent (see to_numpy)
+MAX_EXACT = 16  # lengths per kernel that get one of their own
+MAX_SEEN = 1024
 
 
 def bucket(n: int) -> int:
@@ -186,18 +191,43 @@ def bucket(n: int) -> int:
     return max(SMALLEST, 1 << (n - 1).bit_length())
 
 
+COMPILING, FAILED = "compiling", "failed"  # a length's own kernel: in the background, or not to be had
+
+
 def elementwise(fn: Callable) -> Callable[[np.ndarray], np.ndarray | tuple[np.ndarray, ...]]:
     """Wrap an elementwise JAX function of a flat array (returning one array or a tuple of them) as
-    a jitted kernel taking NumPy arrays of any length.
-
-    Lengths are padded to a power of two up to :data:`CHUNK` and longer arrays run in chunks of it:
-    a few compiled kernels serve every size and memory offset (XLA compiles for one shape at a time).
+    a jitted kernel taking NumPy arrays of any length (see :data:`CHUNK` for how lengths are served).
     """
     jitted = jax.jit(fn)
+
+    @jax.jit
+    def split(head, body):
+        # XLA reads an aligned NumPy buffer in place but copies an unaligned one (np.linspace's
+        # often is): the first few elements go apart so that the rest starts on a 64-byte boundary.
+        # (pad-and-set fuses into one pass; jnp.concatenate of the two made XLA ten times slower)
+        k = head.shape[0]
+        return jax.tree_util.tree_map(lambda h, b: jnp.pad(b, (k, 0)).at[:k].set(h), fn(head), fn(body))
+
+    exact: dict = {}  # (head, body, dtype) -> the kernel for exactly those lengths, COMPILING or FAILED
+    seen: set = set()  # the lengths that came once (forgotten past MAX_SEEN: a stream of sizes)
 
     def call(block: np.ndarray):
         with x64():
             return jitted(block)
+
+    def compile_later(key) -> None:
+        exact[key] = COMPILING
+
+        def work():
+            head, body, dtype = key
+            try:
+                with x64():
+                    exact[key] = split.lower(jax.ShapeDtypeStruct((head,), dtype),
+                                             jax.ShapeDtypeStruct((body,), dtype)).compile()
+            except Exception:  # out of memory, say: the chunks go on serving this length
+                exact[key] = FAILED
+
+        threading.Thread(target=work, name="tridiff-compile", daemon=True).start()
 
     def run(flat: np.ndarray):
         n = flat.shape[0]
@@ -208,8 +238,23 @@ def elementwise(fn: Callable) -> Callable[[np.ndarray], np.ndarray | tuple[np.nd
                 block = np.zeros(size, flat.dtype)
                 block[:n] = flat
             return _each(call(block), lambda a: to_numpy(a)[:n])
-        out, pending = None, []
-        for start in range(0, n, CHUNK):
+        head = min((-flat.ctypes.data % 64) // flat.itemsize, n)
+        key = (head, n - head, flat.dtype)
+        kernel = exact.get(key)
+        if callable(kernel):
+            with x64():
+                return _each(kernel(flat[:head], flat[head:]), to_numpy)
+        if kernel is None and key in seen and len(exact) < MAX_EXACT:
+            compile_later(key)
+        if len(seen) >= MAX_SEEN:
+            seen.clear()
+        seen.add(key)
+        return chunked(flat, head)
+
+    def chunked(flat: np.ndarray, head: int):
+        n = flat.shape[0]
+        out, pending = None, [(0, run(flat[:head]))] if head else []
+        for start in range(head, n, CHUNK):
             piece = flat[start:start + CHUNK]
             pending.append((start, call(piece) if piece.shape[0] == CHUNK else run(piece)))
             if len(pending) > AHEAD:
@@ -218,6 +263,7 @@ def elementwise(fn: Callable) -> Callable[[np.ndarray], np.ndarray | tuple[np.nd
             out = _copy_out(out, *pending.pop(0), n)
         return out
 
+    run.exact = exact  # which lengths have a kernel of their own (for the tests)
     return run
 
 

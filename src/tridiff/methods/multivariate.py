@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
-from ..analysis.switches import Switch, analyse, collect_switches, shift, variation_rates
+from ..analysis.switches import Switch, analyse, collect_switches, variation, variation_rates
 from ..compiler.lowering import Lowering, to_numpy, x64
 from ..definition.function import Function, function, trace_callable
 from ..definition.points import as_rows
@@ -364,17 +364,12 @@ class MultiDerivative:
         inf, zero = jnp.full(cols[0].shape, jnp.inf, cols[0].dtype), jnp.zeros(cols[0].shape, cols[0].dtype)
         out = []
         for j in js:
-            nears = {"branch": inf, "edge": inf}
+            scale, smear = variation(rates, natural, cols[0], j)
+            nears = {"branch": inf, "edge": inf if scale is None else scale}
             for s, size in sizes:
                 kind = "branch" if s.kind == "branch" else "edge"
                 nears[kind] = jnp.minimum(nears[kind], size / jnp.abs(natural(s.grad[j])))
-            smear = zero
-            for rate in rates:
-                scale = 1 / jnp.abs(natural.array(rate.grad[j], cols[0]))
-                nears["edge"] = jnp.minimum(nears["edge"], scale)
-                if rate.rounded:
-                    smear = jnp.maximum(smear, shift(natural.array(rate.arg, cols[0]), scale))
-            out.append((nears["edge"], nears["branch"], smear))
+            out.append((nears["edge"], nears["branch"], zero if smear is None else smear))
         return out
 
     # -- where the derivative does not exist -----------------------------------------------------
