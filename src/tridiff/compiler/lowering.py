@@ -252,11 +252,17 @@ def elementwise(fn: Callable) -> Callable[[np.ndarray], np.ndarray | tuple[np.nd
         return chunked(flat, head)
 
     def chunked(flat: np.ndarray, head: int):
+        # Full chunks from the aligned start; the unaligned head and the short tail share one chunk,
+        # padded, so that a long array's first call compiles one kernel, not three. A job is the
+        # runs (start, length) of flat that one call of the kernel computes.
         n = flat.shape[0]
-        out, pending = None, [(0, run(flat[:head]))] if head else []
-        for start in range(head, n, CHUNK):
-            piece = flat[start:start + CHUNK]
-            pending.append((start, call(piece) if piece.shape[0] == CHUNK else run(piece)))
+        end = head + (n - head) // CHUNK * CHUNK
+        jobs = [[(start, CHUNK)] for start in range(head, end, CHUNK)]
+        rest = [(at, m) for at, m in ((0, head), (end, n - end)) if m]
+        jobs += [rest] if sum(m for _, m in rest) <= CHUNK else [[r] for r in rest]
+        out, pending = None, []
+        for runs in filter(None, jobs):
+            pending.append((runs, call(_gather(flat, runs))))
             if len(pending) > AHEAD:
                 out = _copy_out(out, *pending.pop(0), n)
         while pending:
@@ -272,15 +278,30 @@ def _each(result, fn: Callable):
     return tuple(fn(a) for a in result) if isinstance(result, tuple) else fn(result)
 
 
-def _copy_out(out, start: int, result, n: int):
-    """Copy a chunk's result (JAX arrays, or NumPy arrays for the tail) into ``out`` (made on the
-    first chunk: n elements of each output's dtype) at ``start``."""
-    parts = result if isinstance(result, tuple) else (result,)
-    parts = [p if isinstance(p, np.ndarray) else to_numpy(p) for p in parts]
+def _gather(flat: np.ndarray, runs: list[tuple[int, int]]) -> np.ndarray:
+    """The CHUNK elements one kernel call computes: a view of one full chunk, else the runs copied
+    one after another into a zero-padded block."""
+    if runs[0][1] == CHUNK:
+        start = runs[0][0]
+        return flat[start:start + CHUNK]
+    block, at = np.zeros(CHUNK, flat.dtype), 0
+    for start, m in runs:
+        block[at:at + m] = flat[start:start + m]
+        at += m
+    return block
+
+
+def _copy_out(out, runs: list[tuple[int, int]], result, n: int):
+    """Copy a kernel call's result (one JAX array or a tuple of them) back to the runs it was
+    gathered from, into ``out`` (made on the first call: n elements of each output's dtype)."""
+    parts = [to_numpy(p) for p in (result if isinstance(result, tuple) else (result,))]
     if out is None:
         out = tuple(np.empty(n, p.dtype) for p in parts) if isinstance(result, tuple) else np.empty(n, parts[0].dtype)
     for target, part in zip(out if isinstance(out, tuple) else (out,), parts):
-        target[start:start + part.shape[0]] = part
+        at = 0
+        for start, m in runs:
+            target[start:start + m] = part[at:at + m]
+            at += m
     return out
 
 
