@@ -75,7 +75,8 @@ def zeros_in(u: sp.Expr, symbol: sp.Symbol, a: float, b: float, samples: int) ->
     and lists every zero of cos(x) in (0, 1e17).
 
     Raises:
-        TridiffError: u changes sign in so many grid intervals that zeros may be missed.
+        TridiffError: the grid cannot resolve u: a second grid counts other sign changes, so zeros
+            hide between grid points.
     """
     zeros, rest = set(), []
     for factor in sp.Mul.make_args(u):
