@@ -2,6 +2,7 @@
 
 - **new array size**: a derivative already warm on one size, called on sizes it has not seen; the
   first call's time ÷ the warm time of a call of that same size (target ≤ 2: no compile per size).
+- **new batch size**: the same for a gradient on batches of points (rows) it has not seen.
 - **memory offset**: the same size at another offset, ``base[k:k + 1000]`` (target: no recompile).
 - **scalar call**: ``d(3.0)`` and ``d`` on 10 points, warm, ÷ raw ``jax.jit(jax.grad(f))`` on a
   scalar and ÷ the same formula in NumPy (target ≤ 30 µs).
@@ -52,6 +53,14 @@ def new_sizes(rounds: int) -> None:
     print(f"{'points':>10} {'first call':>12} {'warm':>12} {'first/warm':>11}")
     for n in (1001, 1500, 3000, 4097, 50_000, 100_003, 10**6 + 3, 2 * 10**6 + 7):
         first, warm = first_and_warm(lambda: d(x[:n]), rounds)
+        print(f"{n:>10} {first * 1e3:>10.3f}ms {warm * 1e3:>10.3f}ms {first / warm:>10.1f}x")
+    print("\n## new batch size (the gradient of Rosenbrock's function of 2 variables, automatic; warm on 16 points)")
+    g = td.gradient("(1 - x)**2 + 100*(y - x**2)**2", method="automatic")
+    pts = np.random.default_rng(0).uniform(-2, 2, (2 * 10**5 + 3, 2))
+    g(pts[:16])
+    print(f"{'points':>10} {'first call':>12} {'warm':>12} {'first/warm':>11}")
+    for n in (17, 100, 1000, 40_000, 2 * 10**5 + 3):
+        first, warm = first_and_warm(lambda: g(pts[:n]), rounds)
         print(f"{n:>10} {first * 1e3:>10.3f}ms {warm * 1e3:>10.3f}ms {first / warm:>10.1f}x")
     print("\n## memory offset (1000 points at base[k:k + 1000])")
     base = np.linspace(0, 1, 5000)

@@ -688,3 +688,23 @@ def test_numeric_partials_at_large_coordinates_are_right_or_covered_by_their_est
     assert all(r.reasons[~defined.all(axis=1)])
     assert np.all(np.abs(r.values - exact)[defined] <= r.error_estimate[defined])
     assert defined[[0, 1, 2, 4]].all()
+
+
+@pytest.mark.parametrize("batch", [1, 3, 17, 40_001])
+@pytest.mark.parametrize("method", METHODS)
+def test_batches_of_any_size_give_every_rows_values_and_reasons(batch, method):
+    """Batches are padded to a power of two and long ones chunked (32,768 rows of 2 variables per
+    call): every row comes back right and in place, a point on the kink line among them."""
+    g = td.gradient("abs(x - y) + x*y", method=method)
+    rng = np.random.default_rng(batch)
+    pts = rng.uniform(-2, 2, (batch, 2))
+    pts[batch // 2] = [0.5, 0.5]  # on x = y: no gradient
+    x, y = pts.T
+    s = np.sign(x - y)
+    expected = np.stack([s + y, -s + x], axis=-1)
+    expected[batch // 2] = np.nan
+    r = g.evaluate(pts)
+    tol = 1e-7 if method == "numeric" else 1e-14
+    np.testing.assert_allclose(r.values, expected, rtol=tol, atol=tol)
+    assert r.reasons[batch // 2] and not any(r.reasons[np.arange(batch) != batch // 2])
+    np.testing.assert_allclose(td.function("abs(x - y) + x*y")(pts), np.abs(x - y) + x * y, rtol=1e-15, atol=1e-15)

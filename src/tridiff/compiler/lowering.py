@@ -11,6 +11,7 @@ JAX configuration is never touched.
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Callable
 
@@ -172,13 +173,15 @@ def _reduce(op: Callable, values: list):
     return result
 
 
-#: Elements per call of a kernel compiled for any length: every length up to it is padded to a
-#: power of two (at least SMALLEST), and a longer array goes through in chunks of it, so a few
-#: kernels serve every size and memory offset (XLA compiles for one shape at a time: 100 ms for
-#: each new size). Chunks cost a large array some speed (a dispatch each, the copy out, one core),
-#: so the second time an array of one length comes, a kernel for exactly that length is compiled in
-#: the background and serves it from then on: repeated work on one size runs at full speed.
+#: Elements per call of a kernel compiled for any length: a batch of points up to it is padded to
+#: a power of two (at least SMALLEST points, or 1 row of a table), and a longer one goes through in
+#: chunks of it, so a few kernels serve every size and memory offset (XLA compiles for one shape at
+#: a time: 100 ms for each new size). Chunks cost a large batch some speed (a dispatch each, the copy
+#: out, one core), and padding a table costs rows of work, so the second time such a batch of one
+#: length comes, a kernel for exactly that length is compiled in the background and serves it from
+#: then on: repeated work on one size runs at full speed.
 CHUNK = 1 << 16
+TABLE_CHUNK = 1 << 22  # elements per call for a table of rows (a row's work is larger: chunks hold more)
 SMALLEST = 16
 AHEAD = 4  # chunks dispatched before the first is copied out: XLA computes while NumPy copies
 SMALL_COPY = 1024  # elements of a result copied out rather than lent (see to_numpy)
@@ -186,29 +189,36 @@ MAX_EXACT = 16  # lengths per kernel that get one of their own
 MAX_SEEN = 1024
 
 
-def bucket(n: int) -> int:
-    """The kernel length for ``n`` elements (n ≤ CHUNK): the next power of two, at least SMALLEST."""
-    return max(SMALLEST, 1 << (n - 1).bit_length())
+def bucket(n: int, smallest: int = SMALLEST) -> int:
+    """The kernel's batch length for ``n`` points: the next power of two, at least ``smallest``."""
+    return max(smallest, 1 << (n - 1).bit_length())
 
 
 COMPILING, FAILED = "compiling", "failed"  # a length's own kernel: in the background, or not to be had
 
 
-def elementwise(fn: Callable) -> Callable[[np.ndarray], np.ndarray | tuple[np.ndarray, ...]]:
-    """Wrap an elementwise JAX function of a flat array (returning one array or a tuple of them) as
-    a jitted kernel taking NumPy arrays of any length (see :data:`CHUNK` for how lengths are served).
+def elementwise(fn: Callable) -> Callable[[np.ndarray], np.ndarray | tuple[np.ndarray | None, ...]]:
+    """Wrap a JAX function of a batch of points as a jitted kernel taking NumPy arrays of any length.
+
+    ``fn`` maps an array whose leading axis is the points (a flat array, or a table of one row per
+    point) to one array or a tuple of arrays (or None) with the same leading axis, each output row
+    depending on its input row alone. See :data:`CHUNK` for how lengths are served.
     """
     jitted = jax.jit(fn)
 
     @jax.jit
     def split(head, body):
         # XLA reads an aligned NumPy buffer in place but copies an unaligned one (np.linspace's
-        # often is): the first few elements go apart so that the rest starts on a 64-byte boundary.
+        # often is): the first few points go apart so that the rest starts on a 64-byte boundary.
         # (pad-and-set fuses into one pass; jnp.concatenate of the two made XLA ten times slower)
         k = head.shape[0]
-        return jax.tree_util.tree_map(lambda h, b: jnp.pad(b, (k, 0)).at[:k].set(h), fn(head), fn(body))
 
-    exact: dict = {}  # (head, body, dtype) -> the kernel for exactly those lengths, COMPILING or FAILED
+        def join(h, b):
+            return jnp.pad(b, [(k, 0)] + [(0, 0)] * (b.ndim - 1)).at[:k].set(h)
+
+        return jax.tree_util.tree_map(join, fn(head), fn(body))
+
+    exact: dict = {}  # (head, body, row shape, dtype) -> the kernel for exactly those lengths, COMPILING or FAILED
     seen: set = set()  # the lengths that came once (forgotten past MAX_SEEN: a stream of sizes)
 
     def call(block: np.ndarray):
@@ -219,50 +229,55 @@ def elementwise(fn: Callable) -> Callable[[np.ndarray], np.ndarray | tuple[np.nd
         exact[key] = COMPILING
 
         def work():
-            head, body, dtype = key
+            head, body, row, dtype = key
             try:
                 with x64():
-                    exact[key] = split.lower(jax.ShapeDtypeStruct((head,), dtype),
-                                             jax.ShapeDtypeStruct((body,), dtype)).compile()
+                    exact[key] = split.lower(jax.ShapeDtypeStruct((head, *row), dtype),
+                                             jax.ShapeDtypeStruct((body, *row), dtype)).compile()
             except Exception:  # out of memory, say: the chunks go on serving this length
                 exact[key] = FAILED
 
         threading.Thread(target=work, name="tridiff-compile", daemon=True).start()
 
-    def run(flat: np.ndarray):
-        n = flat.shape[0]
-        if n <= CHUNK:
-            size = bucket(n)
-            block = flat
-            if n != size:
-                block = np.zeros(size, flat.dtype)
-                block[:n] = flat
-            return _each(call(block), lambda a: to_numpy(a)[:n])
-        head = min((-flat.ctypes.data % 64) // flat.itemsize, n)
-        key = (head, n - head, flat.dtype)
-        kernel = exact.get(key)
-        if callable(kernel):
-            with x64():
-                return _each(kernel(flat[:head], flat[head:]), to_numpy)
-        if kernel is None and key in seen and len(exact) < MAX_EXACT:
-            compile_later(key)
-        if len(seen) >= MAX_SEEN:
-            seen.clear()
-        seen.add(key)
-        return chunked(flat, head)
+    def run(batch: np.ndarray):
+        n, row = batch.shape[0], batch.shape[1:]
+        chunk = CHUNK if not row else max(1, TABLE_CHUNK // math.prod(row))  # points per call
+        size = bucket(n, 1 if row else SMALLEST)
+        # A length gets a kernel of its own when chunks would serve it, or (a row of a table being
+        # costly: a gradient of 10^4 variables) when padding would add rows to compute.
+        if n > chunk or (row and n != size):
+            # only a flat batch can be split so that the rest is aligned (rows may not divide 64 bytes)
+            head = 0 if row else min((-batch.ctypes.data % 64) // batch.itemsize, n)
+            key = (head, n - head, row, batch.dtype)
+            kernel = exact.get(key)
+            if callable(kernel):
+                with x64():
+                    return _each(kernel(batch[:head], batch[head:]), to_numpy)
+            if kernel is None and key in seen and len(exact) < MAX_EXACT:
+                compile_later(key)
+            if len(seen) >= MAX_SEEN:
+                seen.clear()
+            seen.add(key)
+            if n > chunk:
+                return chunked(batch, head, chunk)
+        block = batch
+        if n != size:
+            block = np.zeros((size, *row), batch.dtype)
+            block[:n] = batch
+        return _each(call(block), lambda a: to_numpy(a)[:n])
 
-    def chunked(flat: np.ndarray, head: int):
+    def chunked(batch: np.ndarray, head: int, chunk: int):
         # Full chunks from the aligned start; the unaligned head and the short tail share one chunk,
-        # padded, so that a long array's first call compiles one kernel, not three. A job is the
-        # runs (start, length) of flat that one call of the kernel computes.
-        n = flat.shape[0]
-        end = head + (n - head) // CHUNK * CHUNK
-        jobs = [[(start, CHUNK)] for start in range(head, end, CHUNK)]
+        # padded, so that a long batch's first call compiles one kernel, not three. A job is the
+        # runs (start, length) of the batch that one call of the kernel computes.
+        n = batch.shape[0]
+        end = head + (n - head) // chunk * chunk
+        jobs = [[(start, chunk)] for start in range(head, end, chunk)]
         rest = [(at, m) for at, m in ((0, head), (end, n - end)) if m]
-        jobs += [rest] if sum(m for _, m in rest) <= CHUNK else [[r] for r in rest]
+        jobs += [rest] if sum(m for _, m in rest) <= chunk else [[r] for r in rest]
         out, pending = None, []
         for runs in filter(None, jobs):
-            pending.append((runs, call(_gather(flat, runs))))
+            pending.append((runs, call(_gather(batch, runs, chunk))))
             if len(pending) > AHEAD:
                 out = _copy_out(out, *pending.pop(0), n)
         while pending:
@@ -274,30 +289,34 @@ def elementwise(fn: Callable) -> Callable[[np.ndarray], np.ndarray | tuple[np.nd
 
 
 def _each(result, fn: Callable):
-    """``fn`` applied to one array or to each of a tuple of them."""
-    return tuple(fn(a) for a in result) if isinstance(result, tuple) else fn(result)
+    """``fn`` applied to one array or to each of a tuple of them (None stays None)."""
+    if isinstance(result, tuple):
+        return tuple(None if a is None else fn(a) for a in result)
+    return fn(result)
 
 
-def _gather(flat: np.ndarray, runs: list[tuple[int, int]]) -> np.ndarray:
-    """The CHUNK elements one kernel call computes: a view of one full chunk, else the runs copied
-    one after another into a zero-padded block."""
-    if runs[0][1] == CHUNK:
+def _gather(batch: np.ndarray, runs: list[tuple[int, int]], chunk: int) -> np.ndarray:
+    """The points one kernel call computes: a view of one full chunk, else the runs copied one
+    after another into a zero-padded block."""
+    if runs[0][1] == chunk:
         start = runs[0][0]
-        return flat[start:start + CHUNK]
-    block, at = np.zeros(CHUNK, flat.dtype), 0
+        return batch[start:start + chunk]
+    block, at = np.zeros((chunk, *batch.shape[1:]), batch.dtype), 0
     for start, m in runs:
-        block[at:at + m] = flat[start:start + m]
+        block[at:at + m] = batch[start:start + m]
         at += m
     return block
 
 
 def _copy_out(out, runs: list[tuple[int, int]], result, n: int):
-    """Copy a kernel call's result (one JAX array or a tuple of them) back to the runs it was
-    gathered from, into ``out`` (made on the first call: n elements of each output's dtype)."""
-    parts = [to_numpy(p) for p in (result if isinstance(result, tuple) else (result,))]
+    """Copy a kernel call's result back to the runs it was gathered from, into ``out`` (made on the
+    first call: n points of each output's shape and dtype)."""
+    parts = _each(result, to_numpy)
     if out is None:
-        out = tuple(np.empty(n, p.dtype) for p in parts) if isinstance(result, tuple) else np.empty(n, parts[0].dtype)
-    for target, part in zip(out if isinstance(out, tuple) else (out,), parts):
+        out = _each(parts, lambda p: np.empty((n, *p.shape[1:]), p.dtype))
+    for target, part in zip(*((out, parts) if isinstance(out, tuple) else ((out,), (parts,)))):
+        if target is None:
+            continue
         at = 0
         for start, m in runs:
             target[start:start + m] = part[at:at + m]

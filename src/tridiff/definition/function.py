@@ -10,7 +10,7 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-from ..compiler.lowering import Lowering, elementwise, to_numpy, x64
+from ..compiler.lowering import Lowering, elementwise, x64
 from ..errors import BranchingError, TraceError, TridiffError
 from ..primitives import BY_HEAD
 from .parsing import check_base, parse
@@ -134,15 +134,14 @@ class Function:
         if self.expr is None and self.kind != "program":
             return rows.shaped(self.numpy_values(*cols))
         kernel = self.cache.kernel(KernelKey("values"), self._rows_kernel)
-        with x64():
-            return rows.shaped(to_numpy(kernel(rows.table)))
+        return rows.shaped(kernel(rows.table))
 
     def _rows_kernel(self) -> Callable:
         import jax
 
         program = self.program()
         # A program of a vector takes the rows as they are; a formula takes one column per variable.
-        return jax.jit(jax.vmap(self.source) if self.kind == "program" else lambda table: program(*table.T))
+        return elementwise(jax.vmap(self.source) if self.kind == "program" else lambda table: program(*table.T))
 
 
 def function(source, variables=None) -> Function:

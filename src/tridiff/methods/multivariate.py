@@ -29,7 +29,7 @@ import numpy as np
 import sympy as sp
 
 from ..analysis.switches import Switch, analyse, collect_switches, variation, variation_rates
-from ..compiler.lowering import Lowering, to_numpy, x64
+from ..compiler.lowering import Lowering, elementwise
 from ..definition.function import Function, function, trace_callable
 from ..definition.points import as_rows
 from ..errors import MethodUnavailableError, TridiffError
@@ -147,18 +147,14 @@ class MultiDerivative:
             return MultiResult(rows.shaped(empty, self.shape), rows.shaped(np.zeros(0, bool)),
                                rows.shaped(np.zeros(0, object)), None, self.method)
         if "rich" not in self._kernels:
-            self._kernels["rich"] = jax.jit(self._program)
-        kernel = self._kernels["rich"]
-        with x64():
-            value, code, error = kernel(rows.table)  # error: None unless numeric
-            value, code = to_numpy(value), to_numpy(code)
+            self._kernels["rich"] = elementwise(self._program)
+        value, code, error = self._kernels["rich"](rows.table)  # error: None unless numeric
         undefined = code != 0
         if undefined.any():
             reasons = reasons_of(code)
             error = None if error is None else np.where(undefined[:, None], np.nan, error)
         else:  # the common case: no reasons to look up, no error estimates to blank out
             reasons = np.full(len(code), "", object)
-            error = None if error is None else to_numpy(error)
         return MultiResult(rows.shaped(value, self.shape), rows.shaped(undefined), rows.shaped(reasons),
                            None if error is None else rows.shaped(error, self.shape), self.method)
 
