@@ -2,6 +2,8 @@
 
 - **new array size**: a derivative already warm on one size, called on sizes it has not seen; the
   first call's time ÷ the warm time of a call of that same size (target ≤ 2: no compile per size).
+  Sizes come in pairs where it matters: the first of a pair opens a new length bucket (one compile),
+  the second falls in the same bucket.
 - **new batch size**: the same for a gradient on batches of points (rows) it has not seen.
 - **memory offset**: the same size at another offset, ``base[k:k + 1000]`` (target: no recompile).
 - **scalar call**: ``d(3.0)`` and ``d`` on 10 points, warm, ÷ raw ``jax.jit(jax.grad(f))`` on a
@@ -51,7 +53,7 @@ def new_sizes(rounds: int) -> None:
     x = np.linspace(-5, 5, 2 * 10**6 + 7)
     d(x[:1000])
     print(f"{'points':>10} {'first call':>12} {'warm':>12} {'first/warm':>11}")
-    for n in (1001, 1500, 3000, 4097, 50_000, 100_003, 10**6 + 3, 2 * 10**6 + 7):
+    for n in (1001, 1500, 1700, 3000, 4097, 5000, 50_000, 60_000, 100_003, 10**6 + 3, 2 * 10**6 + 7):
         first, warm = first_and_warm(lambda: d(x[:n]), rounds)
         print(f"{n:>10} {first * 1e3:>10.3f}ms {warm * 1e3:>10.3f}ms {first / warm:>10.1f}x")
     print("\n## new batch size (the gradient of Rosenbrock's function of 2 variables, automatic; warm on 16 points)")
@@ -59,7 +61,7 @@ def new_sizes(rounds: int) -> None:
     pts = np.random.default_rng(0).uniform(-2, 2, (2 * 10**5 + 3, 2))
     g(pts[:16])
     print(f"{'points':>10} {'first call':>12} {'warm':>12} {'first/warm':>11}")
-    for n in (17, 100, 1000, 40_000, 2 * 10**5 + 3):
+    for n in (17, 20, 100, 120, 1000, 1001, 40_000, 2 * 10**5 + 3):  # pairs: a new bucket, then one in it
         first, warm = first_and_warm(lambda: g(pts[:n]), rounds)
         print(f"{n:>10} {first * 1e3:>10.3f}ms {warm * 1e3:>10.3f}ms {first / warm:>10.1f}x")
     print("\n## memory offset (1000 points at base[k:k + 1000])")
