@@ -361,6 +361,15 @@ def test_bench_quick_prints_both_sweeps(bench_run):
     assert re.search(r"\d (ms|µs)", out)
 
 
+def test_bench_quick_prints_the_everyday_figures(bench_run):
+    out = ok(bench_run).stdout
+    for group in ("new array size", "new batch size", "memory offset", "small calls", "start-up"):
+        assert re.search(rf"^{group}$", out, re.M), group
+    for case in ("d(3.0)", "import tridiff", "tridiff --help", "first call"):
+        assert case in out, case
+    assert re.search(r"\d[\d.,]*(e[+-]\d+)?x\s", out)  # ratios
+
+
 # -- tridiff lab --quick (started in the background) --------------------------------------------------
 
 SECTIONS = (

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tridiff.errors import TridiffError
+from tridiff.studies.everyday import Everyday, everyday
 from tridiff.studies.sweeps import REFERENCES, Sweep, sweep_depth, sweep_sizes
 from tridiff.studies.timing import Timing
 
@@ -175,3 +176,16 @@ def test_progress_goes_to_stderr_only_on_a_terminal(capsys, monkeypatch):
     sweep_sizes(sizes=(10,), methods=("symbolic",), references=False, repeat=1)
     out, err = capsys.readouterr()
     assert out == "" and "symbolic at points" in err
+
+
+def test_everyday_figures_are_measured_against_references_in_the_same_run():
+    """The figures `tridiff bench` prints (issue 14): each a positive time beside its reference's;
+    what they are is for the benchmark to say, not a test."""
+    e = everyday(quick=True)
+    assert {f.group for f in e.figures} == set(Everyday.GROUPS)
+    for f in e.figures:
+        assert f.seconds > 0 and f.reference_seconds > 0 and f.reference, f
+    data = json.loads(e.to_json())
+    assert len(data["figures"]) == len(e.figures) and all(f["ratio"] > 0 for f in data["figures"])
+    text = e.table()
+    assert all(group in text for group in Everyday.GROUPS) and "d(3.0)" in text

@@ -167,7 +167,9 @@ def compare_command(expr, points, x_range, order, repeat, as_json):
 @click.option("--quick", is_flag=True, help="Smaller sweeps (a few seconds).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Also save the plots here.")
 def bench_command(quick, out):
-    """Sweeps: evaluation time vs number of points, and vs expression size (the lab's swell)."""
+    """Sweeps: evaluation time vs number of points, and vs expression size (the lab's swell); then
+    the everyday figures: a new array size, a small call, start-up."""
+    from ..studies.everyday import everyday
     from ..studies.sweeps import sweep_depth, sweep_sizes
 
     if out:
@@ -177,6 +179,7 @@ def bench_command(quick, out):
         click.echo(sweep.table())
         if out:
             sweep.plot().savefig(Path(out) / f"sweep_{name}.png", dpi=110)
+    click.echo(everyday(quick=quick).table())
     if out:
         click.echo(f"plots in {out}")
 

@@ -1,0 +1,172 @@
+"""Everyday speed: what a user meets first, each figure a ratio to a reference timed in the same run.
+
+- **new array size**: a derivative warm on 1000 points, called on sizes it has not seen: the first
+  call ÷ a warm call of that size. Sizes come in pairs: the first opens a new length bucket (one
+  compile: see :data:`tridiff.compiler.lowering.CHUNK`), the second falls in it.
+- **new batch size**: the same for a gradient on batches of points.
+- **memory offset**: 1000 points at ``base[k:k + 1000]``, against a warm call.
+- **small calls**: ``d(3.0)`` and ``d`` on 10 points, warm, against raw ``jax.jit(jax.grad(f))``
+  run as tridiff runs it (under ``jax.enable_x64``) and against the formula in NumPy.
+- **start-up**: ``import tridiff`` in a fresh interpreter against ``import numpy, sympy``, and
+  ``tridiff --help`` / ``--version`` against ``python -c pass``.
+
+``tridiff bench`` prints it beside the throughput sweeps; ``benchmarks/bench_everyday.py`` too.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..compiler.lowering import x64
+from ..definition.points import json_number
+from ..methods.derivative import derivative
+from ..methods.multivariate import gradient
+from .presentation import Presented, Section
+from .timing import format_seconds, measure
+
+TEXT = "exp(-2*x) + 3*sin(3*x)"  # the lab's first function
+GRADIENT = "(1 - x)**2 + 100*(y - x**2)**2"  # Rosenbrock's function of 2 variables
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One measurement and the reference timed beside it: ``seconds / reference_seconds``."""
+
+    group: str
+    case: str
+    seconds: float
+    reference: str
+    reference_seconds: float
+    target: str = ""
+
+    @property
+    def ratio(self) -> float:
+        return self.seconds / self.reference_seconds
+
+    def to_dict(self) -> dict:
+        return {"group": self.group, "case": self.case, "seconds": json_number(self.seconds),
+                "reference": self.reference, "reference_seconds": json_number(self.reference_seconds),
+                "ratio": json_number(self.ratio), "target": self.target}
+
+
+@dataclass(frozen=True)
+class Everyday(Presented):
+    """The everyday figures (see the module's docstring), grouped as they are printed."""
+
+    figures: tuple[Figure, ...]
+    load_average: float
+
+    GROUPS = ("new array size", "new batch size", "memory offset", "small calls", "start-up")
+
+    def to_dict(self) -> dict:
+        return {"load_average": json_number(self.load_average), "figures": [f.to_dict() for f in self.figures]}
+
+    def title(self) -> str:
+        return f"Everyday speed ({TEXT}; gradient of {GRADIENT}), load {self.load_average:.1f}"
+
+    def sections(self) -> list[Section]:
+        out = []
+        for group in self.GROUPS:
+            rows = [[f.case, format_seconds(f.seconds), f.reference, format_seconds(f.reference_seconds),
+                     _times(f.ratio), f.target] for f in self.figures if f.group == group]
+            if rows:
+                out.append(Section(group, ("case", "time", "reference", "its time", "ratio", "target"), rows))
+        return out
+
+    def notes(self) -> list[str]:
+        return ["a first call that opens a new length bucket compiles one kernel (about 0.1 s): the ratio is "
+                "that compile; the next size in the bucket needs none"]
+
+
+def _times(ratio: float) -> str:
+    """470x, 1.3x, 0.096x."""
+    return f"{ratio:,.0f}x" if ratio >= 100 else f"{ratio:.2g}x"
+
+
+def everyday(quick: bool = False) -> Everyday:
+    """Measure the everyday figures (a few seconds with ``quick``): ``print(everyday(quick=True))``
+    shows them as tables, ``.to_json()`` as JSON."""
+    repeat, runs = (5, 3) if quick else (21, 7)
+    figures: list[Figure] = []
+    d = derivative(TEXT, method="symbolic")
+    x = np.linspace(-5, 5, 2 * 10**6 + 7)
+    d(x[:1000])
+    sizes = (1500, 1700, 50_000, 60_000, 10**6 + 3) if quick else (
+        1001, 1500, 1700, 3000, 4097, 5000, 50_000, 60_000, 100_003, 10**6 + 3, 2 * 10**6 + 7)
+    for n in sizes:
+        figures.append(_first_and_warm("new array size", f"d on {n:,} points", lambda n=n: d(x[:n]), repeat))
+    g = gradient(GRADIENT, method="automatic")
+    pts = np.random.default_rng(0).uniform(-2, 2, (2 * 10**5 + 3, 2))
+    g(pts[:16])
+    for n in (17, 20, 1000, 1001) if quick else (17, 20, 100, 120, 1000, 1001, 40_000, 2 * 10**5 + 3):
+        figures.append(_first_and_warm("new batch size", f"gradient at {n:,} points", lambda n=n: g(pts[:n]),
+                                       repeat))
+    base = np.linspace(0, 1, 5000)
+    d(base[:1000])
+    for k in (1, 3, 7):
+        figures.append(_first_and_warm("memory offset", f"d on base[{k}:{k + 1000}]", lambda k=k: d(base[k:k + 1000]),
+                                       repeat))
+    figures += _small_calls(d, repeat * 40)
+    figures += _start_up(runs)
+    return Everyday(tuple(figures), os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"))
+
+
+def _first_and_warm(group: str, case: str, call, repeat: int) -> Figure:
+    start = time.perf_counter()
+    call()
+    first = time.perf_counter() - start
+    return Figure(group, f"{case}, first call", first, "warm call", measure(call, repeat=repeat).median, "≤ 2x")
+
+
+def _small_calls(d, repeat: int) -> list[Figure]:
+    with x64():
+        raw = jax.jit(jax.grad(lambda t: jnp.exp(-2 * t) + 3 * jnp.sin(3 * t)))
+        raw(3.0).block_until_ready()
+
+    def raw_call():
+        with x64():
+            return raw(3.0).block_until_ready()
+
+    def numpy_call():
+        t = 3.0
+        return -2 * np.exp(-2 * t) + 9 * np.cos(3 * t)
+
+    ten = np.linspace(0, 1, 10)
+    raw_time = measure(raw_call, repeat=repeat).median
+    numpy_time = measure(numpy_call, repeat=repeat).median
+    out = []
+    for case, call in (("d(3.0)", lambda: d(3.0)), ("d on 10 points", lambda: d(ten))):
+        t = measure(call, repeat=repeat).median
+        out += [Figure("small calls", case, t, "raw jax.jit(grad) at 3.0", raw_time, "≤ 30 µs"),
+                Figure("small calls", case, t, "the formula in NumPy at 3.0", numpy_time)]
+    return out
+
+
+def _start_up(runs: int) -> list[Figure]:
+    py = sys.executable
+    nothing = _fresh([py, "-c", "pass"], runs)
+    base = _fresh([py, "-c", "import numpy, sympy"], runs)
+    cli = [py, "-m", "tridiff.apps.cli"]
+    return [Figure("start-up", "import tridiff", _fresh([py, "-c", "import tridiff"], runs), "import numpy, sympy",
+                   base, "≤ numpy + sympy + 0.3 s"),
+            Figure("start-up", "tridiff --help", _fresh([*cli, "--help"], runs), "python -c pass", nothing, "≤ 0.5 s"),
+            Figure("start-up", "tridiff --version", _fresh([*cli, "--version"], runs), "python -c pass", nothing,
+                   "≤ 0.5 s")]
+
+
+def _fresh(args: list[str], runs: int) -> float:
+    """Median wall time of a fresh process running ``args``."""
+    samples = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(args, check=True, capture_output=True)
+        samples.append(time.perf_counter() - start)
+    return float(np.median(samples))
