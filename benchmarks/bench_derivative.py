@@ -33,6 +33,7 @@ import sympy
 from interleave import interleaved  # benchmarks/interleave.py, beside this script
 
 import tridiff as td
+from tridiff.compiler.runner import tier
 from tridiff.studies.catalog import BY_NAME, nested_polynomial
 
 N_POINTS = 10**6
@@ -449,7 +450,8 @@ def main(argv=None) -> int:
 
     cases, values = build_cases(x)
     copy_case = Case("reference", "x.copy()", lambda: x.copy())
-    time_interleaved([copy_case] + cases, rounds, slow_budget, min_repeats)
+    with tier("jax"):  # steady state: the compiled kernels (a first call runs in NumPy: see the cold rows)
+        time_interleaved([copy_case] + cases, rounds, slow_budget, min_repeats)
     rows = steady_rows(cases, copy_case)
     print_table("Steady state on x (median of n calls in shuffled rounds; ratio = median / median of x.copy())",
                 rows, LEGEND)

@@ -13,6 +13,8 @@ the ``slow`` run adds second derivatives and repeats the whole matrix for every 
 
 from __future__ import annotations
 
+import zlib
+
 import jax
 import jax.numpy as jnp
 import jax.scipy.special as jsp
@@ -23,6 +25,7 @@ import scipy.special
 import sympy as sp
 
 import tridiff as td
+from tridiff.compiler.runner import tier as td_tier
 from tridiff.methods.reference import reference
 from tridiff.primitives import RECORDS, Primitive
 from tridiff.reasons import REASONS
@@ -192,3 +195,27 @@ def _nested_cbrt(t, depth):
     for _ in range(depth):
         t = mpmath.cbrt(t)
     return t
+
+
+ACCURACY_SAMPLES = 400
+
+
+@pytest.mark.parametrize("record", [r for r in TEXT_RECORDS if r.head is not None], ids=lambda r: r.name)
+def test_every_head_is_as_accurate_as_its_record_says(record):
+    """Both tiers' implementation of the head (JAX's, and NumPy's or SciPy's) is within
+    eps·(a·|g| + b·|u·g'|) of mpmath, (a, b) the record's ``accuracy``: what the numeric error
+    estimate assumes of f's values. Random points over the record's domain, widened tenfold."""
+    f = td.function(record.usage)
+    a, b = record.domain
+    rng = np.random.default_rng(zlib.crc32(record.name.encode()))
+    xs = np.sort(np.r_[rng.uniform(a, b, ACCURACY_SAMPLES), rng.uniform(10 * a - 1, 10 * b + 1, ACCURACY_SAMPLES)])
+    g, dg = reference(record.usage, xs, order=0), reference(record.usage, xs, order=1)
+    ulps, spread = record.accuracy
+    eps = np.finfo(np.float64).eps
+    for tier_name in ("numpy", "jax"):
+        with td_tier(tier_name):
+            values = f.fresh()(xs)
+        ok = np.isfinite(g) & np.isfinite(dg) & (np.abs(g) < 1e300)
+        allowed = eps * (ulps * np.abs(g) + spread * np.abs(xs * dg)) * (1 + 1e-9) + FLOOR
+        worst = np.max(np.abs(values - g)[ok] / allowed[ok])
+        assert worst <= 1, f"{record.name} in {tier_name}: {worst:.3g} times the record's accuracy {record.accuracy}"

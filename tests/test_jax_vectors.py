@@ -23,8 +23,8 @@ import pytest
 import sympy as sp
 
 import tridiff as td
-from tridiff.definition import tracing
-from tridiff.definition.tracing import trace_jax
+from tridiff.definition import jaxpr, tracing
+from tridiff.definition.jaxpr import trace_jax
 from tridiff.methods.reference import scaled_error
 
 TOL = 1e-12
@@ -177,9 +177,9 @@ def test_a_program_too_large_for_a_formula_stays_a_program(monkeypatch):
     # 600 data rows times 10 weights: 6000 products in X @ w alone, more than MAX_TRACE_WORK
     X = RNG.standard_normal((600, 10))
     loss = lambda w: jnp.mean(jnp.log1p(jnp.exp(-(X @ w))))  # noqa: E731
-    monkeypatch.setattr(tracing, "_read_jaxpr", None)  # never interpreted: refused from its size
+    monkeypatch.setattr(jaxpr, "_read_jaxpr", None)  # never interpreted: refused from its size
     f = td.function(loss, variables=10)
-    assert f.kind == "program" and f"more than {tracing.MAX_TRACE_WORK} scalar operations" in f.opaque_reason
+    assert f.kind == "program" and f"more than {jaxpr.MAX_TRACE_WORK} scalar operations" in f.opaque_reason
     pts = points(10)
     assert scaled_error(td.gradient(f, method="automatic")(pts), jax_of(loss, pts)) <= TOL
 

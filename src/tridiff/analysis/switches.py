@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jax.numpy as jnp
+import numpy as np
 import sympy as sp
 
+from ..compiler.backends import JAX, Backend
 from ..compiler.lowering import Lowering, relation_argument
 from ..primitives import BY_HEAD
 from ..reasons import DOMAIN_ENDPOINT, INFINITE, JUMP, KINK, NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN
@@ -195,26 +196,26 @@ class Analysis:
         lefts, rights: ``{u: (flag, sign of u on that side)}``: forces a Lowering onto each side.
     """
 
-    code: jnp.ndarray
+    code: object
     value: list | None
     left: list | None
     right: list | None
-    flagged: jnp.ndarray
-    distance: jnp.ndarray | None
-    clearance: jnp.ndarray | None
-    smear: jnp.ndarray | None
+    flagged: object
+    distance: object | None
+    clearance: object | None
+    smear: object | None
     lefts: dict
     rights: dict
 
 
-def close(a, b):
+def close(a, b, xp):
     """Left and right limits computed from the same snapped formula agree to rounding when equal."""
-    return (a == b) | (jnp.abs(a - b) <= 1e-9 * jnp.maximum(jnp.abs(a), jnp.abs(b)))
+    return (a == b) | (xp.abs(a - b) <= 1e-9 * xp.maximum(xp.abs(a), xp.abs(b)))
 
 
 def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | None = None,
-            rates: tuple = ()) -> Analysis:
-    """Decide, in JAX, where the derivatives of the top order exist at the points of ``env``.
+            rates: tuple = (), backend: Backend = JAX) -> Analysis:
+    """Decide, with ``backend``'s arrays, where the derivatives of the top order exist at the points of ``env``.
 
     Args:
         env: the variables' values (arrays of one shape).
@@ -230,75 +231,76 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
     it, |u| ≤ 8 eps (Σ |x_i ∂u/∂x_i| + |u|).
     """
     like = next(iter(env.values()))
-    eps = jnp.finfo(like.dtype).eps
-    natural = Lowering(env)
+    xp = backend.xp
+    eps = np.finfo(like.dtype).eps
+    natural = Lowering(env, backend=backend)
     vals = [[natural.array(e, like) for e in exprs] for exprs in orders]
     top = len(orders) - 1
 
-    code = jnp.zeros(like.shape, jnp.int8)
+    code = xp.zeros(like.shape, np.int8)
     for k in range(top - 1, 0, -1):  # lower orders last, so they take precedence
         for v in vals[k]:
-            code = jnp.where(jnp.isfinite(v), code, not_finite_code(v))
+            code = xp.where(xp.isfinite(v), code, not_finite_code(v, xp))
     value = left = right = vals[top] if top else None
-    flagged = pole = jnp.zeros(like.shape, bool)
+    flagged = pole = xp.zeros(like.shape, bool)
     clearance, lefts, rights = None, {}, {}
     distance, smear = variation(rates, natural, like)
-    left_out, right_out, exact = flagged, flagged, jnp.ones(like.shape, bool)
+    left_out, right_out, exact = flagged, flagged, xp.ones(like.shape, bool)
     for s in switches:
         u = natural.array(s.arg, like)
-        scale = sum(jnp.abs(env[v] * natural.array(g, like)) for v, g in zip(env, s.grad))
-        flag = jnp.abs(u) <= 8 * eps * (scale + jnp.abs(u))
+        scale = sum(xp.abs(env[v] * natural.array(g, like)) for v, g in zip(env, s.grad))
+        flag = xp.abs(u) <= 8 * eps * (scale + xp.abs(u))
         if along is not None:
             du = natural.array(s.d1, like)
-            near = jnp.abs(u) / jnp.abs(du)
+            near = xp.abs(u) / xp.abs(du)
             if s.kind == "branch":
-                clearance = near if clearance is None else jnp.minimum(clearance, near)
+                clearance = near if clearance is None else xp.minimum(clearance, near)
             else:
-                distance = near if distance is None else jnp.minimum(distance, near)
+                distance = near if distance is None else xp.minimum(distance, near)
         if s.kind == "pole":
             pole = pole | flag
             continue
         if along is not None:
-            side = jnp.where(du != 0, jnp.sign(du), jnp.sign(natural.array(s.d2, like)))  # u's sign right of x
-            other = jnp.where(du != 0, -side, side)
+            side = xp.where(du != 0, xp.sign(du), xp.sign(natural.array(s.d2, like)))  # u's sign right of x
+            other = xp.where(du != 0, -side, side)
         else:  # the two sides of the surface u = 0: u > 0 ("right") and u < 0 ("left")
-            side, other = jnp.ones_like(u), -jnp.ones_like(u)
+            side, other = xp.ones_like(u), -xp.ones_like(u)
         rights[s.arg], lefts[s.arg] = (flag, side), (flag, other)
         flagged = flagged | flag
         exact = exact & (~flag | (u == 0))
         if s.kind == "domain" and along is not None:  # f is undefined on the side where u < 0
             left_out, right_out = left_out | (flag & (other < 0)), right_out | (flag & (side < 0))
         elif s.kind == "domain":  # an edge of f's domain wherever u changes sign across the surface
-            left_out = left_out | (flag & (sum(jnp.abs(natural.array(g, like)) for g in s.grad) > 0))
+            left_out = left_out | (flag & (sum(xp.abs(natural.array(g, like)) for g in s.grad) > 0))
 
     if lefts:
-        low_l, low_r = Lowering(env, lefts, natural), Lowering(env, rights, natural)
+        low_l, low_r = Lowering(env, lefts, natural, backend=backend), Lowering(env, rights, natural, backend=backend)
         ls = [[low_l.array(e, like) for e in exprs] for exprs in orders]
         rs = [[low_r.array(e, like) for e in exprs] for exprs in orders]
-        at_switch = jnp.zeros(like.shape, jnp.int8)
+        at_switch = xp.zeros(like.shape, np.int8)
         for k in range(top, 0, -1):
             for lv, rv in zip(ls[k], rs[k]):
-                at_switch = jnp.where(close(lv, rv), at_switch, KINK)
-                at_switch = jnp.where(jnp.isfinite(lv) & jnp.isfinite(rv), at_switch,
-                                      jnp.where(jnp.isinf(lv) | jnp.isinf(rv), INFINITE, NOT_FINITE))
+                at_switch = xp.where(close(lv, rv, xp), at_switch, KINK)
+                at_switch = xp.where(xp.isfinite(lv) & xp.isfinite(rv), at_switch,
+                                      xp.where(xp.isinf(lv) | xp.isinf(rv), INFINITE, NOT_FINITE))
         # f must be continuous; f itself must match where the switch is exactly at the point.
         for f, lv, rv in zip(vals[0], ls[0], rs[0]):
-            jump = ~close(lv, rv) | (exact & ~close(f, rv))
-            at_switch = jnp.where(jump, JUMP, at_switch)
-        at_switch = jnp.where(left_out | right_out, DOMAIN_ENDPOINT, at_switch).astype(jnp.int8)
-        code = jnp.where(flagged, at_switch, code)
+            jump = ~close(lv, rv, xp) | (exact & ~close(f, rv, xp))
+            at_switch = xp.where(jump, JUMP, at_switch)
+        at_switch = xp.where(left_out | right_out, DOMAIN_ENDPOINT, at_switch).astype(np.int8)
+        code = xp.where(flagged, at_switch, code)
         if top:
-            left = [jnp.where(left_out, jnp.nan, jnp.where(flagged, lv, v)) for lv, v in zip(ls[top], vals[top])]
-            right = [jnp.where(right_out, jnp.nan, jnp.where(flagged, rv, v)) for rv, v in zip(rs[top], vals[top])]
-            value = [jnp.where(flagged, rv, v) for rv, v in zip(rs[top], vals[top])]
+            left = [xp.where(left_out, xp.nan, xp.where(flagged, lv, v)) for lv, v in zip(ls[top], vals[top])]
+            right = [xp.where(right_out, xp.nan, xp.where(flagged, rv, v)) for rv, v in zip(rs[top], vals[top])]
+            value = [xp.where(flagged, rv, v) for rv, v in zip(rs[top], vals[top])]
 
     # Where f has no domain or pole switch it is defined on all of R^n (an overflow to inf in
     # float64 is no reason to deny f' there), so its values need not be checked.
     if any(s.kind in ("domain", "pole") for s in switches):
-        defined = jnp.all(jnp.stack([jnp.isfinite(f) for f in vals[0]]), axis=0)
-        code = jnp.where(defined & ~pole, code, OUTSIDE_DOMAIN)
-    finite = jnp.all(jnp.stack([jnp.isfinite(v) for v in env.values()]), axis=0)
-    code = jnp.where(finite, code, NOT_FINITE_INPUT).astype(jnp.int8)
+        defined = xp.all(xp.stack([xp.isfinite(f) for f in vals[0]]), axis=0)
+        code = xp.where(defined & ~pole, code, OUTSIDE_DOMAIN)
+    finite = xp.all(xp.stack([xp.isfinite(v) for v in env.values()]), axis=0)
+    code = xp.where(finite, code, NOT_FINITE_INPUT).astype(np.int8)
     return Analysis(code, value, left, right, flagged, distance, clearance, smear, lefts, rights)
 
 
@@ -310,16 +312,17 @@ def variation(rates: tuple[Rate, ...], low: Lowering, like, j: int = 0):
     ∂u/∂x_j is 0, where a first-order model says nothing (the few ulps of f cover it).
     """
     scale = smear = None
+    xp = low.xp
     for rate in rates:
-        own = 1 / jnp.abs(low.array(rate.grad[j], like))
-        scale = own if scale is None else jnp.minimum(scale, own)
+        own = 1 / xp.abs(low.array(rate.grad[j], like))
+        scale = own if scale is None else xp.minimum(scale, own)
         if rate.rounded:
             u = low.array(rate.arg, like)
-            moved = jnp.where((u == 0) | jnp.isinf(own), 0.0, jnp.abs(u) * own)
-            smear = moved if smear is None else jnp.maximum(smear, moved)
+            moved = xp.where((u == 0) | xp.isinf(own), 0.0, xp.abs(u) * own)
+            smear = moved if smear is None else xp.maximum(smear, moved)
     return scale, smear
 
 
-def not_finite_code(values):
+def not_finite_code(values, xp):
     """INFINITE where ``values`` is ±inf, else NOT_FINITE (for points where they are not finite)."""
-    return jnp.where(jnp.isinf(values), INFINITE, NOT_FINITE).astype(jnp.int8)
+    return xp.where(xp.isinf(values), INFINITE, NOT_FINITE).astype(np.int8)

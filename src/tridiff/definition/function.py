@@ -10,12 +10,14 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
-from ..compiler.lowering import Lowering, elementwise, x64
+from ..compiler.backends import JAX, NUMPY, Backend
+from ..compiler.lowering import Lowering
+from ..compiler.runner import elementwise, x64
 from ..errors import BranchingError, TraceError, TridiffError
 from ..primitives import BY_HEAD
 from .parsing import check_base, parse
 from .points import as_points, as_rows
-from .tracing import constant, smooth_program, trace_jax, trace_numpy
+from .tracing import constant, trace_numpy
 
 
 @dataclass(frozen=True)
@@ -95,8 +97,9 @@ class Function:
         """f with empty caches (derivatives, compiled kernels): for timing setup from scratch."""
         return replace(self, cache=Cache())
 
-    def program(self) -> Callable:
-        """f as an elementwise JAX function of one array per variable, compiled from its formula.
+    def program(self, backend: Backend = JAX) -> Callable:
+        """f as an elementwise function of one array per variable, compiled from its formula to
+        ``backend``'s arrays (a "program" function: JAX's only).
 
         jax.numpy code too runs as the program read from its jaxpr, so that every function gets
         the same lowering rules (such as tanh's stable derivative); only a "program" function
@@ -108,7 +111,7 @@ class Function:
 
             return lambda *xs: jax.vmap(self.source)(jnp.stack(xs, axis=-1))
         expr, variables = self.expr, self.variables
-        return lambda *xs: Lowering(dict(zip(variables, xs))).array(expr, xs[0])
+        return lambda *xs: Lowering(dict(zip(variables, xs)), backend=backend).array(expr, xs[0])
 
     def numpy_values(self, *xs: np.ndarray) -> np.ndarray:
         """f on flat float arrays (one per variable) via the original callable (for f with no formula)."""
@@ -123,7 +126,7 @@ class Function:
             return pts.shaped(np.empty(0, pts.flat.dtype))
         if self.expr is None:
             return pts.shaped(self.numpy_values(pts.flat))
-        kernel = self.cache.kernel(KernelKey("values"), lambda: elementwise(self.program()))
+        kernel = self.cache.kernel(KernelKey("values"), lambda: elementwise(self.program(), self.program(NUMPY)))
         return pts.shaped(kernel(pts.flat))
 
     def _at_rows(self, points):
@@ -246,7 +249,7 @@ def trace_callable(fn: Callable, variables) -> Reading:
         return _without_formula(fn, symbols, f"f has {len(names)} variables, more than the "
                                              f"{MAX_SYMBOLIC} tridiff traces into a formula")
     errors, expr = {}, None
-    for kind, trace in (("numpy", trace_numpy), ("jax", trace_jax)):
+    for kind, trace in (("numpy", trace_numpy), ("jax", _trace_jax)):
         try:
             expr = trace(fn, symbols, vector)
             break
@@ -270,6 +273,12 @@ def trace_callable(fn: Callable, variables) -> Reading:
     return Reading(expr, symbols, kind)
 
 
+def _trace_jax(fn: Callable, symbols, vector: bool):
+    from .jaxpr import trace_jax  # JAX is imported only for a callable that is not NumPy code
+
+    return trace_jax(fn, symbols, vector)
+
+
 MAX_SYMBOLIC = 200  # variables of a function of a vector traced into SymPy: more would be slow
 MAX_VECTOR = 10**7
 
@@ -277,6 +286,8 @@ MAX_VECTOR = 10**7
 def _without_formula(fn: Callable, symbols, why: str) -> Reading:
     """A function of a vector with no formula: a "program" if its jax.numpy program is smooth
     (automatic and numeric differentiation then need no formula), else opaque, saying why."""
+    from .jaxpr import smooth_program
+
     rough = smooth_program(fn, len(symbols))
     return Reading(None, symbols, "program", why) if rough is None else Reading(None, symbols, "opaque",
                                                                                  f"{why}; {rough}")

@@ -8,9 +8,6 @@ from __future__ import annotations
 
 from typing import Callable
 
-import jax
-import jax.numpy as jnp
-
 from ..errors import BudgetError
 
 #: The automatic budget: operations in the program of f^(n). Each nesting of forward mode multiplies
@@ -24,6 +21,9 @@ def check_budget(program: Callable, order: int) -> None:
     Orders are traced one by one (each costs about its size), and the next is refused when the
     growth so far predicts it over budget.
     """
+    import jax
+    import jax.numpy as jnp
+
     fn, sizes, like = program, [], jax.ShapeDtypeStruct((), jnp.float32)
     for k in range(1, order + 1):
         expected = sizes[-1] * sizes[-1] / max(sizes[-2], 1) if len(sizes) > 1 else 0  # f' of x: no operation
@@ -48,6 +48,9 @@ def nth_derivative(program: Callable, order: int) -> Callable:
 
 
 def _jvp_of(fn: Callable) -> Callable:
+    import jax
+    import jax.numpy as jnp
+
     def derivative(x):
         return jax.jvp(fn, (x,), (jnp.ones_like(x),))[1]
 

@@ -2,7 +2,8 @@
 
 Every method's values pass through the same kink analysis (:mod:`tridiff.analysis.switches`), so all three
 return NaN at exactly the same points; they differ in how f' is computed where it exists.
-Each (function, method, order, options) gets one jitted kernel, cached on the Function.
+Each (function, method, order, options) gets one program, run in NumPy or as a compiled JAX kernel
+(:mod:`tridiff.compiler.runner`; the automatic method is JAX's own), cached on the Function.
 """
 
 from __future__ import annotations
@@ -10,19 +11,19 @@ from __future__ import annotations
 import warnings
 from dataclasses import dataclass
 
-import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
 from ..analysis.switches import analyse, collect_switches, not_finite_code, variation_rates
-from ..compiler.lowering import Lowering, elementwise
+from ..compiler.backends import JAX, NUMPY, Backend
+from ..compiler.lowering import Lowering
+from ..compiler.runner import elementwise
 from ..definition.function import Function, KernelKey, function
 from ..definition.points import as_points
 from ..errors import BudgetError, MethodUnavailableError, TridiffError
 from ..primitives import BY_HEAD
 from ..reasons import NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, reasons_of
 from . import automatic, numeric, symbolic
-from .multivariate import partial
 from .options import METHODS, check_order
 
 NUMERIC_MAX_ORDER = 4
@@ -144,7 +145,7 @@ class Derivative:
         if self.function.expr is None:
             return pts.shaped(self._opaque(pts.flat).values)
         if self._fast is None:  # looked up once: a scalar call is a few µs of Python around the kernel
-            self._fast = self.function.cache.kernel(self._kernel_key("fast"), lambda: elementwise(self._fast_program()))
+            self._fast = self.function.cache.kernel(self._kernel_key("fast"), lambda: self._kernel(fast=True))
         return pts.shaped(self._fast(pts.flat))
 
     def evaluate(self, xs) -> DerivativeResult:
@@ -156,7 +157,7 @@ class Derivative:
             return _result(pts, empty, np.zeros(0, np.int8), empty, empty, error, self.method)
         if self.function.expr is None:
             return self._opaque(pts.flat, pts)
-        kernel = self.function.cache.kernel(self._kernel_key("rich"), lambda: elementwise(self._rich_program))
+        kernel = self.function.cache.kernel(self._kernel_key("rich"), lambda: self._kernel(fast=False))
         value, code, left, right, error = kernel(pts.flat)
         return _result(pts, value, code, left, right, error if self.method == "numeric" else None, self.method)
 
@@ -164,74 +165,84 @@ class Derivative:
     def _kernel_key(self, use: str) -> KernelKey:
         return KernelKey(use, self.method, self.order, self.scheme, self.accuracy, self.step)
 
-    def _fast_program(self):
-        # The rich program's first output is already NaN where f^(n) does not exist; XLA drops
-        # the work for the outputs left unused (reasons, one-sided values, error estimates).
-        return lambda x: self._rich_program(x)[0]
+    def _kernel(self, fast: bool):
+        # d(x) wants the rich program's first output only, already NaN where f^(n) does not exist;
+        # XLA drops the work for the outputs left unused (reasons, one-sided values, error estimates).
+        def program(backend, x):
+            out = self._rich_program(backend, x)
+            return out[0] if fast else out
 
-    def _rich_program(self, x):
-        f, n = self.function, self.order
-        analysis = self._analysis(x)
-        code, error = analysis.code, jnp.zeros_like(x)
+        # the automatic method is JAX's differentiation: it has no NumPy tier
+        return elementwise(lambda x: program(JAX, x),
+                           (lambda x: program(NUMPY, x)) if self.method != "automatic" else None)
+
+    def _rich_program(self, backend: Backend, x):
+        f, n, xp = self.function, self.order, backend.xp
+        analysis = self._analysis(backend, x)
+        code, error = analysis.code, xp.zeros_like(x)
         if self.method == "symbolic":
             value = analysis.value[0]
         elif self.method == "automatic":
             value = automatic.nth_derivative(f.program(), n)(x)
         else:
-            est = self._estimate(x, analysis)
+            est = self._estimate(backend, x, analysis)
             value, error = est.value, est.error
-            code = jnp.where(code == 0, est.code, code)
-        code = jnp.where((code == 0) & ~jnp.isfinite(value), not_finite_code(value), code).astype(jnp.int8)
+            code = xp.where(code == 0, est.code, code)
+        code = xp.where((code == 0) & ~xp.isfinite(value), not_finite_code(value, xp), code).astype(np.int8)
         left = value if analysis.left is None else analysis.left[0]
         right = value if analysis.right is None else analysis.right[0]
-        return (jnp.where(code == 0, value, jnp.nan), code, left, right, error)
+        return (xp.where(code == 0, value, np.nan), code, left, right, error)
 
     def _step_program(self, x):
         """The absolute step the numeric method takes at each point (for the step study)."""
-        return self._estimate(x, self._analysis(x)).step
+        return self._estimate(JAX, x, self._analysis(JAX, x)).step
 
-    def _analysis(self, x):
+    def _analysis(self, backend: Backend, x):
         f = self.function
         exprs = self.expressions if self._formulas else (f.expr,)
         # f's scale of variation bounds the numeric step (the user's own step= stands as given), and
         # the rounding of its arguments adds to the error estimate
         rates = variation_rates(f.expr, f.variables) if self.method == "numeric" else ()
-        return analyse({f.symbol: x}, [(e,) for e in exprs], self.switches, along=f.symbol, rates=rates)
+        return analyse({f.symbol: x}, [(e,) for e in exprs], self.switches, along=f.symbol, rates=rates,
+                       backend=backend)
 
-    def _estimate(self, x, analysis) -> numeric.Estimate:
+    def _estimate(self, backend: Backend, x, analysis) -> numeric.Estimate:
         if self.scheme == "complex-step":
-            return self._complex_step(x, analysis)
-        return self._numeric(self.function.program(), x, jnp, analysis.flagged, analysis.distance,
-                             analysis.clearance, analysis.smear)
+            return self._complex_step(backend, x, analysis)
+        f = self.function
+        bound = Lowering({f.symbol: x}, backend=backend).bound(f.expr)
+        return self._numeric(f.program(backend), x, backend, analysis.flagged, analysis.distance,
+                             analysis.clearance, analysis.smear, bound)
 
-    def _numeric(self, values_at, x, xp, flagged=None, distance=None, clearance=None, smear=None, opaque=False):
+    def _numeric(self, values_at, x, backend: Backend, flagged=None, distance=None, clearance=None, smear=None,
+                 bound=None, opaque=False):
         states_at = None
         if self.function.expr is not None and self.switches:
             symbol, args = self.function.symbol, [s.arg for s in self.switches]
 
             def states_at(points):
-                low = Lowering({symbol: points})
-                return [jnp.sign(low.array(u, points)) for u in args]
+                low = Lowering({symbol: points}, backend=backend)
+                return [backend.xp.sign(low.array(u, points)) for u in args]
 
-        return numeric.differentiate(values_at, x, self.order, xp, scheme=self.scheme, accuracy=self.accuracy,
+        return numeric.differentiate(values_at, x, self.order, backend.xp, scheme=self.scheme, accuracy=self.accuracy,
                                      opaque=opaque, states_at=states_at, flagged=flagged, distance=distance,
-                                     clearance=clearance, smear=smear, step=self.step)
+                                     clearance=clearance, smear=smear, bound=bound, step=self.step)
 
-    def _complex_step(self, x, analysis):
+    def _complex_step(self, backend: Backend, x, analysis):
         """Complex step on f's analytic continuation; on a kink, the mean of its two branches'."""
-        f = self.function
+        f, xp = self.function, backend.xp
 
         def along(switches=None):
-            return lambda z: Lowering({f.symbol: z}, switches, analytic=True).array(f.expr, z)
+            return lambda z: Lowering({f.symbol: z}, switches, analytic=True, backend=backend).array(f.expr, z)
 
         # The branch's continuation is analytic across a kink: only poles and domain edges limit h.
-        est = numeric.complex_step(along(), x, jnp, distance=analysis.distance, step=self.step)
+        est = numeric.complex_step(along(), x, xp, distance=analysis.distance, step=self.step)
         if not analysis.lefts:
             return est
-        left = numeric.complex_step(along(analysis.lefts), x, jnp, step=self.step)
-        right = numeric.complex_step(along(analysis.rights), x, jnp, step=self.step)
-        value = jnp.where(analysis.flagged, 0.5 * (left.value + right.value), est.value)
-        error = jnp.where(analysis.flagged, est.error + jnp.abs(left.value - right.value), est.error)
+        left = numeric.complex_step(along(analysis.lefts), x, xp, step=self.step)
+        right = numeric.complex_step(along(analysis.rights), x, xp, step=self.step)
+        value = xp.where(analysis.flagged, 0.5 * (left.value + right.value), est.value)
+        error = xp.where(analysis.flagged, est.error + xp.abs(left.value - right.value), est.error)
         return numeric.Estimate(value, error, est.code, left.value, right.value, est.step)
 
     def _opaque(self, x: np.ndarray, pts=None) -> DerivativeResult:
@@ -240,7 +251,7 @@ class Derivative:
         fx = f.numpy_values(x)
         # f computed in a coarser float type (float32 code): difference it at that precision, with
         # the step and error estimate for it, not as if its values were exact to float64.
-        est = self._numeric(f.numpy_values, x.astype(fx.dtype, copy=False), np, opaque=True)
+        est = self._numeric(f.numpy_values, x.astype(fx.dtype, copy=False), NUMPY, opaque=True)
         with np.errstate(invalid="ignore"):
             code = np.where(np.isfinite(est.value), est.code, np.where(est.code == 0, NOT_FINITE, est.code))
             code = np.where(np.isfinite(fx), code, OUTSIDE_DOMAIN)
@@ -318,6 +329,8 @@ def derivative(f, method: str = "auto", order: int = 1, *, wrt: str | None = Non
                                "or use td.gradient, td.hessian or td.directional")
         if order != 1 or step is not None:
             raise TridiffError("partial derivatives of several variables are first order, with no step=")
+        from .multivariate import partial  # JAX's: imported only for functions of several variables
+
         return partial(f, wrt, method, scheme=scheme, accuracy=accuracy)
     order = check_order(order)
     if method == "auto" and f.expr is not None:

@@ -29,7 +29,8 @@ import numpy as np
 import sympy as sp
 
 from ..analysis.switches import Switch, analyse, collect_switches, variation, variation_rates
-from ..compiler.lowering import Lowering, elementwise
+from ..compiler.lowering import Lowering
+from ..compiler.runner import elementwise
 from ..definition.function import Function, function, trace_callable
 from ..definition.points import as_rows
 from ..errors import MethodUnavailableError, TridiffError

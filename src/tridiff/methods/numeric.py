@@ -181,22 +181,28 @@ def _apply(xp, st: Stencil, f: _Values, h, order: int, scale: int = 1):
     return total, rounding
 
 
-def _estimate(xp, st: Stencil, f: _Values, h, order: int, eps: float, smear=None):
+def _estimate(xp, st: Stencil, f: _Values, h, order: int, eps: float, smear=None, bound=None):
     """A stencil's value and error estimate: truncation plus round-off, doubled for safety.
 
     Truncation: from the same stencil at 2h; for Richardson, whose steps are large enough that
     h^p is not yet the whole error, from the tableau's previous level (the standard estimate).
-    Round-off: each value of f is off by a few ulps, and by up to its slope times eps·smear where
-    f's program rounds the arguments it computes from x (an ulp of each argument; see
-    :class:`tridiff.analysis.switches.Analysis`): sin(1e8·x) at 3 is off by 9e7·eps·3, which the
-    step 1e-11 magnifies to 1e4.
+    Round-off: the stencil's sum is off by about an ulp of each term; each value of f by eps·bound,
+    the running error estimate of f's formula (a couple of ulps, or more where a sum cancels or a
+    special function loses digits: see :meth:`tridiff.compiler.lowering.Lowering.bound`), or
+    without a formula by 2 ulps; and by up to
+    its slope times eps·smear where f's program rounds the arguments it computes from x (an ulp of
+    each argument; see :class:`tridiff.analysis.switches.Analysis`): sin(1e8·x) at 3 is off by
+    9e7·eps·3, which the step 1e-11 magnifies to 1e4.
     """
     value, rounding = _apply(xp, st, f, h, order)
+    total_weight = float(sum(abs(w) for w in st.weights))
+    # the stencil's own sum rounds too: about an ulp of each term
+    noise = 3 * rounding if bound is None else rounding + total_weight * bound / h**order
     if smear is not None:
         ends = [j for j, w in zip(st.offsets, st.weights) if w != 0]
         lo, hi = min(ends), max(ends)
         slope = xp.abs(f[hi] - f[lo]) / (float(hi - lo) * h)
-        rounding = rounding + float(sum(abs(w) for w in st.weights)) * smear * slope / (3 * h**order)
+        noise = noise + total_weight * smear * slope / h**order
     # Richardson of accuracy 2 is one level (plain central differences): it has no previous level,
     # and asking for one crashed (stencil of 0 levels); it is estimated from 2h like central.
     if st.kind == "richardson" and st.accuracy > 2:
@@ -204,7 +210,7 @@ def _estimate(xp, st: Stencil, f: _Values, h, order: int, eps: float, smear=None
     else:
         doubled, _ = _apply(xp, st, f, h, order, scale=2)
         truncation = xp.abs(doubled - value) / (2**st.accuracy - 1)
-    return value, 2 * truncation + 3 * eps * rounding
+    return value, 2 * truncation + eps * noise
 
 
 def step_size(x, rel: float, xp, distance=None, flagged=None, clearance=None, reach: float = 1.0):
@@ -246,7 +252,7 @@ def _power_of_two_below(h, xp):
 def differentiate(
     values_at: Callable, x, order: int, xp, *, scheme: str = "central", accuracy: int | None = None,
     opaque: bool = False, states_at: Callable | None = None, flagged=None, distance=None,
-    clearance=None, smear=None, step: float | None = None,
+    clearance=None, smear=None, bound=None, step: float | None = None,
 ) -> Estimate:
     """The ``order``-th derivative of f at ``x`` by finite differences, in array module ``xp``.
 
@@ -262,6 +268,7 @@ def differentiate(
         distance, clearance: from each point to the nearest pole or domain edge, and to the nearest
             kink: see :func:`step_size`.
         smear: the rounding of f's own arguments, for the error estimate: see :func:`_estimate`.
+        bound: a running error bound of f's values at x (in units of eps), for the same.
         step: a relative step overriding the default.
     """
     accuracy = accuracy or DEFAULT_ACCURACY[scheme]
@@ -271,7 +278,7 @@ def differentiate(
     h = (step_size(x, rel, xp, flagged=flagged) if step is not None
          else step_size(x, rel, xp, distance, flagged, clearance, _reach(main)))
     f = _Values(values_at, x, h)
-    value, error = _estimate(xp, main, f, h, order, eps, smear)
+    value, error = _estimate(xp, main, f, h, order, eps, smear, bound)
     code = xp.zeros(x.shape, np.int8)
     if distance is not None and step is None:
         # Where the floats near x are so far apart that the step had to grow well past rel·d, the
@@ -283,8 +290,8 @@ def differentiate(
         return Estimate(value, error, code, value, value, h)
 
     fwd, bwd = stencil("forward", order, accuracy), stencil("backward", order, accuracy)
-    v_f, e_f = _estimate(xp, fwd, f, h, order, eps, smear)
-    v_b, e_b = _estimate(xp, bwd, f, h, order, eps, smear)
+    v_f, e_f = _estimate(xp, fwd, f, h, order, eps, smear, bound)
+    v_b, e_b = _estimate(xp, bwd, f, h, order, eps, smear, bound)
     if opaque:
         return _resolve_opaque(f, x, main, order, accuracy, rel, eps, Estimate(value, error, code, v_b, v_f))
 

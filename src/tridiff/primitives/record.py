@@ -12,27 +12,38 @@ BRANCH, SINGULAR, DOMAIN, POLE = "branch", "singular", "domain", "pole"  # kinds
 
 
 class Deferred:
-    """``jnp.sin`` written in a record without importing JAX: the module is imported on first call.
+    """``jnp.sin`` written in a record without importing JAX, serving both of the compiler's tiers.
 
-    Records are read by the parser, which never needs JAX (2 s to import); the compiler calls them.
+    Called on JAX arrays or tracers it is the JAX function; on NumPy arrays or plain numbers, its
+    NumPy twin (``numpy.sin`` for ``jax.numpy.sin``, ``scipy.special.erf`` for
+    ``jax.scipy.special.erf``): see :mod:`tridiff.compiler.backends`. Records are read by the
+    parser, which needs neither; each module is imported on first call.
     """
 
-    def __init__(self, module: str, name: str = ""):
-        self.module, self.name = module, name
+    def __init__(self, module: str, twin: str, name: str = ""):
+        self.module, self.twin, self.name = module, twin, name
+        self.targets: dict[bool, Callable] = {}  # resolved: on NumPy input (True) and on JAX input (False)
 
     def __getattr__(self, name: str) -> Deferred:
         if name.startswith("__"):
             raise AttributeError(name)
-        return Deferred(self.module, f"{self.name}.{name}" if self.name else name)
+        return Deferred(self.module, self.twin, f"{self.name}.{name}" if self.name else name)
 
     def __call__(self, *args, **kwargs):
-        target = importlib.import_module(self.module)
-        for part in self.name.split("."):
-            target = getattr(target, part)
+        on_numpy = all(type(a).__module__ in _NUMPY_MODULES for a in args)
+        target = self.targets.get(on_numpy)
+        if target is None:
+            target = importlib.import_module(self.twin if on_numpy else self.module)
+            for part in self.name.split("."):
+                target = getattr(target, part)
+            self.targets[on_numpy] = target
         return target(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"{self.module}.{self.name}"
+
+
+_NUMPY_MODULES = frozenset({"numpy", "builtins"})  # where NumPy arrays, NumPy scalars and Python numbers come from
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,10 @@ class Primitive:
         smooth: analytic wherever finite: a JAX program made of such operations has no kinks.
         varies: f varies on a scale of 1 in its argument u however large u is (sin, exp): a
             difference step must stay well inside 1/|u'|, not grow with |x|.
+        accuracy: ``(a, b)``: the head's implementations (JAX's and NumPy's or SciPy's) are within
+            eps·(a·|g(u)| + b·|u·g'(u)|) of the exact value: ``b`` for functions computed through a
+            reduction of their argument that loses its last bits (JAX's lgamma near its zeros).
+            Measured against mpmath by the conformance suite; it sizes the numeric error estimate.
         exact_limit: SymPy evaluates the function exactly at constant arguments (Γ(n) = (n − 1)!,
             ψ(n) through harmonic numbers), which takes hours for large n: past this |argument|,
             text gets the value in floating point instead (refused beyond float64's range).
@@ -105,6 +120,7 @@ class Primitive:
     mpmath: Callable | None = None
     smooth: bool = True
     varies: bool = False
+    accuracy: tuple[float, float] = (2.0, 0.0)
     exact_limit: float | None = None
     text: bool = True
     example: str | None = None

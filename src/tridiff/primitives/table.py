@@ -1,8 +1,9 @@
 """The records: every elementary function tridiff knows, one :class:`Primitive` each.
 
 Adding a function is adding a record here (and, where JAX has no accurate implementation, one in
-:mod:`tridiff.primitives.jax_impl`); the parser, the tracers, the compiler, the kink analysis,
-the complex step, the mpmath reference and the conformance suite all read it from here.
+:mod:`tridiff.primitives.jax_impl` with its NumPy twin in :mod:`tridiff.primitives.numpy_impl`); the
+parser, the tracers, the compiler, the kink analysis, the complex step, the mpmath reference and the
+conformance suite all read it from here.
 """
 
 from __future__ import annotations
@@ -18,9 +19,9 @@ from ..reasons import DOMAIN_ENDPOINT, INFINITE, JUMP, KINK, OUTSIDE_DOMAIN
 from . import heads
 from .record import BRANCH, DOMAIN, POLE, SINGULAR, Deferred, Primitive, Special
 
-jnp = Deferred("jax.numpy")
-jsp = Deferred("jax.scipy.special")
-impl = Deferred("tridiff.primitives.jax_impl")
+jnp = Deferred("jax.numpy", "numpy")
+jsp = Deferred("jax.scipy.special", "scipy.special")
+impl = Deferred("tridiff.primitives.jax_impl", "tridiff.primitives.numpy_impl")
 
 _U = sp.Wild("u")
 _HALF = sp.Rational(1, 2)
@@ -159,17 +160,20 @@ RECORDS: tuple[Primitive, ...] = (
               lower_node=_lower_atan2, switches=_branch, complex_step=False, smooth=False, example="atan2(x, -1)",
               special=(Special(0.0, JUMP),)),
     # hyperbolic
-    Primitive("sinh", sp.sinh, numpy=("sinh",), jax=("sinh",), head=sp.sinh, lower=jnp.sinh, varies=True),
-    Primitive("cosh", sp.cosh, numpy=("cosh",), jax=("cosh",), head=sp.cosh, lower=jnp.cosh, varies=True),
+    Primitive("sinh", sp.sinh, numpy=("sinh",), jax=("sinh",), head=sp.sinh, lower=jnp.sinh, varies=True,
+              accuracy=(4, 1)),
+    Primitive("cosh", sp.cosh, numpy=("cosh",), jax=("cosh",), head=sp.cosh, lower=jnp.cosh, varies=True,
+              accuracy=(4, 1)),
     Primitive("tanh", sp.tanh, numpy=("tanh",), jax=("tanh",), head=sp.tanh, lower=impl.tanh,
               stable=((1 - sp.tanh(_U) ** 2, 1 / sp.cosh(_U) ** 2),),  # 1 - tanh² cancels for large |u|
-              special=(Special(9.0), Special(-20.0)), varies=True),
+              special=(Special(9.0), Special(-20.0)), varies=True, accuracy=(4, 0)),
     Primitive("asinh", sp.asinh, numpy=("arcsinh", "asinh"), jax=("asinh",), head=sp.asinh, lower=jnp.arcsinh),
     Primitive("acosh", sp.acosh, numpy=("arccosh", "acosh"), jax=("acosh",), head=sp.acosh, lower=jnp.arccosh,
               switches=lambda node: ((node.args[0] - 1, DOMAIN),), domain=(1.1, 4.0),
               special=(Special(1.0, DOMAIN_ENDPOINT),)),
     Primitive("atanh", sp.atanh, numpy=("arctanh", "atanh"), jax=("atanh",), head=sp.atanh, lower=jnp.arctanh,
-              switches=_within_one, domain=(-0.9, 0.9), special=(Special(1.0, OUTSIDE_DOMAIN),)),
+              switches=_within_one, domain=(-0.9, 0.9), special=(Special(1.0, OUTSIDE_DOMAIN),),
+              accuracy=(4, 128)),  # JAX loses 6 bits of u (60 ulps measured)
     # exponentials and logarithms
     Primitive("exp", sp.exp, numpy=("exp",), jax=("exp",), head=sp.exp, lower=jnp.exp,
               special=(Special(-745.0), Special(700.0)), varies=True),
@@ -215,12 +219,12 @@ RECORDS: tuple[Primitive, ...] = (
     # special functions
     Primitive("erf", sp.erf, numpy=("erf",), jax=("erf",), head=sp.erf, lower=jsp.erf, complex_step=False, varies=True),
     Primitive("erfc", sp.erfc, numpy=("erfc",), jax=("erfc",), head=sp.erfc, lower=jsp.erfc, complex_step=False,
-              special=(Special(26.0),), varies=True),
+              special=(Special(26.0),), varies=True, accuracy=(4, 4)),
     Primitive("sinc", heads.sinc, numpy=("sinc",), jax=("sinc",), head=heads.sinc,
               lower=lambda u: impl.sinc_derivative(0, u), mpmath=mpmath.sincpi,
-              special=(Special(0.0), Special(1e-3), Special(1.0)), varies=True),
+              special=(Special(0.0), Special(1e-3), Special(1.0)), varies=True, accuracy=(4, 2)),
     Primitive("dsinc", heads.dsinc, arity=2, head=heads.dsinc, lower_node=_lower_dsinc, mpmath=_mp_dsinc,
-              text=False),
+              text=False, accuracy=(4, 2)),
     Primitive("expit", heads.expit, aliases=("sigmoid",), numpy=("expit",), jax=("logistic",), head=heads.expit,
               lower=impl.expit, mpmath=lambda u: 1 / (1 + mpmath.exp(-u)),
               special=(Special(40.0), Special(-800.0), Special(800.0)), varies=True),
@@ -232,7 +236,8 @@ RECORDS: tuple[Primitive, ...] = (
               example="logaddexp(x, 1)", special=(Special(1.0), Special(800.0), Special(-800.0))),
     Primitive("gamma", sp.gamma, numpy=("gamma",), head=sp.gamma, lower=jsp.gamma, switches=_gamma_poles,
               complex_step=False, exact_limit=_EXACT_GAMMA, domain=(0.3, 4.5),
-              special=(Special(0.0, OUTSIDE_DOMAIN), Special(-1.0, OUTSIDE_DOMAIN), Special(-2.5))),
+              special=(Special(0.0, OUTSIDE_DOMAIN), Special(-1.0, OUTSIDE_DOMAIN), Special(-2.5)),
+              accuracy=(4, 16384)),  # JAX's, through exp(lgamma): see lgamma
     # jax.scipy.special.gamma is sign(Γ)·exp(log|Γ|), the sign from this jitted helper
     Primitive("gammasgn", heads.gammasgn, jax=("gammasgn",), head=heads.gammasgn, lower=jsp.gammasgn,
               switches=_gamma_poles, complex_step=False, mpmath=lambda u: mpmath.sign(mpmath.gamma(u)), text=False,
@@ -240,12 +245,13 @@ RECORDS: tuple[Primitive, ...] = (
     Primitive("lgamma", heads.lgamma, numpy=("gammaln",), jax=("lgamma",), head=heads.lgamma, lower=jsp.gammaln,
               switches=_gamma_poles, complex_step=False, mpmath=lambda u: mpmath.log(abs(mpmath.gamma(u))),
               domain=(0.3, 6.0),
-              special=(Special(0.0, OUTSIDE_DOMAIN), Special(-1.0, OUTSIDE_DOMAIN), Special(-2.5), Special(200.0))),
+              special=(Special(0.0, OUTSIDE_DOMAIN), Special(-1.0, OUTSIDE_DOMAIN), Special(-2.5), Special(200.0)),
+              accuracy=(4, 32768)),  # JAX's loses 14 bits of u for u < 0 (its reflection formula)
     Primitive("digamma", lambda u: sp.polygamma(0, u), aliases=("psi",), numpy=("psi",), jax=("digamma",),
               exact_limit=_EXACT_GAMMA, domain=(0.3, 6.0),
               special=(Special(0.0, OUTSIDE_DOMAIN), Special(-1.0, OUTSIDE_DOMAIN), Special(-2.5))),
     Primitive("polygamma", sp.polygamma, arity=2, jax=("polygamma",), head=sp.polygamma, lower_node=_lower_polygamma,
               switches=_gamma_poles, complex_step=False, exact_limit=_EXACT_GAMMA, example="polygamma(1, x)",
               domain=(0.3, 6.0),
-              special=(Special(0.0, OUTSIDE_DOMAIN), Special(-1.5))),
+              special=(Special(0.0, OUTSIDE_DOMAIN), Special(-1.5)), accuracy=(4, 8)),
 )

@@ -2,7 +2,7 @@
 
 - **new array size**: a derivative warm on 1000 points, called on sizes it has not seen: the first
   call ÷ a warm call of that size. Sizes come in pairs: the first opens a new length bucket (one
-  compile: see :data:`tridiff.compiler.lowering.CHUNK`), the second falls in it.
+  compile: see :data:`tridiff.compiler.runner.CHUNK`), the second falls in it.
 - **new batch size**: the same for a gradient on batches of points.
 - **memory offset**: 1000 points at ``base[k:k + 1000]``, against a warm call.
 - **small calls**: ``d(3.0)`` and ``d`` on 10 points, warm, against raw ``jax.jit(jax.grad(f))``
@@ -25,7 +25,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..compiler.lowering import x64
+from ..compiler.runner import x64
 from ..definition.points import json_number
 from ..methods.derivative import derivative
 from ..methods.multivariate import gradient

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..compiler.lowering import to_numpy, x64
+from ..compiler.backends import JAX
+from ..compiler.runner import to_numpy, x64
 from ..definition.function import KernelKey, function
 from ..definition.points import json_number
 from ..errors import MethodUnavailableError, TridiffError
@@ -236,7 +237,7 @@ def _kernel(d: Derivative):
 
     def program(x, rel):
         value, _code, _left, _right, error = Derivative(fn, "numeric", d.order, d.scheme, d.accuracy,
-                                                        rel)._rich_program(x)
+                                                        rel)._rich_program(JAX, x)
         return value, error
 
     return fn.cache.kernel(KernelKey("step study", "numeric", d.order, d.scheme, d.accuracy), lambda: jax.jit(program))

@@ -1,0 +1,347 @@
+"""Running a program of a batch of points on NumPy arrays of any length, in two tiers.
+
+A program is written once against a backend (:mod:`tridiff.compiler.backends`). The **JAX tier**
+traces it into one fused XLA kernel: the fastest for repeated and large calls, but each kernel
+takes 50–150 ms to compile. The **NumPy tier** runs the same program with NumPy at once, with no
+compile: it serves a call whose JAX kernel is not compiled yet. A kernel is compiled, in one
+background thread, the second time a call needs it, and serves every later call; a batch met once
+never waits for a compile. Values agree between the tiers to a few ulps; NaN and reasons are the same.
+
+float64 stays float64 through ``jax.enable_x64`` used as a context manager: the user's global
+JAX configuration is never touched.
+"""
+
+from __future__ import annotations
+
+import atexit
+import math
+import queue
+import threading
+from contextlib import contextmanager
+from functools import cached_property
+from typing import Callable
+
+import numpy as np
+
+#: Elements per call of a kernel compiled for any length: a batch of points up to it is padded to
+#: a power of two (at least SMALLEST points, or 1 row of a table), and a longer one goes through in
+#: chunks of it, so a few kernels serve every size and memory offset (XLA compiles for one shape at
+#: a time: 100 ms for each new size). Chunks cost a large batch some speed (a dispatch each, the copy
+#: out, one core), and padding a table costs rows of work, so the second time such a batch of one
+#: length comes, a kernel for exactly that length is compiled in the background and serves it from
+#: then on: repeated work on one size runs at full speed.
+CHUNK = 1 << 16
+TABLE_CHUNK = 1 << 22  # elements per call for a table of rows (a row's work is larger: chunks hold more)
+SMALLEST = 16
+AHEAD = 4  # chunks dispatched before the first is copied out: XLA computes while NumPy copies
+SMALL_COPY = 1024  # elements of a result copied out rather than lent (see to_numpy)
+MAX_EXACT = 16  # lengths per kernel that get one of their own
+MAX_SEEN = 1024
+#: Points per NumPy call: each node of the program keeps an array of this many values alive
+#: (a nested polynomial's hundred nodes: a few MB, in cache), not one of the whole batch.
+NUMPY_CHUNK = 1 << 13
+
+COMPILING, FAILED = "compiling", "failed"  # a kernel: compiling in the background, or not to be had
+TIERS = ("numpy", "jax")
+_forced: str | None = None
+
+
+@contextmanager
+def tier(name: str):
+    """Run every program in one tier inside the block: "jax" (compiling each kernel on first use,
+    as if the NumPy tier did not exist) or "numpy" (never compiling). For tests and benchmarks.
+
+    >>> import tridiff as td
+    >>> with tier("numpy"):
+    ...     float(td.derivative("x**3")(2.0))
+    12.0
+    """
+    global _forced
+    if name not in TIERS:
+        raise ValueError(f"unknown tier {name!r}: choose one of {TIERS}")
+    before, _forced = _forced, name
+    try:
+        yield
+    finally:
+        _forced = before
+
+
+def x64():
+    """64-bit JAX inside a ``with`` block only (thread-local; the global config is left alone)."""
+    import jax
+
+    return jax.enable_x64(True)
+
+
+def bucket(n: int, smallest: int = SMALLEST) -> int:
+    """The kernel's batch length for ``n`` points: the next power of two, at least ``smallest``."""
+    return max(smallest, 1 << (n - 1).bit_length())
+
+
+Result = np.ndarray | tuple[np.ndarray | None, ...]
+
+
+class Elementwise:
+    """A program of a batch of points as a kernel taking NumPy arrays of any length (see
+    :func:`elementwise`)."""
+
+    def __init__(self, fn: Callable, numpy_fn: Callable | None = None):
+        self.fn, self.numpy_fn = fn, numpy_fn
+        self.warm: dict = {}  # (length, row shape, dtype) of a padded or chunk kernel -> True, COMPILING or FAILED
+        self.met: set = set()  # such kernels a call needed once, served by NumPy
+        self.exact: dict = {}  # (head, body, row shape, dtype) -> a kernel for exactly those lengths, COMPILING or FAILED
+        self.seen: set = set()  # the lengths that came once (forgotten past MAX_SEEN: a stream of sizes)
+
+    @cached_property
+    def jitted(self):
+        import jax
+
+        return jax.jit(self.fn)
+
+    @cached_property
+    def split(self):
+        import jax
+        import jax.numpy as jnp
+
+        fn = self.fn
+
+        @jax.jit
+        def split(head, body):
+            # XLA reads an aligned NumPy buffer in place but copies an unaligned one (np.linspace's
+            # often is): the first few points go apart so that the rest starts on a 64-byte boundary.
+            # (pad-and-set fuses into one pass; jnp.concatenate of the two made XLA ten times slower)
+            k = head.shape[0]
+
+            def join(h, b):
+                return jnp.pad(b, [(k, 0)] + [(0, 0)] * (b.ndim - 1)).at[:k].set(h)
+
+            return jax.tree_util.tree_map(join, fn(head), fn(body))
+
+        return split
+
+    def __call__(self, batch: np.ndarray) -> Result:
+        n, row = batch.shape[0], batch.shape[1:]
+        chunk = CHUNK if not row else max(1, TABLE_CHUNK // math.prod(row))  # points per call
+        size = bucket(n, 1 if row else SMALLEST)
+        if self.numpy_fn is not None and _forced != "jax":
+            key = (min(size, chunk), row, batch.dtype)  # the padded or chunk kernel that would serve it
+            state = self.warm.get(key)
+            if _forced == "numpy" or state is not True:
+                if _forced is None and state is None:
+                    if key in self.met:
+                        self._warm_later(key)
+                    self.met.add(key)
+                return self._numpy(batch)
+        # A length gets a kernel of its own when chunks would serve it, or (a row of a table being
+        # costly: a gradient of 10^4 variables) when padding would add rows to compute.
+        if n > chunk or (row and n != size):
+            # only a flat batch can be split so that the rest is aligned (rows may not divide 64 bytes)
+            head = 0 if row else min((-batch.ctypes.data % 64) // batch.itemsize, n)
+            key = (head, n - head, row, batch.dtype)
+            kernel = self.exact.get(key)
+            if callable(kernel):
+                with x64():
+                    return _each(kernel(batch[:head], batch[head:]), to_numpy)
+            if kernel is None and key in self.seen and len(self.exact) < MAX_EXACT:
+                self._exact_later(key)
+            if len(self.seen) >= MAX_SEEN:
+                self.seen.clear()
+            self.seen.add(key)
+            if n > chunk:
+                return self._chunked(batch, head, chunk)
+        block = batch
+        if n != size:
+            block = np.zeros((size, *row), batch.dtype)
+            block[:n] = batch
+        return _each(self._call(block), lambda a: to_numpy(a)[:n])
+
+    def _call(self, block: np.ndarray):
+        with x64():
+            return self.jitted(block)
+
+    def _numpy(self, batch: np.ndarray) -> Result:
+        n, out = batch.shape[0], None
+        with np.errstate(all="ignore"):  # NaN and inf are the answers here, not accidents
+            for start in range(0, n, NUMPY_CHUNK):
+                m = min(NUMPY_CHUNK, n - start)
+                part = self.numpy_fn(batch[start:start + m])
+                if m == n:
+                    return _owned(part)
+                out = _copy_out(out, [(start, m)], _each(part, np.asarray), n)
+        return out
+
+    def _warm_later(self, key) -> None:
+        self.warm[key] = COMPILING
+        length, row, dtype = key
+
+        def work():
+            try:
+                with x64():
+                    self.jitted(np.zeros((length, *row), dtype))  # compiles, and jit keeps the kernel
+                self.warm[key] = True
+            except Exception:  # out of memory, say: NumPy goes on serving this length
+                self.warm[key] = FAILED
+
+        in_background(work)
+
+    def _exact_later(self, key) -> None:
+        self.exact[key] = COMPILING
+
+        def work():
+            import jax
+
+            head, body, row, dtype = key
+            try:
+                with x64():
+                    self.exact[key] = self.split.lower(jax.ShapeDtypeStruct((head, *row), dtype),
+                                                       jax.ShapeDtypeStruct((body, *row), dtype)).compile()
+            except Exception:  # out of memory, say: the chunks go on serving this length
+                self.exact[key] = FAILED
+
+        in_background(work)
+
+    def _chunked(self, batch: np.ndarray, head: int, chunk: int) -> Result:
+        # Full chunks from the aligned start; the unaligned head and the short tail share one chunk,
+        # padded, so that a long batch's first call compiles one kernel, not three. A job is the
+        # runs (start, length) of the batch that one call of the kernel computes.
+        n = batch.shape[0]
+        end = head + (n - head) // chunk * chunk
+        jobs = [[(start, chunk)] for start in range(head, end, chunk)]
+        rest = [(at, m) for at, m in ((0, head), (end, n - end)) if m]
+        jobs += [rest] if sum(m for _, m in rest) <= chunk else [[r] for r in rest]
+        out, pending = None, []
+        for runs in filter(None, jobs):
+            pending.append((runs, self._call(_gather(batch, runs, chunk))))
+            if len(pending) > AHEAD:
+                runs, result = pending.pop(0)
+                out = _copy_out(out, runs, _each(result, to_numpy), n)
+        while pending:
+            runs, result = pending.pop(0)
+            out = _copy_out(out, runs, _each(result, to_numpy), n)
+        return out
+
+
+def elementwise(fn: Callable, numpy_fn: Callable | None = None) -> Elementwise:
+    """Wrap a JAX function of a batch of points as a kernel taking NumPy arrays of any length.
+
+    ``fn`` maps an array whose leading axis is the points (a flat array, or a table of one row per
+    point) to one array or a tuple of arrays (or None) with the same leading axis, each output row
+    depending on its input row alone. ``numpy_fn``, the same program on NumPy arrays, serves the
+    calls whose kernel is not compiled yet (see the module's docstring); without it the first call
+    of each kernel compiles it. See :data:`CHUNK` for how lengths are served.
+    """
+    return Elementwise(fn, numpy_fn)
+
+
+_lock = threading.Lock()
+_jobs: queue.SimpleQueue | None = None
+_worker: threading.Thread | None = None
+_closing = False
+
+
+def in_background(job: Callable[[], None]) -> None:
+    """Run ``job`` in tridiff's one compile thread.
+
+    The thread is a daemon, and at exit it finishes the job under way and drops the rest: a thread
+    stopped inside XLA's C++ code as the interpreter shuts down aborts the process.
+    """
+    global _jobs, _worker
+    with _lock:
+        if _closing:
+            return
+        if _jobs is None:
+            _jobs = queue.SimpleQueue()
+            _worker = threading.Thread(target=_work, args=(_jobs,), name="tridiff-compile", daemon=True)
+            _worker.start()
+            atexit.register(_close)
+    _jobs.put(job)
+
+
+def _work(jobs: queue.SimpleQueue) -> None:
+    while True:
+        job = jobs.get()
+        if _closing:
+            return
+        job()
+
+
+def _close() -> None:
+    global _closing
+    with _lock:
+        _closing = True
+    _jobs.put(lambda: None)  # wakes the thread if it is waiting
+    _worker.join()
+
+
+def _each(result, fn: Callable):
+    """``fn`` applied to one array or to each of a tuple of them (None stays None)."""
+    if isinstance(result, tuple):
+        return tuple(None if a is None else fn(a) for a in result)
+    return fn(result)
+
+
+def _owned(result) -> Result:
+    """NumPy results as arrays the caller owns: a broadcast constant, or an output that is also
+    another output (f' is its own left and right limit where f is smooth), copied."""
+    seen: set[int] = set()
+
+    def own(a):
+        a = np.asarray(a)
+        if not a.flags.writeable or a.base is not None or id(a) in seen:
+            a = a.copy()
+        seen.add(id(a))
+        return a
+
+    return _each(result, own)
+
+
+def _gather(batch: np.ndarray, runs: list[tuple[int, int]], chunk: int) -> np.ndarray:
+    """The points one kernel call computes: a view of one full chunk, else the runs copied one
+    after another into a zero-padded block."""
+    if runs[0][1] == chunk:
+        start = runs[0][0]
+        return batch[start:start + chunk]
+    block, at = np.zeros((chunk, *batch.shape[1:]), batch.dtype), 0
+    for start, m in runs:
+        block[at:at + m] = batch[start:start + m]
+        at += m
+    return block
+
+
+def _copy_out(out, runs: list[tuple[int, int]], parts, n: int):
+    """Copy one call's outputs (NumPy arrays) back to the runs it was gathered from, into ``out``
+    (made on the first call: n points of each output's shape and dtype)."""
+    if out is None:
+        out = _each(parts, lambda p: np.empty((n, *p.shape[1:]), p.dtype))
+    for target, part in zip(*((out, parts) if isinstance(out, tuple) else ((out,), (parts,)))):
+        if target is None:
+            continue
+        at = 0
+        for start, m in runs:
+            target[start:start + m] = part[at:at + m]
+            at += m
+    return out
+
+
+class _Owner:
+    """Lends a JAX CPU buffer to NumPy as a writable array and keeps it alive as the array's base.
+
+    The buffer is the kernel's private output, so handing it out writable is safe, and it spares
+    the copy that ``np.asarray`` (read-only) followed by ``.copy()`` would cost.
+    """
+
+    def __init__(self, array):
+        self.array = array
+        self.__array_interface__ = {
+            "shape": tuple(array.shape), "typestr": np.dtype(array.dtype).str,
+            "data": (array.unsafe_buffer_pointer(), False), "version": 3,
+        }
+
+
+def to_numpy(array) -> np.ndarray:
+    """A writable NumPy array sharing a JAX result's memory (a copy when it is small, which is
+    quicker than lending the buffer, or empty)."""
+    if array.size <= SMALL_COPY:
+        return np.array(array)
+    array.block_until_ready()  # JAX dispatches asynchronously: the buffer may not be written yet
+    return np.asarray(_Owner(array))

@@ -1,0 +1,155 @@
+"""Every case through both tiers: NumPy (no compile) and JAX (a compiled kernel) give the same answer.
+
+The same program runs in each (see :mod:`tridiff.compiler.runner`). NaN, the undefined points and
+the reasons must be identical; values agree to rounding (the libraries' sin and exp differ in their
+last bits), and numeric values within their error estimates, which is all a difference stencil
+promises of either. Cases: every record at its ordinary and special points, by the symbolic and
+numeric methods (the ``slow`` run: every scheme, to orders 1 and 2); the catalog; kinks met
+exactly; f itself.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+from test_conformance import points  # tests/ is on sys.path (pytest prepends it)
+
+import tridiff as td
+from tridiff.compiler.runner import tier
+from tridiff.primitives import RECORDS
+from tridiff.studies.catalog import EXAMPLES
+
+ROUNDING = 1e-12  # relative: a few ulps, grown by a derivative formula's few dozen operations
+
+
+def _both(make, xs):
+    """``make()``'s evaluation of xs in each tier (a fresh derivative each: no kernel shared)."""
+    results = {}
+    for name in ("numpy", "jax"):
+        with tier(name):
+            results[name] = make().evaluate(xs)
+    return results["numpy"], results["jax"]
+
+
+def assert_same(a, b, what: str) -> None:
+    """Two DerivativeResults of one derivative from the two tiers agree."""
+    np.testing.assert_array_equal(a.undefined, b.undefined, err_msg=f"{what}: undefined")
+    np.testing.assert_array_equal(a.reasons, b.reasons, err_msg=f"{what}: reasons")
+    if a.error_estimate is None:
+        allowed = ROUNDING * np.maximum(np.abs(a.values), 1.0)
+    else:
+        allowed = a.error_estimate + b.error_estimate + ROUNDING * np.abs(a.values)
+    defined = ~a.undefined
+    gap = np.abs(a.values - b.values)[defined]
+    assert np.all(gap <= allowed[defined]), f"{what}: values differ by {gap} (allowed {allowed[defined]})"
+    for side in ("left", "right"):
+        # finite in the same places (at a pole of Γ SciPy's ψ is -inf and JAX's NaN: neither a limit)
+        u, v = getattr(a, side), getattr(b, side)
+        finite = np.isfinite(u)
+        np.testing.assert_array_equal(finite, np.isfinite(v), err_msg=f"{what}: {side} finite")
+        if a.error_estimate is None:  # numeric one-sided values are the stencil's: bounded by the estimate
+            scale = np.maximum(np.abs(u[finite]), 1.0)
+            assert np.all(np.abs(u[finite] - v[finite]) <= ROUNDING * scale), f"{what}: {side} {u} vs {v}"
+
+
+SCHEMES = [dict(method="symbolic"), dict(method="numeric"), dict(method="numeric", scheme="richardson"),
+           dict(method="numeric", scheme="forward"), dict(method="numeric", scheme="complex-step")]
+
+
+def _record_cases(record, schemes, orders):
+    xs, _ = points(record)
+    for options in schemes:
+        for order in orders:
+            if options.get("scheme") == "complex-step" and order == 2:
+                continue
+            try:
+                td.derivative(record.usage, order=order, **options)
+            except td.TridiffError:  # the complex step of a head without complex support
+                continue
+            a, b = _both(lambda: td.derivative(record.usage, order=order, **options), xs)
+            assert_same(a, b, f"{record.usage} order {order} {options}")
+
+
+@pytest.mark.parametrize("record", [r for r in RECORDS if r.text], ids=lambda r: r.name)
+def test_every_record_gives_the_same_answers_in_both_tiers(record):
+    _record_cases(record, SCHEMES[:2], (1,))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("record", [r for r in RECORDS if r.text], ids=lambda r: r.name)
+def test_every_record_every_scheme_and_order_2_in_both_tiers(record):
+    _record_cases(record, SCHEMES, (1, 2))
+
+
+@pytest.mark.parametrize("entry", EXAMPLES, ids=lambda e: e.name)
+def test_the_catalog_gives_the_same_answers_in_both_tiers(entry):
+    xs = np.unique(np.r_[np.linspace(*entry.domain, 41), entry.undefined])
+    for options in SCHEMES[:2]:
+        a, b = _both(lambda: td.derivative(entry.text, **options), xs)
+        assert_same(a, b, f"{entry.name} {options}")
+
+
+@pytest.mark.parametrize("text, x", [("abs(x) + sin(x)", 0.0), ("max(x, 1 - x)", 0.5), ("sqrt(x)", 0.0),
+                                     ("heaviside(x - 1)", 1.0), ("abs(sin(x))", np.pi), ("1/x", 0.0),
+                                     ("abs(x**2 - 2)", np.sqrt(2.0)), ("cbrt(x)", 0.0)])
+def test_kinks_poles_and_edges_are_the_same_in_both_tiers(text, x):
+    xs = np.array([x - 1e-3, x, x + 1e-12, x + 1.0, np.nan, np.inf])
+    for options in SCHEMES[:3]:
+        a, b = _both(lambda: td.derivative(text, **options), xs)
+        assert_same(a, b, f"{text} {options}")
+        assert a.undefined[1] and a.reasons[1]
+
+
+def test_f_itself_is_the_same_in_both_tiers():
+    xs = np.linspace(-3, 3, 101)
+    for text in ("exp(-2*x) + 3*sin(3*x)", "log(x)", "abs(x) + gamma(x)", "softplus(x) - expit(x)"):
+        with tier("numpy"):
+            a = td.function(text)(xs)
+        with tier("jax"):
+            b = td.function(text)(xs)
+        np.testing.assert_array_equal(np.isnan(a), np.isnan(b))
+        np.testing.assert_allclose(a, b, rtol=ROUNDING, atol=ROUNDING)
+
+
+def test_a_long_batch_in_numpy_is_chunked_and_in_place():
+    """NumPy evaluates a long batch in chunks (each node of the program keeps one chunk alive)."""
+    d = td.derivative("abs(x) + sin(x)")
+    x = np.linspace(-3, 3, 50_001)
+    x[25_000] = 0.0
+    with tier("numpy"):
+        r = d.evaluate(x)
+    np.testing.assert_allclose(r.values, np.where(x == 0, np.nan, np.sign(x) + np.cos(x)), rtol=1e-15, atol=1e-15)
+    assert r.undefined.sum() == 1 and r.right[25_000] == pytest.approx(2.0)
+    for array in (r.values, r.left, r.right):
+        assert array.flags.writeable and array.flags.owndata or array.base is not None
+
+
+def test_first_call_needs_no_compile_and_the_second_compiles_in_the_background():
+    """A first call is NumPy's; the second starts the JAX kernel's compile, which serves once ready."""
+    d = td.derivative("exp(-2*x) + 3*sin(3*x)")
+    x = np.linspace(0, 1, 100)
+    expected = -2 * np.exp(-2 * x) + 9 * np.cos(3 * x)
+    np.testing.assert_allclose(d(x), expected, rtol=1e-14)
+    kernel = d._fast
+    assert not kernel.warm, "the first call compiled"
+    np.testing.assert_allclose(d(x), expected, rtol=1e-14)
+    (key, state), = kernel.warm.items()
+    assert key[0] == 128 and state in ("compiling", True)
+    deadline = time.monotonic() + 120
+    while kernel.warm[key] != True and time.monotonic() < deadline:  # noqa: E712 - True, not a truthy marker
+        time.sleep(0.02)
+    assert kernel.warm[key] is True, f"no kernel after 120 s: {kernel.warm}"
+    np.testing.assert_allclose(d(x), expected, rtol=1e-14)
+
+
+def test_outputs_are_owned_arrays():
+    """The NumPy tier hands out arrays of the caller's own: no read-only broadcasts, no two outputs
+    sharing memory (f' is its own left and right limit where f is smooth)."""
+    with tier("numpy"):
+        r = td.derivative("x**2").evaluate([1.0, 2.0])
+        c = td.derivative("3").evaluate([1.0, 2.0])
+    r.values[0] = 7.0
+    assert r.left[0] == 2.0 and r.right[0] == 2.0
+    assert c.values.flags.writeable and list(c.values) == [0.0, 0.0]
