@@ -33,7 +33,7 @@ import sympy
 from interleave import interleaved  # benchmarks/interleave.py, beside this script
 
 import tridiff as td
-from tridiff.compiler.runner import tier
+from tridiff.compiler.runner import settle, tier
 from tridiff.studies.catalog import BY_NAME, nested_polynomial
 
 N_POINTS = 10**6
@@ -186,7 +186,7 @@ def time_interleaved(cases: list[Case], rounds: int, slow_budget_s: float, min_r
     # tridiff compiles a kernel for an array length it has met twice in the background (until then
     # chunks serve it: see bench_everyday.py): let those compiles finish, so the rounds time the
     # steady state
-    time.sleep(3.0)
+    settle()
     timings = interleaved([c.run for c in cases], rounds, [c.repeats for c in cases], seed)
     for case, samples in zip(cases, timings):
         case.samples = samples

@@ -10,14 +10,12 @@ exactly; f itself.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 from test_conformance import points  # tests/ is on sys.path (pytest prepends it)
 
 import tridiff as td
-from tridiff.compiler.runner import tier
+from tridiff.compiler.runner import settle, tier
 from tridiff.primitives import RECORDS
 from tridiff.studies.catalog import EXAMPLES
 
@@ -137,10 +135,8 @@ def test_first_call_needs_no_compile_and_the_second_compiles_in_the_background()
     np.testing.assert_allclose(d(x), expected, rtol=1e-14)
     (key, state), = kernel.warm.items()
     assert key[0] == 128 and state in ("compiling", True)
-    deadline = time.monotonic() + 120
-    while kernel.warm[key] != True and time.monotonic() < deadline:  # noqa: E712 - True, not a truthy marker
-        time.sleep(0.02)
-    assert kernel.warm[key] is True, f"no kernel after 120 s: {kernel.warm}"
+    assert settle(120), "compiles still queued after 120 s"
+    assert kernel.warm[key] is True, f"no kernel: {kernel.warm}"
     np.testing.assert_allclose(d(x), expected, rtol=1e-14)
 
 

@@ -234,14 +234,20 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
     xp = backend.xp
     eps = np.finfo(like.dtype).eps
     natural = Lowering(env, backend=backend)
-    vals = [[natural.array(e, like) for e in exprs] for exprs in orders]
+    vals: list = [None] * len(orders)
+
+    def at(k):  # the formulas of order k, evaluated when first needed (NumPy evaluates what it is asked)
+        if vals[k] is None:
+            vals[k] = [natural.array(e, like) for e in orders[k]]
+        return vals[k]
+
     top = len(orders) - 1
 
     code = xp.zeros(like.shape, np.int8)
     for k in range(top - 1, 0, -1):  # lower orders last, so they take precedence
-        for v in vals[k]:
+        for v in at(k):
             code = xp.where(xp.isfinite(v), code, not_finite_code(v, xp))
-    value = left = right = vals[top] if top else None
+    value = left = right = at(top) if top else None
     flagged = pole = xp.zeros(like.shape, bool)
     clearance, lefts, rights = None, {}, {}
     distance, smear = variation(rates, natural, like)
@@ -284,20 +290,20 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
                 at_switch = xp.where(xp.isfinite(lv) & xp.isfinite(rv), at_switch,
                                       xp.where(xp.isinf(lv) | xp.isinf(rv), INFINITE, NOT_FINITE))
         # f must be continuous; f itself must match where the switch is exactly at the point.
-        for f, lv, rv in zip(vals[0], ls[0], rs[0]):
+        for f, lv, rv in zip(at(0), ls[0], rs[0]):
             jump = ~close(lv, rv, xp) | (exact & ~close(f, rv, xp))
             at_switch = xp.where(jump, JUMP, at_switch)
         at_switch = xp.where(left_out | right_out, DOMAIN_ENDPOINT, at_switch).astype(np.int8)
         code = xp.where(flagged, at_switch, code)
         if top:
-            left = [xp.where(left_out, xp.nan, xp.where(flagged, lv, v)) for lv, v in zip(ls[top], vals[top])]
-            right = [xp.where(right_out, xp.nan, xp.where(flagged, rv, v)) for rv, v in zip(rs[top], vals[top])]
-            value = [xp.where(flagged, rv, v) for rv, v in zip(rs[top], vals[top])]
+            left = [xp.where(left_out, xp.nan, xp.where(flagged, lv, v)) for lv, v in zip(ls[top], at(top))]
+            right = [xp.where(right_out, xp.nan, xp.where(flagged, rv, v)) for rv, v in zip(rs[top], at(top))]
+            value = [xp.where(flagged, rv, v) for rv, v in zip(rs[top], at(top))]
 
     # Where f has no domain or pole switch it is defined on all of R^n (an overflow to inf in
     # float64 is no reason to deny f' there), so its values need not be checked.
     if any(s.kind in ("domain", "pole") for s in switches):
-        defined = xp.all(xp.stack([xp.isfinite(f) for f in vals[0]]), axis=0)
+        defined = xp.all(xp.stack([xp.isfinite(f) for f in at(0)]), axis=0)
         code = xp.where(defined & ~pole, code, OUTSIDE_DOMAIN)
     finite = xp.all(xp.stack([xp.isfinite(v) for v in env.values()]), axis=0)
     code = xp.where(finite, code, NOT_FINITE_INPUT).astype(np.int8)

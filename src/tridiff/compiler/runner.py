@@ -39,7 +39,7 @@ MAX_EXACT = 16  # lengths per kernel that get one of their own
 MAX_SEEN = 1024
 #: Points per NumPy call: each node of the program keeps an array of this many values alive
 #: (a nested polynomial's hundred nodes: a few MB, in cache), not one of the whole batch.
-NUMPY_CHUNK = 1 << 13
+NUMPY_CHUNK = 1 << 15
 
 COMPILING, FAILED = "compiling", "failed"  # a kernel: compiling in the background, or not to be had
 TIERS = ("numpy", "jax")
@@ -234,8 +234,10 @@ def elementwise(fn: Callable, numpy_fn: Callable | None = None) -> Elementwise:
 
 
 _lock = threading.Lock()
+_idle = threading.Condition(_lock)
 _jobs: queue.SimpleQueue | None = None
 _worker: threading.Thread | None = None
+_pending = 0
 _closing = False
 
 
@@ -245,7 +247,7 @@ def in_background(job: Callable[[], None]) -> None:
     The thread is a daemon, and at exit it finishes the job under way and drops the rest: a thread
     stopped inside XLA's C++ code as the interpreter shuts down aborts the process.
     """
-    global _jobs, _worker
+    global _jobs, _worker, _pending
     with _lock:
         if _closing:
             return
@@ -254,15 +256,33 @@ def in_background(job: Callable[[], None]) -> None:
             _worker = threading.Thread(target=_work, args=(_jobs,), name="tridiff-compile", daemon=True)
             _worker.start()
             atexit.register(_close)
+        _pending += 1
     _jobs.put(job)
 
 
+def settle(timeout: float | None = None) -> bool:
+    """Wait until every kernel queued for compiling is compiled (or ``timeout`` seconds); True if
+    none is left. For benchmarks timing the steady state, and tests.
+
+    >>> settle()
+    True
+    """
+    with _idle:
+        return _idle.wait_for(lambda: _pending == 0, timeout)
+
+
 def _work(jobs: queue.SimpleQueue) -> None:
+    global _pending
     while True:
         job = jobs.get()
         if _closing:
             return
-        job()
+        try:
+            job()
+        finally:
+            with _idle:
+                _pending -= 1
+                _idle.notify_all()
 
 
 def _close() -> None:
