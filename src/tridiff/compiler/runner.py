@@ -41,6 +41,7 @@ MAX_SEEN = 1024
 #: (a nested polynomial's hundred nodes: a few MB, in cache), not one of the whole batch.
 NUMPY_CHUNK = 1 << 15
 
+_FLOAT64 = np.dtype(np.float64)
 COMPILING, FAILED = "compiling", "failed"  # a kernel: compiling in the background, or not to be had
 TIERS = ("numpy", "jax")
 _forced: str | None = None
@@ -89,7 +90,8 @@ class Elementwise:
         self.fn, self.numpy_fn = fn, numpy_fn
         self.warm: dict = {}  # (length, row shape, dtype) of a padded or chunk kernel -> True, COMPILING or FAILED
         self.met: set = set()  # such kernels a call needed once, served by NumPy
-        self.exact: dict = {}  # (head, body, row shape, dtype) -> a kernel for exactly those lengths, COMPILING or FAILED
+        # (head, body, row shape, dtype) -> a kernel for exactly those lengths, COMPILING or FAILED
+        self.exact: dict = {}
         self.seen: set = set()  # the lengths that came once (forgotten past MAX_SEEN: a stream of sizes)
 
     @cached_property
@@ -121,17 +123,19 @@ class Elementwise:
 
     def __call__(self, batch: np.ndarray) -> Result:
         n, row = batch.shape[0], batch.shape[1:]
+        if not row and n <= CHUNK:  # the everyday call, kept short: a kernel call is 13 µs
+            size = SMALLEST if n <= SMALLEST else 1 << (n - 1).bit_length()
+            if self.numpy_fn is not None and _forced != "jax":
+                key = (size, row, batch.dtype)
+                if _forced == "numpy" or self.warm.get(key) is not True:
+                    return self._numpy_or_later(key, batch)
+            return self._padded(batch, size)
         chunk = CHUNK if not row else max(1, TABLE_CHUNK // math.prod(row))  # points per call
         size = bucket(n, 1 if row else SMALLEST)
         if self.numpy_fn is not None and _forced != "jax":
             key = (min(size, chunk), row, batch.dtype)  # the padded or chunk kernel that would serve it
-            state = self.warm.get(key)
-            if _forced == "numpy" or state is not True:
-                if _forced is None and state is None:
-                    if key in self.met:
-                        self._warm_later(key)
-                    self.met.add(key)
-                return self._numpy(batch)
+            if _forced == "numpy" or self.warm.get(key) is not True:
+                return self._numpy_or_later(key, batch)
         # A length gets a kernel of its own when chunks would serve it, or (a row of a table being
         # costly: a gradient of 10^4 variables) when padding would add rows to compute.
         if n > chunk or (row and n != size):
@@ -149,15 +153,42 @@ class Elementwise:
             self.seen.add(key)
             if n > chunk:
                 return self._chunked(batch, head, chunk)
-        block = batch
+        return self._padded(batch, size)
+
+    def _padded(self, batch: np.ndarray, size: int) -> Result:
+        """The kernel for ``size`` points on the batch padded with zeros to that length."""
+        n = batch.shape[0]
         if n != size:
-            block = np.zeros((size, *row), batch.dtype)
+            block = np.zeros((size, *batch.shape[1:]), batch.dtype)
             block[:n] = batch
-        return _each(self._call(block), lambda a: to_numpy(a)[:n])
+            batch = block
+        with x64():
+            out = self.jitted(batch)
+        return to_numpy(out)[:n] if type(out) is not tuple else _each(out, lambda a: to_numpy(a)[:n])
+
+    def scalar(self, x: float):
+        """The one output at one Python float, as a NumPy scalar: ``d(3.0)`` without the general
+        path's checks (a kernel call is 13 µs; they cost as much again)."""
+        key = (SMALLEST, (), _FLOAT64)
+        if self.numpy_fn is None or _forced == "jax" or (_forced is None and self.warm.get(key) is True):
+            block = np.zeros(SMALLEST)
+            block[0] = x
+            with x64():
+                return np.asarray(self.jitted(block))[0]
+        return self(np.array([x]))[0]
 
     def _call(self, block: np.ndarray):
         with x64():
             return self.jitted(block)
+
+    def _numpy_or_later(self, key, batch: np.ndarray) -> Result:
+        """The batch by NumPy, its kernel (``key``) not being compiled; compiling it starts the
+        second time it is needed."""
+        if _forced is None and key not in self.warm:
+            if key in self.met:
+                self._warm_later(key)
+            self.met.add(key)
+        return self._numpy(batch)
 
     def _numpy(self, batch: np.ndarray) -> Result:
         n, out = batch.shape[0], None

@@ -12,6 +12,8 @@ import numpy as np
 
 from ..errors import TridiffError
 
+_FLOAT64 = np.dtype(np.float64)
+
 
 @dataclass(frozen=True)
 class Points:
@@ -22,7 +24,9 @@ class Points:
     scalar: bool
 
     def shaped(self, values: np.ndarray):
-        out = np.asarray(values).reshape(self.shape)
+        out = np.asarray(values)
+        if out.shape != self.shape:
+            out = out.reshape(self.shape)
         return out[()] if self.scalar else out
 
 
@@ -34,6 +38,8 @@ def as_points(xs, name: str = "x") -> Points:
     """
     if type(xs) is float:  # the everyday scalar call, without the checks below (2 µs, not 6)
         return Points(np.array([xs]), (), True)
+    if type(xs) is np.ndarray and xs.ndim == 1 and xs.dtype == _FLOAT64 and xs.flags.c_contiguous:
+        return Points(xs, xs.shape, False)  # the everyday array: nothing to check or convert
     try:
         arr = np.asarray(xs)
     except Exception as err:  # ragged lists and the like

@@ -139,6 +139,8 @@ class Derivative:
 
     def __call__(self, xs):
         """f^(n) at ``xs``: same shape, float64 for float64 and int input, NaN where it does not exist."""
+        if type(xs) is float and self._fast is not None:  # the everyday scalar call: no shapes to keep
+            return self._fast.scalar(xs)
         pts = as_points(xs)
         if pts.flat.size == 0:
             return pts.shaped(np.empty(0, pts.flat.dtype))
