@@ -149,3 +149,17 @@ def test_outputs_are_owned_arrays():
     r.values[0] = 7.0
     assert r.left[0] == 2.0 and r.right[0] == 2.0
     assert c.values.flags.writeable and list(c.values) == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("make", [lambda: td.gradient("abs(x) + x*y**2 + sqrt(y)"),
+                                  lambda: td.hessian("max(x, y) + exp(x*y)"),
+                                  lambda: td.jacobian(["x*y", "abs(x - y)"], variables=["x", "y"]),
+                                  lambda: td.derivative("x**2*y + abs(y)", wrt="y")],
+                         ids=["gradient", "hessian", "jacobian", "partial"])
+def test_derivatives_of_several_variables_are_the_same_in_both_tiers(make):
+    pts = np.array([[0.0, 1.0], [1.0, 1.0], [0.5, 0.0], [-1.0, 2.0], [2.0, -1.0], [np.nan, 1.0]])
+    a, b = _both(make, pts)
+    np.testing.assert_array_equal(a.undefined, b.undefined)
+    np.testing.assert_array_equal(a.reasons, b.reasons)
+    np.testing.assert_allclose(a.values, b.values, rtol=ROUNDING, atol=ROUNDING)
+    assert a.undefined.any() and not a.undefined.all()

@@ -140,11 +140,13 @@ class Function:
         return rows.shaped(kernel(rows.table))
 
     def _rows_kernel(self) -> Callable:
-        import jax
+        if self.kind == "program":  # a program of a vector takes the rows as they are, in JAX
+            import jax
 
-        program = self.program()
-        # A program of a vector takes the rows as they are; a formula takes one column per variable.
-        return elementwise(jax.vmap(self.source) if self.kind == "program" else lambda table: program(*table.T))
+            return elementwise(jax.vmap(self.source))
+        # a formula takes one column per variable
+        program, in_numpy = self.program(), self.program(NUMPY)
+        return elementwise(lambda table: program(*table.T), lambda table: in_numpy(*table.T))
 
 
 def function(source, variables=None) -> Function:

@@ -29,6 +29,7 @@ import numpy as np
 import sympy as sp
 
 from ..analysis.switches import Switch, analyse, collect_switches, variation, variation_rates
+from ..compiler.backends import JAX, NUMPY, Backend
 from ..compiler.lowering import Lowering
 from ..compiler.runner import elementwise
 from ..definition.function import Function, function, trace_callable
@@ -148,7 +149,11 @@ class MultiDerivative:
             return MultiResult(rows.shaped(empty, self.shape), rows.shaped(np.zeros(0, bool)),
                                rows.shaped(np.zeros(0, object)), None, self.method)
         if "rich" not in self._kernels:
-            self._kernels["rich"] = elementwise(self._program)
+            # a symbolic formula also runs in NumPy (first calls: no compile); AD and the loops over
+            # coordinates are JAX's
+            in_numpy = self.formula and self.method == "symbolic"
+            self._kernels["rich"] = elementwise(lambda t: self._program(JAX, t),
+                                                (lambda t: self._program(NUMPY, t)) if in_numpy else None)
         value, code, error = self._kernels["rich"](rows.table)  # error: None unless numeric
         undefined = code != 0
         if undefined.any():
@@ -159,23 +164,24 @@ class MultiDerivative:
         return MultiResult(rows.shaped(value, self.shape), rows.shaped(undefined), rows.shaped(reasons),
                            None if error is None else rows.shaped(error, self.shape), self.method)
 
-    def _program(self, table):
+    def _program(self, backend: Backend, table):
         if not self.formula:
             return self._program_of_vector(table)
+        xp = backend.xp
         cols = [table[:, i] for i in range(table.shape[1])]
-        analysis = self._analysis(cols)
+        analysis = analyse(dict(zip(self.variables, cols)), self._orders, self.switches, backend=backend)
         code, flagged = analysis.code, analysis.flagged
         error = None  # only numeric estimates its error
         if self.method == "symbolic":  # where a switch vanishes, the agreed one-sided limit
-            out = jnp.stack(analysis.value, axis=-1)
+            out = xp.stack(analysis.value, axis=-1)
         elif self.method == "automatic":
             out = self._automatic(cols)
         else:
             out, error, numeric_code = self._numeric(cols, flagged)
-            code = jnp.where(code == 0, numeric_code, code)
-        code = jnp.where(code == 0, _not_finite_code(out), code)
-        out = jnp.where((code == 0)[:, None], out, jnp.nan)
-        return out, code.astype(jnp.int8), error
+            code = xp.where(code == 0, numeric_code, code)
+        code = xp.where(code == 0, _not_finite_code(out, xp), code)
+        out = xp.where((code == 0)[:, None], out, np.nan)
+        return out, code.astype(np.int8), error
 
     def _program_of_vector(self, table):
         """A smooth jax.numpy function of a long vector, with no formula: JAX on the program as
@@ -205,7 +211,7 @@ class MultiDerivative:
             value = jax.vmap(fn)(table)
         finite_input = jnp.all(jnp.isfinite(table), axis=-1)
         code = jnp.where(finite_input, jnp.where(jnp.isfinite(value), 0, OUTSIDE_DOMAIN), NOT_FINITE_INPUT)
-        code = jnp.where(code == 0, _not_finite_code(out), code)
+        code = jnp.where(code == 0, _not_finite_code(out, jnp), code)
         out = jnp.where((code == 0)[:, None], out, jnp.nan)
         return out, code.astype(jnp.int8), error
 
@@ -379,21 +385,16 @@ class MultiDerivative:
             orders.append(list(self._gradients()))
         return orders + [list(self._flat())]
 
-    def _analysis(self, cols):
-        """Where the derivative exists (the same analysis as in one variable, on switch surfaces)."""
-        return analyse(dict(zip(self.variables, cols)), self._orders, self.switches)
-
-
 def _number(w: float) -> sp.Expr:
     """A direction's component as SymPy: an integer when it is one (1·y reads as y, not 1.0·y)."""
     return sp.Integer(int(w)) if float(w).is_integer() else sp.Float(w)
 
 
-def _not_finite_code(out):
+def _not_finite_code(out, xp):
     """Per row of ``out``: 0 where it is all finite, else INFINITE if an entry is ±inf, else NOT_FINITE.
     One reduction over ``out``, not two (all finite, any inf): at n = 10^4 each costs a pass over it."""
-    worst = jnp.max(jnp.where(jnp.isinf(out), 2, jnp.isnan(out)).astype(jnp.int8), axis=-1)
-    return jnp.array([0, NOT_FINITE, INFINITE], jnp.int8)[worst]
+    worst = xp.max(xp.where(xp.isinf(out), 2, xp.isnan(out)).astype(np.int8), axis=-1)
+    return xp.asarray(np.array([0, NOT_FINITE, INFINITE], np.int8))[worst]
 
 
 def _basis(cols, i):
