@@ -24,6 +24,7 @@ import sympy as sp
 
 import tridiff as td
 from tridiff.definition import jaxpr, tracing
+from tridiff.definition.function import Symbols
 from tridiff.definition.jaxpr import trace_jax
 from tridiff.methods.reference import scaled_error
 
@@ -242,3 +243,21 @@ def test_each_primitive_reads_as_the_program_computes(name):
 def test_unsupported_programs_are_refused_plainly(fn, why):
     with pytest.raises(td.TraceError, match=why):
         trace_jax(fn, sp.symbols("x:3", real=True), vector=True)
+
+
+def test_a_program_of_a_long_vector_makes_no_symbols():
+    """10^5 variables: names, a gradient and its values, and not one SymPy symbol made (making them
+    took a second: more than the gradient's whole first call)."""
+    n = 10**5
+
+    def rosenbrock(w):
+        return jnp.sum(100.0 * (w[1:] - w[:-1] ** 2) ** 2 + (1 - w[:-1]) ** 2)
+
+    f = td.function(rosenbrock, variables=n)
+    g = td.gradient(f, "automatic")
+    point = RNG.standard_normal(n)
+    with jax.enable_x64(True):
+        expected = np.asarray(jax.grad(rosenbrock)(jnp.asarray(point)))
+    np.testing.assert_allclose(g(point), expected, rtol=1e-12, atol=1e-9)
+    assert f.kind == "program" and f.names[-1] == f"x{n - 1}" and len(f.variables) == n
+    assert isinstance(f.variables, Symbols) and f.variables._made is None

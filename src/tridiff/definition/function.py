@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import Callable
@@ -76,8 +77,8 @@ class Function:
 
     @cached_property
     def names(self) -> tuple[str, ...]:
-        """The variables' names, in order (kept: a function of a vector may have 10^4)."""
-        return tuple(v.name for v in self.variables)
+        """The variables' names, in order (kept: a function of a vector may have 10^5)."""
+        return names_of(self.variables)
 
     @property
     def symbol(self) -> sp.Symbol:
@@ -225,6 +226,46 @@ def _from_callable(fn: Callable, variables) -> Function:
     return Function(found.expr, found.symbols, found.kind, fn, found.reason)
 
 
+class Symbols(Sequence):
+    """The variables of a function of a long vector: real SymPy symbols, made when first asked for.
+
+    A program of 10^5 variables (no formula) never asks: making them took a second.
+
+    >>> v = Symbols(["x0", "x1"])
+    >>> v.names, list(v)
+    (('x0', 'x1'), [x0, x1])
+    """
+
+    def __init__(self, names):
+        self.names = tuple(names)
+        self._made: tuple[sp.Symbol, ...] | None = None
+
+    def _symbols(self) -> tuple[sp.Symbol, ...]:
+        if self._made is None:
+            self._made = tuple(sp.Symbol(name, real=True) for name in self.names)
+        return self._made
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, i):
+        return self._symbols()[i]
+
+    def __iter__(self):
+        return iter(self._symbols())
+
+    def __eq__(self, other) -> bool:
+        return self.names == names_of(other) if isinstance(other, (Symbols, tuple)) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.names)
+
+
+def names_of(variables) -> tuple[str, ...]:
+    """The names of a sequence of variables, without making the symbols of a :class:`Symbols`."""
+    return variables.names if isinstance(variables, Symbols) else tuple(v.name for v in variables)
+
+
 @dataclass(frozen=True)
 class Reading:
     """What tracing a callable found: its formula, or why it has none.
@@ -246,10 +287,10 @@ class Reading:
 def trace_callable(fn: Callable, variables) -> Reading:
     """Read a callable (NumPy code first, then jax.numpy) into a formula, or say why it has none."""
     names, vector = _parameter_names(fn, variables)
-    symbols = tuple(sp.Symbol(name, real=True) for name in names)
     if vector and len(names) > MAX_SYMBOLIC:
-        return _without_formula(fn, symbols, f"f has {len(names)} variables, more than the "
-                                             f"{MAX_SYMBOLIC} tridiff traces into a formula")
+        return _without_formula(fn, Symbols(names), f"f has {len(names)} variables, more than the "
+                                                    f"{MAX_SYMBOLIC} tridiff traces into a formula")
+    symbols = tuple(sp.Symbol(name, real=True) for name in names)
     errors, expr = {}, None
     for kind, trace in (("numpy", trace_numpy), ("jax", _trace_jax)):
         try:

@@ -322,7 +322,7 @@ def derivative(f, method: str = "auto", order: int = 1, *, wrt: str | None = Non
     7.0
     """
     f = function(f)
-    names = [v.name for v in f.variables]
+    names = list(f.names)
     if wrt is not None and wrt not in names:
         raise TridiffError(f"unknown variable {wrt!r}: f's variables are {', '.join(names)}")
     if len(names) > 1:

@@ -32,7 +32,7 @@ from ..analysis.switches import Switch, analyse, collect_switches, variation, va
 from ..compiler.backends import JAX, NUMPY, Backend
 from ..compiler.lowering import Lowering
 from ..compiler.runner import elementwise
-from ..definition.function import Function, function, trace_callable
+from ..definition.function import Function, function, names_of, trace_callable
 from ..definition.points import as_rows
 from ..errors import MethodUnavailableError, TridiffError
 from ..reasons import INFINITE, NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, reasons_of
@@ -75,7 +75,7 @@ class MultiDerivative:
         # where each f_i varies on a scale of its own (sin(x·y) at x = 1e4): its numeric step must stay inside it
         self.rates = tuple(variation_rates(f.expr, variables) if self.formula and method == "numeric" else ()
                            for f in functions)
-        self._names = tuple(v.name for v in variables)  # once, not per call: n can be 10^4
+        self._names = names_of(variables)  # once, not per call: n can be 10^5
         self._kernels = {}
 
     # -- the formulas ------------------------------------------------------------------------
@@ -413,13 +413,13 @@ def _make(sources, variables, kind, method, scheme, accuracy, weights_of=None) -
     functions = tuple(function(s, variables) for s in sources)
     if variables is not None and not isinstance(variables, int):
         names = list(variables)
-    elif len({f.variables for f in functions}) == 1:  # f's own order (a vector's: x0, x1, …, x10, …)
-        names = [v.name for v in functions[0].variables]
+    elif len({f.names for f in functions}) == 1:  # f's own order (a vector's: x0, x1, …, x10, …)
+        names = list(functions[0].names)
     else:
-        names = sorted({v.name for f in functions for v in f.variables})
+        names = sorted({name for f in functions for name in f.names})
     # f's own symbols where they are the ones named: making 10^5 symbols again took a second
     own = functions[0].variables
-    symbols = own if [v.name for v in own] == names else tuple(sp.Symbol(name, real=True) for name in names)
+    symbols = own if list(functions[0].names) == names else tuple(sp.Symbol(name, real=True) for name in names)
     if method == "auto":
         method = "symbolic" if all(f.expr is not None for f in functions) else "automatic"
     if method not in METHODS:
