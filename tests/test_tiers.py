@@ -163,3 +163,17 @@ def test_derivatives_of_several_variables_are_the_same_in_both_tiers(make):
     np.testing.assert_array_equal(a.reasons, b.reasons)
     np.testing.assert_allclose(a.values, b.values, rtol=ROUNDING, atol=ROUNDING)
     assert a.undefined.any() and not a.undefined.all()
+
+
+def test_a_long_batch_met_twice_compiles_its_chunks_and_its_own_length_at_once():
+    """The second call of a long batch queues both the chunk kernel and the length's own: after it
+    the compiled kernel of exactly that length serves (no third call in chunks)."""
+    d = td.derivative("abs(x) + sin(x)*cos(x)")
+    x = np.linspace(-5, 5, 200_003)  # 0 among them: the kink, in one chunk
+    expected = np.where(x == 0, np.nan, np.sign(x) + np.cos(2 * x))
+    for _ in range(2):
+        np.testing.assert_allclose(d(x), expected, rtol=1e-12, atol=1e-12)
+    assert settle(120), "compiles still queued after 120 s"
+    (state,) = d._fast.exact.values()
+    assert callable(state), d._fast.exact
+    np.testing.assert_allclose(d(x), expected, rtol=1e-12, atol=1e-12)

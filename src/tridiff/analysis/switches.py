@@ -280,25 +280,34 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
             left_out = left_out | (flag & (sum(xp.abs(natural.array(g, like)) for g in s.grad) > 0))
 
     if lefts:
-        low_l, low_r = Lowering(env, lefts, natural, backend=backend), Lowering(env, rights, natural, backend=backend)
-        ls = [[low_l.array(e, like) for e in exprs] for exprs in orders]
-        rs = [[low_r.array(e, like) for e in exprs] for exprs in orders]
-        at_switch = xp.zeros(like.shape, np.int8)
-        for k in range(top, 0, -1):
-            for lv, rv in zip(ls[k], rs[k]):
-                at_switch = xp.where(close(lv, rv, xp), at_switch, KINK)
-                at_switch = xp.where(xp.isfinite(lv) & xp.isfinite(rv), at_switch,
-                                      xp.where(xp.isinf(lv) | xp.isinf(rv), INFINITE, NOT_FINITE))
-        # f must be continuous; f itself must match where the switch is exactly at the point.
-        for f, lv, rv in zip(at(0), ls[0], rs[0]):
-            jump = ~close(lv, rv, xp) | (exact & ~close(f, rv, xp))
-            at_switch = xp.where(jump, JUMP, at_switch)
-        at_switch = xp.where(left_out | right_out, DOMAIN_ENDPOINT, at_switch).astype(np.int8)
-        code = xp.where(flagged, at_switch, code)
-        if top:
-            left = [xp.where(left_out, xp.nan, xp.where(flagged, lv, v)) for lv, v in zip(ls[top], at(top))]
-            right = [xp.where(right_out, xp.nan, xp.where(flagged, rv, v)) for rv, v in zip(rs[top], at(top))]
-            value = [xp.where(flagged, rv, v) for rv, v in zip(rs[top], at(top))]
+        def forced():
+            # in a branch of its own (lax.cond): values lowered here stay here, so f gets a Lowering
+            # of its own rather than filling the natural one's memo
+            fs = vals[0] or [Lowering(env, backend=backend).array(e, like) for e in orders[0]]
+            low_l, low_r = (Lowering(env, sides, natural, backend=backend) for sides in (lefts, rights))
+            ls = [[low_l.array(e, like) for e in exprs] for exprs in orders]
+            rs = [[low_r.array(e, like) for e in exprs] for exprs in orders]
+            at_switch = xp.zeros(like.shape, np.int8)
+            for k in range(top, 0, -1):
+                for lv, rv in zip(ls[k], rs[k]):
+                    at_switch = xp.where(close(lv, rv, xp), at_switch, KINK)
+                    at_switch = xp.where(xp.isfinite(lv) & xp.isfinite(rv), at_switch,
+                                         xp.where(xp.isinf(lv) | xp.isinf(rv), INFINITE, NOT_FINITE))
+            # f must be continuous; f itself must match where the switch is exactly at the point.
+            for f, lv, rv in zip(fs, ls[0], rs[0]):
+                jump = ~close(lv, rv, xp) | (exact & ~close(f, rv, xp))
+                at_switch = xp.where(jump, JUMP, at_switch)
+            at_switch = xp.where(left_out | right_out, DOMAIN_ENDPOINT, at_switch).astype(np.int8)
+            if not top:
+                return xp.where(flagged, at_switch, code), None, None, None
+            return (xp.where(flagged, at_switch, code),
+                    [xp.where(left_out, np.nan, xp.where(flagged, lv, v)) for lv, v in zip(ls[top], value)],
+                    [xp.where(right_out, np.nan, xp.where(flagged, rv, v)) for rv, v in zip(rs[top], value)],
+                    [xp.where(flagged, rv, v) for rv, v in zip(rs[top], value)])
+
+        # Points exactly on a switch are rare: a batch without one skips the one-sided formulas,
+        # which cost as much again as the derivative itself (|x| + sin x cos x: 2.4x raw JAX).
+        code, left, right, value = backend.cond(xp.any(flagged), forced, lambda: (code, left, right, value))
 
     # Where f has no domain or pole switch it is defined on all of R^n (an overflow to inf in
     # float64 is no reason to deny f' there), so its values need not be checked.

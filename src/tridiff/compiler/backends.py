@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 from functools import cached_property
+from typing import Callable
 
 import numpy as np
 
@@ -53,6 +54,15 @@ class Backend:
         from jax import lax
 
         return lax.rsqrt(base)
+
+    def cond(self, pred, if_true: Callable, if_false: Callable):
+        """``if_true()`` where ``pred`` (a boolean scalar) holds, else ``if_false()``, computing one
+        of them only (``lax.cond`` in XLA: both return arrays of the same shapes and dtypes)."""
+        if self.name == "numpy":
+            return if_true() if pred else if_false()
+        from jax import lax
+
+        return lax.cond(pred, if_true, if_false)
 
     def __repr__(self) -> str:
         return f"<backend {self.name}>"

@@ -132,25 +132,27 @@ class Elementwise:
             return self._padded(batch, size)
         chunk = CHUNK if not row else max(1, TABLE_CHUNK // math.prod(row))  # points per call
         size = bucket(n, 1 if row else SMALLEST)
-        if self.numpy_fn is not None and _forced != "jax":
-            key = (min(size, chunk), row, batch.dtype)  # the padded or chunk kernel that would serve it
-            if _forced == "numpy" or self.warm.get(key) is not True:
-                return self._numpy_or_later(key, batch)
         # A length gets a kernel of its own when chunks would serve it, or (a row of a table being
         # costly: a gradient of 10^4 variables) when padding would add rows to compute.
+        exact = None
         if n > chunk or (row and n != size):
             # only a flat batch can be split so that the rest is aligned (rows may not divide 64 bytes)
             head = 0 if row else min((-batch.ctypes.data % 64) // batch.itemsize, n)
-            key = (head, n - head, row, batch.dtype)
-            kernel = self.exact.get(key)
+            exact = (head, n - head, row, batch.dtype)
+        if self.numpy_fn is not None and _forced != "jax":
+            key = (min(size, chunk), row, batch.dtype)  # the padded or chunk kernel that would serve it
+            if _forced == "numpy" or self.warm.get(key) is not True:
+                return self._numpy_or_later(key, batch, exact)
+        if exact is not None:
+            kernel = self.exact.get(exact)
             if callable(kernel):
                 with x64():
                     return _each(kernel(batch[:head], batch[head:]), to_numpy)
-            if kernel is None and key in self.seen and len(self.exact) < MAX_EXACT:
-                self._exact_later(key)
+            if kernel is None and exact in self.seen and len(self.exact) < MAX_EXACT:
+                self._exact_later(exact)
             if len(self.seen) >= MAX_SEEN:
                 self.seen.clear()
-            self.seen.add(key)
+            self.seen.add(exact)
             if n > chunk:
                 return self._chunked(batch, head, chunk)
         return self._padded(batch, size)
@@ -181,12 +183,15 @@ class Elementwise:
         with x64():
             return self.jitted(block)
 
-    def _numpy_or_later(self, key, batch: np.ndarray) -> Result:
+    def _numpy_or_later(self, key, batch: np.ndarray, exact=None) -> Result:
         """The batch by NumPy, its kernel (``key``) not being compiled; compiling it starts the
-        second time it is needed."""
+        second time it is needed, and with it the kernel of the batch's ``exact`` length, if it
+        would get one (see :meth:`__call__`)."""
         if _forced is None and key not in self.warm:
             if key in self.met:
                 self._warm_later(key)
+                if exact is not None and exact not in self.exact and len(self.exact) < MAX_EXACT:
+                    self._exact_later(exact)
             self.met.add(key)
         return self._numpy(batch)
 
