@@ -10,6 +10,8 @@
   run as tridiff runs it (under ``jax.enable_x64``) and against the formula in NumPy.
 - **start-up**: ``import tridiff`` in a fresh interpreter against ``import numpy, sympy``, and
   ``tridiff --help`` / ``--version`` against ``python -c pass``.
+- **large arrays**: peak memory of ``d(x)`` and ``d.evaluate(x)`` on 10^8 points (10^7 with
+  ``quick``), each in a fresh interpreter, in each tier, against the input's and output's bytes.
 
 ``tridiff bench`` prints it beside the throughput sweeps; ``benchmarks/bench_everyday.py`` too.
 """
@@ -39,22 +41,27 @@ GRADIENT = "(1 - x)**2 + 100*(y - x**2)**2"  # Rosenbrock's function of 2 variab
 
 @dataclass(frozen=True)
 class Figure:
-    """One measurement and the reference timed beside it: ``seconds / reference_seconds``."""
+    """One measurement and the reference measured beside it: ``value / reference_value``, in
+    seconds, or in bytes (``unit``) for memory."""
 
     group: str
     case: str
-    seconds: float
+    value: float
     reference: str
-    reference_seconds: float
+    reference_value: float
     target: str = ""
+    unit: str = "s"
 
     @property
     def ratio(self) -> float:
-        return self.seconds / self.reference_seconds
+        return self.value / self.reference_value
+
+    def shown(self, value: float) -> str:
+        return format_seconds(value) if self.unit == "s" else f"{value / 1e9:.3g} GB"
 
     def to_dict(self) -> dict:
-        return {"group": self.group, "case": self.case, "seconds": json_number(self.seconds),
-                "reference": self.reference, "reference_seconds": json_number(self.reference_seconds),
+        return {"group": self.group, "case": self.case, "value": json_number(self.value), "unit": self.unit,
+                "reference": self.reference, "reference_value": json_number(self.reference_value),
                 "ratio": json_number(self.ratio), "target": self.target}
 
 
@@ -65,7 +72,7 @@ class Everyday(Presented):
     figures: tuple[Figure, ...]
     load_average: float
 
-    GROUPS = ("new array size", "new batch size", "memory offset", "small calls", "start-up")
+    GROUPS = ("new array size", "new batch size", "memory offset", "small calls", "start-up", "large arrays")
 
     def to_dict(self) -> dict:
         return {"load_average": json_number(self.load_average), "figures": [f.to_dict() for f in self.figures]}
@@ -76,7 +83,7 @@ class Everyday(Presented):
     def sections(self) -> list[Section]:
         out = []
         for group in self.GROUPS:
-            rows = [[f.case, format_seconds(f.seconds), f.reference, format_seconds(f.reference_seconds),
+            rows = [[f.case, f.shown(f.value), f.reference, f.shown(f.reference_value),
                      _times(f.ratio), f.target] for f in self.figures if f.group == group]
             if rows:
                 out.append(Section(group, ("case", "time", "reference", "its time", "ratio", "target"), rows))
@@ -118,6 +125,7 @@ def everyday(quick: bool = False) -> Everyday:
                                        repeat))
     figures += _small_calls(d, repeat * 40)
     figures += _start_up(runs)
+    figures += _large(10**7 if quick else 10**8)
     return Everyday(tuple(figures), os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan"))
 
 
@@ -178,3 +186,45 @@ def _fresh(args: list[str], runs: int) -> float:
         subprocess.run(args, check=True, capture_output=True)
         samples.append(time.perf_counter() - start)
     return float(np.median(samples))
+
+
+_LARGE_CHILD = """
+import sys, numpy as np
+import tridiff as td
+from tridiff.compiler.runner import settle, tier
+
+def status(field):  # kB
+    return next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith(field))
+
+n, how = int(sys.argv[1]), sys.argv[2]
+x = np.linspace(-5, 5, n)
+d = td.derivative({text!r})
+d(x[:100])  # the imports a call needs, before the baseline
+open("/proc/self/clear_refs", "w").write("5")  # the high-water mark, from here
+before = status("VmRSS:")
+with tier("numpy" if how.startswith("numpy") else "jax"):
+    for _ in range(1 if how.startswith("numpy") else 3):  # the JAX tier: chunks, then the length's own kernel
+        out = d.evaluate(x) if how.endswith("evaluate") else d(x)
+        settle()
+        size = sum(a.nbytes for a in vars(out).values() if isinstance(a, np.ndarray)) if how.endswith("evaluate") \\
+            else out.nbytes
+        del out
+print((status("VmHWM:") - before) * 1024 + x.nbytes, x.nbytes + size)
+"""
+
+
+def _large(n: int) -> list[Figure]:
+    """Peak memory on n points in a fresh interpreter per case (Linux's high-water mark of resident
+    memory, reset once the input is made): the input and the peak growth over it, against the
+    input's and the output's bytes. The output of ``d.evaluate`` counts reasons (an object array)."""
+    if not os.path.exists("/proc/self/clear_refs"):  # not Linux: no high-water mark to reset
+        return []
+    out = []
+    for how, case in (("numpy", "d(x), first call (NumPy)"), ("jax", "d(x), compiled kernels"),
+                      ("numpy-evaluate", "d.evaluate(x), first call (NumPy)")):
+        child = subprocess.run([sys.executable, "-c", _LARGE_CHILD.format(text=TEXT), str(n), how],
+                               check=True, capture_output=True, text=True)
+        peak, reference = (float(v) for v in child.stdout.split())
+        out.append(Figure("large arrays", f"{case} on {n:.0e} points: peak memory", peak, "input + output",
+                          reference, "≤ 3x", unit="B"))
+    return out
