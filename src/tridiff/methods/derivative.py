@@ -169,16 +169,17 @@ class Derivative:
 
     def _kernel(self, fast: bool):
         # d(x) wants the rich program's first output only, already NaN where f^(n) does not exist;
-        # XLA drops the work for the outputs left unused (reasons, one-sided values, error estimates).
+        # XLA drops the work for the outputs left unused (reasons, one-sided values), and neither
+        # tier estimates errors for it.
         def program(backend, x):
-            out = self._rich_program(backend, x)
+            out = self._rich_program(backend, x, errors=not fast)
             return out[0] if fast else out
 
         # the automatic method is JAX's differentiation: it has no NumPy tier
         return elementwise(lambda x: program(JAX, x),
                            (lambda x: program(NUMPY, x)) if self.method != "automatic" else None)
 
-    def _rich_program(self, backend: Backend, x):
+    def _rich_program(self, backend: Backend, x, errors: bool = True):
         f, n, xp = self.function, self.order, backend.xp
         analysis = self._analysis(backend, x)
         code, error = analysis.code, xp.zeros_like(x)
@@ -187,7 +188,7 @@ class Derivative:
         elif self.method == "automatic":
             value = automatic.nth_derivative(f.program(), n)(x)
         else:
-            est = self._estimate(backend, x, analysis)
+            est = self._estimate(backend, x, analysis, errors)
             value, error = est.value, est.error
             code = xp.where(code == 0, est.code, code)
         code = xp.where((code == 0) & ~xp.isfinite(value), not_finite_code(value, xp), code).astype(np.int8)
@@ -208,16 +209,16 @@ class Derivative:
         return analyse({f.symbol: x}, [(e,) for e in exprs], self.switches, along=f.symbol, rates=rates,
                        backend=backend)
 
-    def _estimate(self, backend: Backend, x, analysis) -> numeric.Estimate:
+    def _estimate(self, backend: Backend, x, analysis, errors: bool = True) -> numeric.Estimate:
         if self.scheme == "complex-step":
-            return self._complex_step(backend, x, analysis)
+            return self._complex_step(backend, x, analysis, errors)
         f = self.function
-        bound = Lowering({f.symbol: x}, backend=backend).bound(f.expr)
+        bound = Lowering({f.symbol: x}, backend=backend).bound(f.expr) if errors else None
         return self._numeric(f.program(backend), x, backend, analysis.flagged, analysis.distance,
-                             analysis.clearance, analysis.smear, bound)
+                             analysis.clearance, analysis.smear, bound, errors=errors)
 
     def _numeric(self, values_at, x, backend: Backend, flagged=None, distance=None, clearance=None, smear=None,
-                 bound=None, opaque=False):
+                 bound=None, opaque=False, errors=True):
         states_at = None
         if self.function.expr is not None and self.switches:
             symbol, args = self.function.symbol, [s.arg for s in self.switches]
@@ -228,9 +229,9 @@ class Derivative:
 
         return numeric.differentiate(values_at, x, self.order, backend.xp, scheme=self.scheme, accuracy=self.accuracy,
                                      opaque=opaque, states_at=states_at, flagged=flagged, distance=distance,
-                                     clearance=clearance, smear=smear, bound=bound, step=self.step)
+                                     clearance=clearance, smear=smear, bound=bound, step=self.step, errors=errors)
 
-    def _complex_step(self, backend: Backend, x, analysis):
+    def _complex_step(self, backend: Backend, x, analysis, errors: bool = True):
         """Complex step on f's analytic continuation; on a kink, the mean of its two branches'."""
         f, xp = self.function, backend.xp
 
@@ -238,11 +239,11 @@ class Derivative:
             return lambda z: Lowering({f.symbol: z}, switches, analytic=True, backend=backend).array(f.expr, z)
 
         # The branch's continuation is analytic across a kink: only poles and domain edges limit h.
-        est = numeric.complex_step(along(), x, xp, distance=analysis.distance, step=self.step)
+        est = numeric.complex_step(along(), x, xp, distance=analysis.distance, step=self.step, errors=errors)
         if not analysis.lefts:
             return est
-        left = numeric.complex_step(along(analysis.lefts), x, xp, step=self.step)
-        right = numeric.complex_step(along(analysis.rights), x, xp, step=self.step)
+        left = numeric.complex_step(along(analysis.lefts), x, xp, step=self.step, errors=errors)
+        right = numeric.complex_step(along(analysis.rights), x, xp, step=self.step, errors=errors)
         value = xp.where(analysis.flagged, 0.5 * (left.value + right.value), est.value)
         error = xp.where(analysis.flagged, est.error + xp.abs(left.value - right.value), est.error)
         return numeric.Estimate(value, error, est.code, left.value, right.value, est.step)

@@ -181,7 +181,7 @@ def _apply(xp, st: Stencil, f: _Values, h, order: int, scale: int = 1):
     return total, rounding
 
 
-def _estimate(xp, st: Stencil, f: _Values, h, order: int, eps: float, smear=None, bound=None):
+def _estimate(xp, st: Stencil, f: _Values, h, order: int, eps: float, smear=None, bound=None, errors=True):
     """A stencil's value and error estimate: truncation plus round-off, doubled for safety.
 
     Truncation: from the same stencil at 2h; for Richardson, whose steps are large enough that
@@ -192,9 +192,12 @@ def _estimate(xp, st: Stencil, f: _Values, h, order: int, eps: float, smear=None
     without a formula by 2 ulps; and by up to
     its slope times eps·smear where f's program rounds the arguments it computes from x (an ulp of
     each argument; see :class:`tridiff.analysis.switches.Analysis`): sin(1e8·x) at 3 is off by
-    9e7·eps·3, which the step 1e-11 magnifies to 1e4.
+    9e7·eps·3, which the step 1e-11 magnifies to 1e4. Without ``errors`` the estimate is 0, and f
+    is evaluated at no point for it (NumPy computes what it is asked: d(x) wants values only).
     """
     value, rounding = _apply(xp, st, f, h, order)
+    if not errors:
+        return value, 0.0
     total_weight = float(sum(abs(w) for w in st.weights))
     # the stencil's own sum rounds too: about an ulp of each term
     noise = 3 * rounding if bound is None else rounding + total_weight * bound / h**order
@@ -252,7 +255,7 @@ def _power_of_two_below(h, xp):
 def differentiate(
     values_at: Callable, x, order: int, xp, *, scheme: str = "central", accuracy: int | None = None,
     opaque: bool = False, states_at: Callable | None = None, flagged=None, distance=None,
-    clearance=None, smear=None, bound=None, step: float | None = None,
+    clearance=None, smear=None, bound=None, step: float | None = None, errors: bool = True,
 ) -> Estimate:
     """The ``order``-th derivative of f at ``x`` by finite differences, in array module ``xp``.
 
@@ -269,6 +272,7 @@ def differentiate(
             kink: see :func:`step_size`.
         smear: the rounding of f's own arguments, for the error estimate: see :func:`_estimate`.
         bound: a running error bound of f's values at x (in units of eps), for the same.
+        errors: estimate the errors (False: values only, the estimate 0).
         step: a relative step overriding the default.
     """
     accuracy = accuracy or DEFAULT_ACCURACY[scheme]
@@ -278,7 +282,7 @@ def differentiate(
     h = (step_size(x, rel, xp, flagged=flagged) if step is not None
          else step_size(x, rel, xp, distance, flagged, clearance, _reach(main)))
     f = _Values(values_at, x, h)
-    value, error = _estimate(xp, main, f, h, order, eps, smear, bound)
+    value, error = _estimate(xp, main, f, h, order, eps, smear, bound, errors)
     code = xp.zeros(x.shape, np.int8)
     if distance is not None and step is None:
         # Where the floats near x are so far apart that the step had to grow well past rel·d, the
@@ -290,8 +294,8 @@ def differentiate(
         return Estimate(value, error, code, value, value, h)
 
     fwd, bwd = stencil("forward", order, accuracy), stencil("backward", order, accuracy)
-    v_f, e_f = _estimate(xp, fwd, f, h, order, eps, smear, bound)
-    v_b, e_b = _estimate(xp, bwd, f, h, order, eps, smear, bound)
+    v_f, e_f = _estimate(xp, fwd, f, h, order, eps, smear, bound, errors)
+    v_b, e_b = _estimate(xp, bwd, f, h, order, eps, smear, bound, errors)
     if opaque:
         return _resolve_opaque(f, x, main, order, accuracy, rel, eps, Estimate(value, error, code, v_b, v_f))
 
@@ -316,7 +320,8 @@ def differentiate(
     return Estimate(value, error, code, value, value, h)
 
 
-def complex_step(complex_values_at: Callable, x, xp, *, distance=None, step: float | None = None) -> Estimate:
+def complex_step(complex_values_at: Callable, x, xp, *, distance=None, step: float | None = None,
+                 errors: bool = True) -> Estimate:
     """f'(x) = Im f(x + ih) / h: no difference of nearby values, so no cancellation.
 
     ``complex_values_at`` evaluates f's analytic continuation along the real axis. The step is
@@ -339,7 +344,7 @@ def complex_step(complex_values_at: Callable, x, xp, *, distance=None, step: flo
     value = xp.where(xp.isfinite(xp.real(z)), xp.imag(z) / h, np.nan)
     # Truncation: the value at 2h errs by 4·h²·f'''/6, the one at h by h²·f'''/6 (only the estimate
     # needs it: XLA drops this evaluation from d(x)); rounding: f is off by a few ulps; Im f's floor.
-    truncation = xp.abs(xp.imag(complex_values_at(x + 2j * h)) / (2 * h) - value) / 3
+    truncation = xp.abs(xp.imag(complex_values_at(x + 2j * h)) / (2 * h) - value) / 3 if errors else 0.0
     error = 2 * truncation + 16 * float(info.eps) * xp.abs(value) + float(info.tiny) / h
     code = xp.zeros(x.shape, np.int8)
     if distance is not None and step is None:
