@@ -148,11 +148,7 @@ class Elementwise:
             if callable(kernel):
                 with x64():
                     return _each(kernel(batch[:head], batch[head:]), to_numpy)
-            if kernel is None and exact in self.seen and len(self.exact) < MAX_EXACT:
-                self._exact_later(exact)
-            if len(self.seen) >= MAX_SEEN:
-                self.seen.clear()
-            self.seen.add(exact)
+            self._meet(exact)
             if n > chunk:
                 return self._chunked(batch, head, chunk)
         return self._padded(batch, size)
@@ -185,15 +181,24 @@ class Elementwise:
 
     def _numpy_or_later(self, key, batch: np.ndarray, exact=None) -> Result:
         """The batch by NumPy, its kernel (``key``) not being compiled; compiling it starts the
-        second time it is needed, and with it the kernel of the batch's ``exact`` length, if it
-        would get one (see :meth:`__call__`)."""
-        if _forced is None and key not in self.warm:
-            if key in self.met:
-                self._warm_later(key)
-                if exact is not None and exact not in self.exact and len(self.exact) < MAX_EXACT:
-                    self._exact_later(exact)
-            self.met.add(key)
+        second time it is needed, as does that of the batch's ``exact`` length, if it would get one
+        (see :meth:`__call__`): both are ready when the chunks are."""
+        if _forced is None:
+            if key not in self.warm:
+                if key in self.met:
+                    self._warm_later(key)
+                self.met.add(key)
+            if exact is not None:
+                self._meet(exact)
         return self._numpy(batch)
+
+    def _meet(self, exact) -> None:
+        """Count a meeting of a length that would get a kernel of its own: the second queues its compile."""
+        if exact in self.seen and exact not in self.exact and len(self.exact) < MAX_EXACT:
+            self._exact_later(exact)
+        if len(self.seen) >= MAX_SEEN:
+            self.seen.clear()
+        self.seen.add(exact)
 
     def _numpy(self, batch: np.ndarray) -> Result:
         n, out = batch.shape[0], None
