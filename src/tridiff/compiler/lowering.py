@@ -57,7 +57,7 @@ class Lowering:
     def __init__(self, env: dict, switches: dict | None = None, natural: Lowering | None = None,
                  analytic: bool = False, backend: Backend = JAX):
         self.memo: dict = dict(env)
-        self.env, self.bounds = env, {}
+        self.env, self.variances = env, {}
         self.switches = switches or {}
         self.backend = backend
         self.xp = xp = backend.xp
@@ -143,11 +143,11 @@ class Lowering:
 
     def _variance(self, expr):
         try:
-            return self.bounds[expr]
+            return self.variances[expr]
         except KeyError:
             pass
         value = self._variance_of(expr)
-        self.bounds[expr] = value
+        self.variances[expr] = value
         return value
 
     def _variance_of(self, e):
