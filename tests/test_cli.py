@@ -231,7 +231,46 @@ BAD_INPUT = {  # name: (arguments, a word the message must contain)
     "plot to .txt": (("plot", "x", "-o", "plot.txt"), ".png"),
     "invalid UTF-8": (("diff", "x\udcff"), "not allowed"),  # the byte 0xff, as a shell passes $'x\xff'
     "nan as a variable": (("diff", "nan"), "nan"),
+    "several variables, no --wrt": (("diff", "x*y", "--at", "1,2"), "--wrt"),
+    "unknown --wrt": (("diff", "x*y", "--wrt", "q", "--at", "1,2"), "'q'"),
+    "--at not whole points": (("grad", "x*y", "--at", "1,2,3"), "3 numbers"),
+    "grad without --at": (("grad", "x*y"), "--at 1,1"),
 }
+
+
+SEVERAL = "x*y + abs(z)"  # a kink on the plane z = 0
+
+
+@pytest.fixture(scope="module")
+def several_runs(workdir):
+    at = ("--at", "1,2,3,0.5,-1,0")  # the second point is on the kink
+    return run_all({
+        "partial json": ("diff", SEVERAL, "--wrt", "z", *at, "--json"),
+        "partial": ("diff", SEVERAL, "--wrt", "z", *at),
+        "grad json": ("grad", SEVERAL, *at, "--json"),
+        "grad": ("grad", SEVERAL, *at),
+    }, workdir)
+
+
+def test_diff_wrt_is_the_partial_derivative_with_nan_on_the_kink(several_runs):
+    data = strict_json(ok(several_runs["partial json"]).stdout)
+    assert set(data) == {"function", "variables", "derivative", "points", "methods", "undefined"}
+    assert data["variables"] == ["x", "y", "z"] and data["derivative"] == "sign(z)"
+    assert data["points"] == [[1.0, 2.0, 3.0], [0.5, -1.0, 0.0]] and data["undefined"] == [[0.5, -1.0, 0.0]]
+    for method, values in data["methods"].items():
+        assert values[0] == pytest.approx(1.0, rel=1e-9) and values[1] is None, method
+    human = ok(several_runs["partial"]).stdout
+    assert "∂f/∂z" in human and "(0.5, -1, 0)" in human and "kink" in human
+
+
+def test_grad_gives_the_gradient_by_every_method(several_runs):
+    data = strict_json(ok(several_runs["grad json"]).stdout)
+    assert data["derivative"] == "Matrix([[y, x, sign(z)]])"
+    for method, rows in data["methods"].items():
+        np.testing.assert_allclose(rows[0], [2.0, 1.0, 1.0], rtol=1e-9, err_msg=method)
+        assert rows[1] == [None, None, None], method
+    human = ok(several_runs["grad"]).stdout
+    assert "[y  x  sign(z)]" in human and "∇f" in human  # the formula printed as it is, not read as markup
 
 
 @pytest.fixture(scope="module")

@@ -75,21 +75,46 @@ def _console():
     return Console()
 
 
+def _rows(text: str | None, names: tuple[str, ...]) -> np.ndarray:
+    """--at for a function of several variables: its numbers taken n at a time, one point each."""
+    n = len(names)
+    if text is None:
+        raise TridiffError(f"f has {n} variables ({', '.join(names)}): give points with --at, {n} numbers each "
+                           f"(--at {','.join(['1'] * n)})")
+    values = _points(text)
+    if values.size % n:
+        raise TridiffError(f"--at has {values.size} numbers, not a whole number of points of {n} coordinates "
+                           f"({', '.join(names)})")
+    return values.reshape(-1, n)
+
+
 @cli.command("diff")
 @click.argument("expr")
-@click.option("--at", "at", default="-1,0,1,2", show_default=True, help="Points, separated by commas.")
+@click.option("--at", "at", default=None, help="Points, separated by commas (one variable: default -1,0,1,2; "
+              "several: their coordinates in turn, x,y,x,y,…).")
+@click.option("--wrt", default=None, help="For f of several variables: the variable of a partial derivative.")
 @click.option("--method", type=click.Choice(("all",) + METHODS), default="all", show_default=True)
 @click.option("--order", type=click.IntRange(1, 4), default=1, show_default=True, help="Order of the derivative.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
-def diff_command(expr, at, method, order, as_json):
+def diff_command(expr, at, wrt, method, order, as_json):
     """The derivative of EXPR and its values at points, by every method, with undefined points."""
-    import sympy as sp
-
     from ..definition.function import function
-    from ..methods.derivative import derivative
 
     f = function(expr)
-    xs = _points(at)
+    if len(f.variables) > 1 or wrt is not None:
+        if wrt is None:
+            raise TridiffError(f"f has variables ({', '.join(f.names)}): pass --wrt NAME for a partial derivative, "
+                               "or use `tridiff grad` for the gradient")
+        _partial(f, wrt, _rows(at, f.names), method, order, as_json)
+        return
+    _derivative(f, _points(at or "-1,0,1,2"), method, order, as_json)
+
+
+def _derivative(f, xs: np.ndarray, method: str, order: int, as_json: bool) -> None:
+    import sympy as sp
+
+    from ..methods.derivative import derivative
+
     derivatives = {m: derivative(f, method=m, order=order) for m in (METHODS if method == "all" else (method,))}
     results = {m: d.evaluate(xs) for m, d in derivatives.items()}
     first = next(iter(results.values()))
@@ -108,9 +133,10 @@ def diff_command(expr, at, method, order, as_json):
     console = _console()
     var = f.symbol.name
     name = f"{prime(order)}({var})"
-    console.print(f"f({var}) = {f}")
-    console.print(f"{name} =\n{sp.pretty(formula, use_unicode=True)}")
-    console.print(f"LaTeX: {sp.latex(formula)}")
+    # formulas are printed as they are: rich would read [ ] in them as markup
+    console.print(f"f({var}) = {f}", markup=False)
+    console.print(f"{name} =\n{sp.pretty(formula, use_unicode=True)}", markup=False)
+    console.print(f"LaTeX: {sp.latex(formula)}", markup=False)
     table = Table(title=name, show_header=True, header_style="bold")
     table.add_column(var, justify="right")
     for m in results:
@@ -118,6 +144,65 @@ def diff_command(expr, at, method, order, as_json):
     table.add_column("undefined: why")
     for i, x in enumerate(xs):
         table.add_row(f"{x:g}", *[_format(r.values[i]) for r in results.values()], first.reasons[i])
+    console.print(table)
+
+
+def _partial(f, wrt: str, points: np.ndarray, method: str, order: int, as_json: bool) -> None:
+    from ..methods.derivative import derivative
+
+    methods = METHODS if method == "all" else (method,)
+    results = {m: derivative(f, method=m, order=order, wrt=wrt).evaluate(points) for m in methods}
+    formula = derivative(f, method="symbolic", wrt=wrt).expr if "symbolic" in methods else None
+    _several(f, f"∂f/∂{wrt}", formula, points, results, as_json, lambda v: _format(float(v)))
+
+
+@cli.command("grad")
+@click.argument("expr")
+@click.option("--at", "at", default=None, help="Points: their coordinates in turn, separated by commas (x,y,x,y,…).")
+@click.option("--method", type=click.Choice(("all",) + METHODS), default="all", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a table.")
+def grad_command(expr, at, method, as_json):
+    """The gradient of EXPR, a formula in several variables, at points, by every method."""
+    from ..definition.function import function
+    from ..methods.multivariate import gradient
+
+    f = function(expr)
+    points = _rows(at, f.names)
+    methods = METHODS if method == "all" else (method,)
+    results = {m: gradient(f, m).evaluate(points) for m in methods}
+    formula = gradient(f, "symbolic").expr.T if "symbolic" in methods else None
+    _several(f, "∇f", formula, points, results, as_json, lambda g: "(" + ", ".join(_format(v) for v in g) + ")")
+
+
+def _several(f, name: str, formula, points: np.ndarray, results: dict, as_json: bool, shown) -> None:
+    """A derivative of f of several variables at points, by each method: a table, or one JSON object."""
+    first = next(iter(results.values()))
+    if as_json:
+        click.echo(json.dumps({
+            "function": str(f),
+            "variables": list(f.names),
+            "derivative": None if formula is None else str(formula),
+            "points": [[json_number(v) for v in p] for p in points],
+            "methods": {m: np.vectorize(json_number, otypes=[object])(r.values).tolist() for m, r in results.items()},
+            "undefined": [[json_number(v) for v in p] for p in points[first.undefined]],
+        }))
+        return
+    import sympy as sp
+    from rich.table import Table
+
+    console = _console()
+    console.print(f"f({', '.join(f.names)}) = {f}", markup=False)
+    if formula is not None:
+        console.print(f"{name} =\n{sp.pretty(formula, use_unicode=True)}", markup=False)
+        console.print(f"LaTeX: {sp.latex(formula)}", markup=False)
+    table = Table(title=name, show_header=True, header_style="bold")
+    table.add_column("(" + ", ".join(f.names) + ")", justify="right")
+    for m in results:
+        table.add_column(m, justify="right")
+    table.add_column("undefined: why")
+    for i, p in enumerate(points):
+        table.add_row("(" + ", ".join(f"{v:g}" for v in p) + ")", *[shown(r.values[i]) for r in results.values()],
+                      first.reasons[i])
     console.print(table)
 
 
