@@ -261,3 +261,43 @@ def test_a_program_of_a_long_vector_makes_no_symbols():
     np.testing.assert_allclose(g(point), expected, rtol=1e-12, atol=1e-9)
     assert f.kind == "program" and f.names[-1] == f"x{n - 1}" and len(f.variables) == n
     assert isinstance(f.variables, Symbols) and f.variables._made is None
+
+
+# -- the dimension from the point, as jax.grad takes it (issue 15) -------------------------------
+def scipy_rosen(v):
+    """Rosenbrock's function as SciPy documents it: a sum over range(len(v) - 1)."""
+    return sum(100.0 * (v[i + 1] - v[i] ** 2) ** 2 + (1 - v[i]) ** 2 for i in range(len(v) - 1))
+
+
+@pytest.mark.parametrize("n", [2, 5, 12])
+def test_a_function_of_a_vector_takes_its_length_from_the_point(n):
+    optimize = pytest.importorskip("scipy.optimize")
+    v = RNG.uniform(-2, 2, n)
+    for f in (scipy_rosen, td.function(scipy_rosen)):  # a callable, or a Function made of it
+        np.testing.assert_allclose(td.gradient(f)(v), optimize.rosen_der(v), rtol=1e-12, atol=1e-9)
+        np.testing.assert_allclose(td.hessian(f)(v), optimize.rosen_hess(v), rtol=1e-12, atol=1e-9)
+    batch = RNG.uniform(-2, 2, (4, n))  # a batch of points: n is the last axis
+    np.testing.assert_allclose(td.gradient(scipy_rosen, "numeric")(batch),
+                               np.stack([optimize.rosen_der(p) for p in batch]), rtol=1e-7)
+
+
+def test_numpy_and_jax_code_of_a_vector_need_no_variables():
+    np.testing.assert_array_equal(td.gradient(lambda v: np.maximum(v[0], v[1]))(np.array([1.0, 2.0])), [0.0, 1.0])
+    assert np.isnan(td.gradient(lambda v: np.maximum(v[0], v[1]))(np.array([2.0, 2.0]))).all()  # the kink
+    np.testing.assert_allclose(td.gradient(lambda v: jnp.sum(v**2))(np.array([1.0, 2.0, 3.0])), [2.0, 4.0, 6.0])
+    np.testing.assert_allclose(td.jacobian(lambda v: v * 2)(np.ones(3)), 2 * np.eye(3))
+    assert td.gradient(lambda x: x**2)(np.array([3.0])) == pytest.approx([6.0])  # one number stays one number
+
+
+def test_a_function_of_a_vector_says_what_is_wrong():
+    g = td.gradient(scipy_rosen)
+    with pytest.raises(td.TridiffError, match="known once"):
+        g.expr
+    g(np.ones(3))
+    assert g.shape == (3,) and g.expr is not None  # known now
+    with pytest.raises(td.TridiffError, match="4 coordinates, but f was first called with 3"):
+        g(np.ones(4))
+    with pytest.raises(td.TridiffError, match="use td.jacobian"):
+        td.gradient(lambda v: v * 2)(np.ones(3))
+    with pytest.raises(td.TridiffError, match="not one number"):
+        td.gradient(scipy_rosen)(2.0)

@@ -74,6 +74,9 @@ class Function:
     source: object = None
     opaque_reason: str | None = None
     cache: Cache = field(default_factory=Cache, repr=False, compare=False)
+    #: a callable of one parameter given without ``variables=``: read as a function of one number, and
+    #: by a gradient, Jacobian or Hessian as one of a vector too, its length taken from the points
+    vector_from_points: bool = False
 
     @cached_property
     def names(self) -> tuple[str, ...]:
@@ -223,7 +226,18 @@ def _from_callable(fn: Callable, variables) -> Function:
     found = trace_callable(fn, variables)
     if isinstance(found.expr, tuple):
         raise TridiffError(f"the function returns a vector of {len(found.expr)} values: use td.jacobian for it")
-    return Function(found.expr, found.symbols, found.kind, fn, found.reason)
+    return Function(found.expr, found.symbols, found.kind, fn, found.reason,
+                    vector_from_points=variables is None and one_parameter(fn))
+
+
+def one_parameter(fn: Callable) -> bool:
+    """Whether ``fn`` takes one argument: f(x) of a number, or (to a gradient given no
+    ``variables=``) f(v) of a vector."""
+    try:
+        names, vector = _parameter_names(fn, None)
+    except TridiffError:
+        return False
+    return len(names) == 1 and not vector
 
 
 class Symbols(Sequence):

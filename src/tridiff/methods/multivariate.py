@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Callable
 
 import jax
 import jax.numpy as jnp
@@ -32,7 +33,7 @@ from ..analysis.switches import Switch, analyse, collect_switches, variation, va
 from ..compiler.backends import JAX, NUMPY, Backend
 from ..compiler.lowering import Lowering
 from ..compiler.runner import elementwise
-from ..definition.function import Function, function, names_of, trace_callable
+from ..definition.function import Function, function, names_of, one_parameter, trace_callable
 from ..definition.points import as_rows
 from ..errors import MethodUnavailableError, TridiffError
 from ..reasons import INFINITE, NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, reasons_of
@@ -448,36 +449,118 @@ def _scalar(f, what: str):
     return f
 
 
-def gradient(f, method: str = "auto", *, variables=None, scheme=None, accuracy=None) -> MultiDerivative:
+class PerDimension:
+    """The derivative of a Python function of one vector given without ``variables=``, as ``jax.grad``
+    takes it: its length n comes from the last axis of the first points it is called at, and the
+    derivative is made (traced, compiled) for that n. Points of another length are refused.
+
+    >>> import numpy as np, tridiff as td
+    >>> g = td.gradient(lambda v: np.sum(v[1:] * v[:-1]))
+    >>> g(np.array([1.0, 2.0, 3.0]))
+    array([2., 4., 2.])
+    """
+
+    def __init__(self, kind: str, make: Callable[[int], MultiDerivative]):
+        self.kind, self._make, self._made = kind, make, None
+
+    def for_dimension(self, n: int) -> MultiDerivative:
+        """The derivative for f of n variables (the n of the first call)."""
+        if self._made is None:
+            self._made = (n, self._make(n))
+        elif self._made[0] != n:
+            raise TridiffError(f"points with {n} coordinates, but f was first called with {self._made[0]}: a "
+                               f"function of a vector keeps its length (make another {self.kind} for another n)")
+        return self._made[1]
+
+    def evaluate(self, points) -> MultiResult:
+        """Values, the undefined points with reasons, and error estimates (numeric) at ``points`` (..., n)."""
+        shape = np.shape(points)
+        if not shape:
+            raise TridiffError("f is a function of a vector: a point is an array of its coordinates, not one number")
+        return self.for_dimension(shape[-1]).evaluate(points)
+
+    def __call__(self, points):
+        """The derivative at ``points`` (shape (..., n)), NaN where it does not exist."""
+        return self.evaluate(points).values
+
+    def __getattr__(self, name: str):
+        # expr, latex, shape, variables, method…: those of the derivative once n is known
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if self._made is None:
+            raise TridiffError(f"the {self.kind}'s {name} is known once f's number of variables is: call it at a "
+                               "point first, or pass variables=n")
+        return getattr(self._made[1], name)
+
+    def __repr__(self) -> str:
+        n = "n from the first point" if self._made is None else f"n = {self._made[0]}"
+        return f"<{self.kind} of a function of a vector ({n})>"
+
+
+def _per_dimension(f, variables, kind: str, make: Callable) -> PerDimension | None:
+    """A :class:`PerDimension` for a callable of one parameter given without ``variables=`` (``make(source,
+    variables)`` builds the derivative for a given reading), else None. At n = 1 the callable is read
+    as a function of one number first (``lambda x: x**2``), as a vector of one if that fails."""
+    fn = function(f) if variables is None and not isinstance(f, (str, sp.Basic, list, tuple)) else None
+    if fn is None or not fn.vector_from_points:
+        return None
+
+    def for_n(n: int) -> MultiDerivative:
+        if n == 1:
+            try:
+                return make(fn, None)
+            except TridiffError:
+                pass
+        return make(fn.source, n)
+
+    return PerDimension(kind, for_n)
+
+
+def gradient(f, method: str = "auto", *, variables=None, scheme=None, accuracy=None):
     """The gradient ∇f of a scalar function of n variables, at points of shape (..., n).
+
+    A Python function of one vector given without ``variables=`` takes n from the points, as
+    ``jax.grad`` does (see :class:`PerDimension`).
 
     >>> import tridiff as td
     >>> td.gradient("abs(x - y)")([[1.0, 0.0], [2.0, 2.0]])
     array([[ 1., -1.],
            [nan, nan]])
     """
-    return _make((_scalar(f, "gradient"),), variables, "gradient", method, scheme, accuracy)
+    def make(source, names):
+        return _make((_scalar(source, "gradient"),), names, "gradient", method, scheme, accuracy)
+
+    return _per_dimension(f, variables, "gradient", make) or make(f, variables)
 
 
-def hessian(f, method: str = "auto", *, variables=None, scheme=None, accuracy=None) -> MultiDerivative:
-    """The Hessian matrix of a scalar function of n variables, at points of shape (..., n).
+def hessian(f, method: str = "auto", *, variables=None, scheme=None, accuracy=None):
+    """The Hessian matrix of a scalar function of n variables, at points of shape (..., n); a Python
+    function of one vector takes n from the points (see :func:`gradient`).
 
     >>> import tridiff as td
     >>> td.hessian("x**2*y")([1.0, 3.0])
     array([[6., 2.],
            [2., 0.]])
     """
-    return _make((_scalar(f, "Hessian"),), variables, "hessian", method, scheme, accuracy)
+    def make(source, names):
+        return _make((_scalar(source, "Hessian"),), names, "hessian", method, scheme, accuracy)
+
+    return _per_dimension(f, variables, "Hessian", make) or make(f, variables)
 
 
-def jacobian(fs, method: str = "auto", *, variables=None, scheme=None, accuracy=None) -> MultiDerivative:
-    """The Jacobian matrix of f = (f_1, …, f_m) given as a sequence (or SymPy Matrix), shape (..., m, n).
+def jacobian(fs, method: str = "auto", *, variables=None, scheme=None, accuracy=None):
+    """The Jacobian matrix of f = (f_1, …, f_m) given as a sequence (or SymPy Matrix), or as a Python
+    function returning a vector, shape (..., m, n); a function of one vector takes n from the points
+    (see :func:`gradient`).
 
     >>> import tridiff as td
     >>> td.jacobian(["x*y", "x + y"])([2.0, 3.0])
     array([[3., 2.],
            [1., 1.]])
     """
+    if variables is None and callable(fs) and not isinstance(fs, Function) and one_parameter(fs):
+        return PerDimension("Jacobian", lambda n: jacobian(fs, method, variables=n if n > 1 else None,
+                                                           scheme=scheme, accuracy=accuracy))
     if isinstance(fs, sp.MatrixBase):
         fs = list(fs)
     elif callable(fs) and not isinstance(fs, Function):
