@@ -23,11 +23,11 @@ ROUNDING = 1e-12  # relative: a few ulps, grown by a derivative formula's few do
 
 
 def _both(make, xs):
-    """``make()``'s evaluation of xs in each tier (a fresh derivative each: no kernel shared)."""
-    results = {}
+    """``make()``'s evaluation of xs in each tier (one derivative: each tier runs its own program)."""
+    d, results = make(), {}
     for name in ("numpy", "jax"):
         with tier(name):
-            results[name] = make().evaluate(xs)
+            results[name] = d.evaluate(xs)
     return results["numpy"], results["jax"]
 
 
