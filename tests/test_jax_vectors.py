@@ -301,3 +301,19 @@ def test_a_function_of_a_vector_says_what_is_wrong():
         td.gradient(lambda v: v * 2)(np.ones(3))
     with pytest.raises(td.TridiffError, match="not one number"):
         td.gradient(scipy_rosen)(2.0)
+
+
+def test_a_logistic_loss_with_logaddexp_is_a_program_at_any_n():
+    """jnp.logaddexp is a custom_jvp of JAX's: read as one smooth operation, its loss runs as a program
+    past the formula's limit, its n from the point, equal to jax.grad's."""
+    n = 300
+    X, y = RNG.standard_normal((20, n)), np.sign(RNG.standard_normal(20))
+
+    def loss(w):
+        return jnp.mean(jnp.logaddexp(0.0, -y * (X @ w)))
+
+    w = 0.1 * RNG.standard_normal(n)
+    with jax.enable_x64(True):
+        expected = np.asarray(jax.grad(loss)(jnp.asarray(w)))
+    np.testing.assert_allclose(td.gradient(loss)(w), expected, rtol=1e-13, atol=1e-15)
+    assert td.function(loss, variables=n).kind == "program"
