@@ -317,3 +317,31 @@ def test_a_logistic_loss_with_logaddexp_is_a_program_at_any_n():
         expected = np.asarray(jax.grad(loss)(jnp.asarray(w)))
     np.testing.assert_allclose(td.gradient(loss)(w), expected, rtol=1e-13, atol=1e-15)
     assert td.function(loss, variables=n).kind == "program"
+
+
+def test_a_gradient_at_a_dict_of_parameters_has_their_structure():
+    """As jax.grad: the loss of a two-layer network of a dict of weights (a program: 650 parameters)
+    and of a linear model (a formula: 5), the gradient a dict of the same keys and shapes."""
+    X, y = RNG.standard_normal((40, 8)), RNG.standard_normal(40)
+
+    def network(p):
+        return jnp.mean((jnp.tanh(X @ p["W1"] + p["b1"]) @ p["w2"] - y) ** 2)
+
+    def linear(p):
+        return jnp.mean((X[:, :4] @ p["w"] + p["b"] - y) ** 2)
+
+    for loss, params in ((network, {"W1": RNG.standard_normal((8, 70)), "b1": RNG.standard_normal(70),
+                                    "w2": RNG.standard_normal(70)}),
+                         (linear, {"w": RNG.standard_normal(4), "b": np.array(0.5)})):
+        g = td.gradient(loss)
+        got = g(params)
+        with jax.enable_x64(True):
+            expected = jax.grad(loss)(jax.tree_util.tree_map(jnp.asarray, params))
+        assert set(got) == set(params)
+        for key in params:
+            assert got[key].shape == np.shape(params[key])
+            np.testing.assert_allclose(got[key], expected[key], rtol=1e-12, atol=1e-13)
+        with pytest.raises(td.TridiffError, match="laid out differently"):
+            g({key: np.ones(np.size(value) + 1) for key, value in params.items()})
+    with pytest.raises(td.TridiffError, match="not supported"):
+        td.hessian(linear)({"w": np.ones(4), "b": np.array(0.0)})

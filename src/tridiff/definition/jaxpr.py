@@ -313,7 +313,7 @@ def _read_jaxpr(jaxpr, consts, args) -> list[np.ndarray]:
 SMOOTH_OPERATIONS = SMOOTH_JAX | {
     "add", "sub", "mul", "div", "neg", "integer_pow", "dot_general", "reduce_sum", "broadcast_in_dim", "reshape",
     "squeeze", "slice", "dynamic_slice", "gather", "concatenate", "transpose", "convert_element_type", "copy",
-    "copy_p", "iota", "pad", "rev", "expand_dims", "reduce_precision",
+    "copy_p", "iota", "pad", "rev", "expand_dims", "reduce_precision", "split",
 }
 
 

@@ -452,32 +452,67 @@ def _scalar(f, what: str):
 class PerDimension:
     """The derivative of a Python function of one vector given without ``variables=``, as ``jax.grad``
     takes it: its length n comes from the last axis of the first points it is called at, and the
-    derivative is made (traced, compiled) for that n. Points of another length are refused.
+    derivative is made (traced, compiled) for that n. Points of another length are refused. A
+    gradient also takes a dict of arrays (a model's parameters) and answers with the same structure.
 
     >>> import numpy as np, tridiff as td
     >>> g = td.gradient(lambda v: np.sum(v[1:] * v[:-1]))
     >>> g(np.array([1.0, 2.0, 3.0]))
     array([2., 4., 2.])
+    >>> td.gradient(lambda p: p["a"] ** 2 * p["b"])({"a": np.array(3.0), "b": np.array(2.0)})
+    {'a': array(12.), 'b': array(9.)}
     """
 
-    def __init__(self, kind: str, make: Callable[[int], MultiDerivative]):
-        self.kind, self._make, self._made = kind, make, None
+    def __init__(self, kind: str, make: Callable[[int, Callable | None], MultiDerivative], source: Callable):
+        self.kind, self._make, self._source = kind, make, source
+        self._made = self._tree = None  # (n, derivative) and the parameters' layout, from the first call
 
-    def for_dimension(self, n: int) -> MultiDerivative:
-        """The derivative for f of n variables (the n of the first call)."""
+    def for_dimension(self, n: int, source: Callable | None = None) -> MultiDerivative:
+        """The derivative for f of n variables (the n of the first call); ``source`` reads f's vector."""
         if self._made is None:
-            self._made = (n, self._make(n))
+            self._made = (n, self._make(n, source))
         elif self._made[0] != n:
             raise TridiffError(f"points with {n} coordinates, but f was first called with {self._made[0]}: a "
                                f"function of a vector keeps its length (make another {self.kind} for another n)")
         return self._made[1]
 
     def evaluate(self, points) -> MultiResult:
-        """Values, the undefined points with reasons, and error estimates (numeric) at ``points`` (..., n)."""
+        """Values, the undefined points with reasons, and error estimates (numeric) at ``points`` (..., n);
+        for a gradient, at a dict of parameters too (see :meth:`_at_parameters`)."""
+        if isinstance(points, dict):
+            return self._at_parameters(points)
         shape = np.shape(points)
         if not shape:
             raise TridiffError("f is a function of a vector: a point is an array of its coordinates, not one number")
         return self.for_dimension(shape[-1]).evaluate(points)
+
+    def _at_parameters(self, params: dict) -> MultiResult:
+        """The gradient at one point given as a dict of arrays (a model's weights, as jax.grad takes
+        them), with the same structure: f is differentiated as a function of all the parameters laid
+        end to end (``jax.flatten_util.ravel_pytree``), the structure fixed by the first call."""
+        import jax
+        from jax.flatten_util import ravel_pytree
+
+        from ..compiler.runner import x64
+
+        if self.kind != "gradient":
+            raise TridiffError(f"a {self.kind} at a dict of parameters is not supported: use td.gradient, or pass "
+                               "the parameters as one vector")
+        with x64():  # the parameters' own float64, not JAX's default float32
+            flat, unravel = ravel_pytree(params)
+        layout = (jax.tree_util.tree_structure(params), [np.shape(a) for a in jax.tree_util.tree_leaves(params)])
+        if self._tree is None:
+            self._tree = layout
+        elif self._tree != layout:
+            raise TridiffError("these parameters are laid out differently from the first call's (other keys or "
+                               f"shapes): make another {self.kind} for them")
+        fn = self._source
+        result = self.for_dimension(flat.size, lambda v: fn(unravel(v))).evaluate(np.asarray(flat))
+        with x64():
+            values = jax.tree_util.tree_map(np.asarray, unravel(result.values))
+            error = None if result.error_estimate is None else \
+                jax.tree_util.tree_map(np.asarray, unravel(result.error_estimate))
+        return MultiResult(values, result.undefined, result.reasons, error, result.method)
 
     def __call__(self, points):
         """The derivative at ``points`` (shape (..., n)), NaN where it does not exist."""
@@ -501,19 +536,32 @@ def _per_dimension(f, variables, kind: str, make: Callable) -> PerDimension | No
     """A :class:`PerDimension` for a callable of one parameter given without ``variables=`` (``make(source,
     variables)`` builds the derivative for a given reading), else None. At n = 1 the callable is read
     as a function of one number first (``lambda x: x**2``), as a vector of one if that fails."""
-    fn = function(f) if variables is None and not isinstance(f, (str, sp.Basic, list, tuple)) else None
-    if fn is None or not fn.vector_from_points:
+    if variables is not None:
+        return None
+    if isinstance(f, Function):
+        if not f.vector_from_points:
+            return None
+        scalar, source = f, f.source
+    elif callable(f) and one_parameter(f):
+        try:
+            scalar = function(f)
+        except TridiffError:  # it cannot be called on a number at all (f of a dict: p["w"])
+            scalar = None
+        source = f
+    else:
         return None
 
-    def for_n(n: int) -> MultiDerivative:
-        if n == 1:
+    def for_n(n: int, reading: Callable | None) -> MultiDerivative:
+        if reading is not None:  # f of a dict of parameters, read through their layout as a vector
+            return make(reading, n)
+        if n == 1 and scalar is not None:
             try:
-                return make(fn, None)
+                return make(scalar, None)
             except TridiffError:
                 pass
-        return make(fn.source, n)
+        return make(source, n)
 
-    return PerDimension(kind, for_n)
+    return PerDimension(kind, for_n, source)
 
 
 def gradient(f, method: str = "auto", *, variables=None, scheme=None, accuracy=None):
@@ -559,8 +607,8 @@ def jacobian(fs, method: str = "auto", *, variables=None, scheme=None, accuracy=
            [1., 1.]])
     """
     if variables is None and callable(fs) and not isinstance(fs, Function) and one_parameter(fs):
-        return PerDimension("Jacobian", lambda n: jacobian(fs, method, variables=n if n > 1 else None,
-                                                           scheme=scheme, accuracy=accuracy))
+        return PerDimension("Jacobian", lambda n, _: jacobian(fs, method, variables=n if n > 1 else None,
+                                                              scheme=scheme, accuracy=accuracy), fs)
     if isinstance(fs, sp.MatrixBase):
         fs = list(fs)
     elif callable(fs) and not isinstance(fs, Function):
