@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 (OK, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, DOMAIN_ENDPOINT, JUMP, KINK, INFINITE, NOT_FINITE, UNRESOLVED, BRANCHING,
- BETWEEN_KINKS, NOT_FINITE_SAMPLES, TOO_COARSE) = range(13)
+ BETWEEN_KINKS, NOT_FINITE_SAMPLES, TOO_COARSE, PROGRAM_SWITCH) = range(14)
 
 REASONS: dict[int, str] = {
     OK: "",
@@ -29,6 +29,9 @@ REASONS: dict[int, str] = {
     # Finite differences
     TOO_COARSE: "f varies here on a finer scale than the smallest step the float type allows (x too large, "
                 "or too near a singularity): use the symbolic or automatic method",
+    # A program with no formula (tridiff.analysis.program_switches)
+    PROGRAM_SWITCH: "a switch of f's program (relu, abs, maximum, where…) sits exactly at its kink here: the "
+                    "partial derivatives along the coordinates that move it (NaN) do not exist",
 }
 
 _TEXTS = np.array([REASONS[c] for c in range(len(REASONS))], dtype=object)

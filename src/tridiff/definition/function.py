@@ -341,11 +341,12 @@ MAX_VECTOR = 10**7
 
 
 def _without_formula(fn: Callable, symbols, why: str) -> Reading:
-    """A function of a vector with no formula: a "program" if its jax.numpy program is smooth
-    (automatic and numeric differentiation then need no formula), else opaque, saying why."""
-    from .jaxpr import smooth_program
+    """A function of a vector with no formula: a "program" if its jax.numpy program is smooth or
+    switches only where tridiff can watch it (automatic differentiation then needs no formula), else
+    opaque, saying why."""
+    from .jaxpr import program_reason
 
-    rough = smooth_program(fn, len(symbols))
+    rough = program_reason(fn, len(symbols))
     return Reading(None, symbols, "program", why) if rough is None else Reading(None, symbols, "opaque",
                                                                                  f"{why}; {rough}")
 

@@ -225,10 +225,10 @@ def _work_of(jaxpr) -> int:
     total = 0
     for eqn in _leaf_equations(jaxpr):
         size = sum(math.prod(v.aval.shape) for v in eqn.outvars)
-        if _operation(eqn) == "dot_general":
+        if operation(eqn) == "dot_general":
             (contracted, _), _ = eqn.params["dimension_numbers"]
             size *= math.prod(eqn.invars[0].aval.shape[d] for d in contracted)
-        elif _operation(eqn).startswith(("reduce_", "cum")):
+        elif operation(eqn).startswith(("reduce_", "cum")):
             size = math.prod(eqn.invars[0].aval.shape)
         total += size
     return total
@@ -249,7 +249,7 @@ def _call_name(eqn) -> str | None:
     return name if path.startswith(_JAX_SOURCE) else None
 
 
-def _record_call(eqn):
+def call_record(eqn):
     """The record a call of a known jax.numpy function stands for, and its arguments (past the call's
     constants); None for any other equation, or arguments that do not fit the record."""
     record = BY_JAX.get(_call_name(eqn))
@@ -257,9 +257,17 @@ def _record_call(eqn):
     return (record, args) if record is not None and len(args) in record.arities else None
 
 
-def _operation(eqn) -> str:
+def operation(eqn) -> str:
     """An equation's operation: its primitive's name, or the name of the known function a call runs."""
-    return _call_name(eqn) if _record_call(eqn) else eqn.primitive.name
+    return _call_name(eqn) if call_record(eqn) else eqn.primitive.name
+
+
+def inner_jaxpr(eqn):
+    """The program a call equation (jit, custom_jvp…) runs, as ``(jaxpr, consts)``; None for another equation."""
+    if eqn.primitive.name not in _CALLS:
+        return None
+    inner = eqn.params[_CALLS[eqn.primitive.name]]
+    return getattr(inner, "jaxpr", inner), getattr(inner, "consts", ())
 
 
 def _leaf_equations(jaxpr):
@@ -267,7 +275,7 @@ def _leaf_equations(jaxpr):
     calls of known functions (jax.nn.softplus…), which are read as one operation."""
     for eqn in jaxpr.eqns:
         inner = [v for v in eqn.params.values() if hasattr(v, "jaxpr") or hasattr(v, "eqns")]
-        if inner and not _record_call(eqn):
+        if inner and not call_record(eqn):
             for v in inner:
                 yield from _leaf_equations(getattr(v, "jaxpr", v))
         else:
@@ -284,7 +292,7 @@ def _read_jaxpr(jaxpr, consts, args) -> list[np.ndarray]:
     env.update(zip(jaxpr.constvars, map(_constants, consts)))
     env.update(zip(jaxpr.invars, args))
     for eqn in jaxpr.eqns:
-        name, ins, call = eqn.primitive.name, [read(v) for v in eqn.invars], _record_call(eqn)
+        name, ins, call = eqn.primitive.name, [read(v) for v in eqn.invars], call_record(eqn)
         if call:
             record, args = call
             outs = [_map(record.build, *map(read, args))]
@@ -315,11 +323,30 @@ SMOOTH_OPERATIONS = SMOOTH_JAX | {
     "squeeze", "slice", "dynamic_slice", "gather", "concatenate", "transpose", "convert_element_type", "copy",
     "copy_p", "iota", "pad", "rev", "expand_dims", "reduce_precision", "split",
 }
+_COMPARISONS = frozenset({"gt", "ge", "lt", "le", "eq", "ne"})
+#: Operations that switch between analytic pieces where an argument u crosses 0 (``relu``, ``abs``,
+#: ``maximum``, ``clip``, ``where`` on a comparison, ``max`` over an axis): a program using them is
+#: watched at run time for switches sitting at 0 (:mod:`tridiff.analysis.program_switches`).
+SWITCH_OPERATIONS = _COMPARISONS | {
+    "abs", "sign", "max", "min", "clamp", "reduce_max", "reduce_min", "select_n", "and", "or", "not", "is_finite",
+    "relu", "heaviside",
+}
+#: JAX's own functions that subtract a max held by stop_gradient, for stability: their value does
+#: not depend on it, so JAX's gradient of them is the true one.
+STABLE_SHIFTS = frozenset({"logsumexp", "softmax", "_softmax", "_softmax_deprecated", "log_softmax"})
 
 
-def smooth_program(fn, n: int) -> str | None:
-    """None if ``fn`` (jax.numpy code of a float64 vector of length n, returning one number) uses only
-    :data:`SMOOTH_OPERATIONS`; else why it cannot be used without a formula."""
+def stable_shift(eqn) -> bool:
+    """Whether a stop_gradient equation is one of :data:`STABLE_SHIFTS`' (not the user's own, which
+    makes JAX's gradient differ from f's)."""
+    return any(frame.function_name in STABLE_SHIFTS and frame.file_name.startswith(_JAX_SOURCE)
+               for frame in eqn.source_info.traceback.frames)
+
+
+def program_reason(fn, n: int) -> str | None:
+    """None if ``fn`` (jax.numpy code of a float64 vector of length n, returning one number) can be
+    differentiated as a program: it uses only :data:`SMOOTH_OPERATIONS` and
+    :data:`SWITCH_OPERATIONS`; else why it cannot be used without a formula."""
     with x64():
         try:
             closed = jax.make_jaxpr(fn)(jax.ShapeDtypeStruct((n,), jnp.float64))
@@ -327,11 +354,11 @@ def smooth_program(fn, n: int) -> str | None:
             return f"cannot trace it with jax.numpy either: {type(err).__name__}: {str(err).splitlines()[0]}"
     if len(closed.out_avals) != 1 or closed.out_avals[0].shape != ():
         return f"it returns {[a.shape for a in closed.out_avals]}, not one number"
-    rough = sorted(_operations(closed.jaxpr) - SMOOTH_OPERATIONS)
+    equations = list(_leaf_equations(closed.jaxpr))
+    if any(eqn.primitive.name == "stop_gradient" and not stable_shift(eqn) for eqn in equations):
+        return "it uses jax.lax.stop_gradient, which makes JAX's gradient differ from f's"
+    rough = sorted({operation(eqn) for eqn in equations} - SMOOTH_OPERATIONS - SWITCH_OPERATIONS - {"stop_gradient"})
     if rough:
-        return f"its program uses {', '.join(rough)}, which can have kinks, and has no formula to find them"
+        return f"its program uses {', '.join(rough)}, which can jump or have kinks that tridiff cannot locate " \
+               "in a program with no formula"
     return None
-
-
-def _operations(jaxpr) -> set[str]:
-    return {_operation(eqn) for eqn in _leaf_equations(jaxpr)}

@@ -29,6 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
+from ..analysis.program_switches import Instrumented, has_switches
 from ..analysis.switches import Switch, analyse, collect_switches, variation, variation_rates
 from ..compiler.backends import JAX, NUMPY, Backend
 from ..compiler.lowering import Lowering
@@ -36,7 +37,7 @@ from ..compiler.runner import elementwise
 from ..definition.function import Function, function, names_of, one_parameter, trace_callable
 from ..definition.points import as_rows
 from ..errors import MethodUnavailableError, TridiffError
-from ..reasons import INFINITE, NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, reasons_of
+from ..reasons import INFINITE, NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, PROGRAM_SWITCH, reasons_of
 from . import numeric, symbolic
 from .options import METHODS
 
@@ -185,43 +186,79 @@ class MultiDerivative:
         return out, code.astype(np.int8), error
 
     def _program_of_vector(self, table):
-        """A smooth jax.numpy function of a long vector, with no formula: JAX on the program as
-        written, one point (row) at a time; defined wherever it and its derivative are finite."""
+        """A jax.numpy function of a long vector, with no formula: JAX on the program as written, one
+        point (row) at a time; defined wherever it and its derivative are finite, except along the
+        coordinates that move a switch sitting at its kink (see :mod:`tridiff.analysis.program_switches`)."""
         fn = self.functions[0].source
-        if self.method == "automatic":
-            # f's value, for the finiteness check, is the primal of the derivative's own pass: f runs once.
-            if self.kind == "hessian":  # forward over reverse; jacfwd carries f's value out as aux
-                def grad_and_value(q):
-                    value, grad = jax.value_and_grad(fn)(q)
-                    return grad, value
-
-                def value_and_derivative(p):
-                    hess, value = jax.jacfwd(grad_and_value, has_aux=True)(p)
-                    return value, hess
-            elif self.weights is not None:
-                w = jnp.asarray(self.weights, table.dtype)
-
-                def value_and_derivative(p):
-                    return jax.jvp(fn, (p,), (w,))
-            else:  # reverse mode: the whole gradient for a few evaluations' cost
-                value_and_derivative = jax.value_and_grad(fn)
-            value, out = jax.vmap(value_and_derivative)(table)
-            out, error = out.reshape(len(table), -1), None
-        else:
+        kinks = None  # which entries of out do not exist: a switch at 0 moves with them
+        if self.method == "numeric":
             out, error = self._numeric_of_vector(fn, table)
             value = jax.vmap(fn)(table)
+        elif self._switched:
+            out, value, kinks = self._watched(fn, table)
+            error = None
+        else:
+            value, out = self._automatic_of_vector(fn, table)
+            out, error = out.reshape(len(table), -1), None
+
         def checked():  # the reasons, point by point: a few passes over the batch
             finite_input = jnp.all(jnp.isfinite(table), axis=-1)
             code = jnp.where(finite_input, jnp.where(jnp.isfinite(value), 0, OUTSIDE_DOMAIN), NOT_FINITE_INPUT)
-            code = jnp.where(code == 0, _not_finite_code(out, jnp), code).astype(jnp.int8)
-            return jnp.where((code == 0)[:, None], out, jnp.nan), code
+            code = jnp.where(code == 0, _not_finite_code(out if kinks is None else jnp.where(kinks, 0.0, out), jnp),
+                             code)
+            if kinks is None:
+                return jnp.where((code == 0)[:, None], out, jnp.nan), code.astype(jnp.int8)
+            code = jnp.where(code == 0, jnp.where(jnp.any(kinks, axis=-1), PROGRAM_SWITCH, 0), code)
+            kept = (code == 0) | (code == PROGRAM_SWITCH)
+            return jnp.where(kept[:, None] & ~kinks, out, jnp.nan), code.astype(jnp.int8)
 
         # Sums are finite only if every term is: where all three are (nearly always), nothing is
         # undefined, and the point-by-point checks (which cost a logistic loss of 10^3 weights as
         # much as its gradient) are skipped; lax.cond runs one branch.
         fine = jnp.isfinite(jnp.sum(table) + jnp.sum(value) + jnp.sum(out))
+        if kinks is not None:
+            fine = fine & ~jnp.any(kinks)
         out, code = jax.lax.cond(fine, lambda: (out, jnp.zeros(len(table), jnp.int8)), checked)
         return out, code, error
+
+    def _automatic_of_vector(self, fn, table):
+        """f and its derivative at each row, by JAX; f's value, for the finiteness check, is the
+        primal of the derivative's own pass: f runs once."""
+        if self.kind == "hessian":  # forward over reverse; jacfwd carries f's value out as aux
+            def grad_and_value(q):
+                value, grad = jax.value_and_grad(fn)(q)
+                return grad, value
+
+            def value_and_derivative(p):
+                hess, value = jax.jacfwd(grad_and_value, has_aux=True)(p)
+                return value, hess
+        elif self.weights is not None:
+            w = jnp.asarray(self.weights, table.dtype)
+
+            def value_and_derivative(p):
+                return jax.jvp(fn, (p,), (w,))
+        else:  # reverse mode: the whole gradient for a few evaluations' cost
+            value_and_derivative = jax.value_and_grad(fn)
+        return jax.vmap(value_and_derivative)(table)
+
+    def _watched(self, fn, table):
+        """The derivative of a program with switches, the switches watched in the gradient's pass:
+        (derivative, f, which of its entries do not exist)."""
+        value, grad, kinks = Instrumented(fn, table.shape[1]).batch(table)
+        if self.kind == "hessian":  # ∂²f/∂x_i∂x_j needs ∂f/∂x_i and ∂f/∂x_j
+            hess = jax.vmap(jax.hessian(fn))(table)
+            return (hess.reshape(len(table), -1), value,
+                    (kinks[:, :, None] | kinks[:, None, :]).reshape(len(table), -1))
+        if self.weights is not None:  # along a direction: every coordinate it moves must have its partial
+            w = jnp.asarray(self.weights, table.dtype)
+            return (grad @ w)[:, None], value, jnp.any(kinks & (w != 0), axis=-1, keepdims=True)
+        return grad, value, kinks
+
+    @cached_property
+    def _switched(self) -> bool:
+        """Whether f is a program with switches (relu, abs, maximum, where…) to watch."""
+        f = self.functions[0]
+        return not self.formula and has_switches(f.source, len(f.variables))
 
     def _numeric_of_vector(self, fn, table):
         """Finite differences along each coordinate in turn (a loop, not n copies of the program)."""
@@ -440,7 +477,12 @@ def _make(sources, variables, kind, method, scheme, accuracy, weights_of=None) -
     if method == "numeric":
         scheme, accuracy = numeric.check_scheme(scheme, accuracy, SCHEMES)
     weights = None if weights_of is None else weights_of(names)
-    return MultiDerivative(functions, symbols, kind, method, weights, scheme or "central", accuracy)
+    derivative = MultiDerivative(functions, symbols, kind, method, weights, scheme or "central", accuracy)
+    if method == "numeric" and derivative._switched:
+        raise MethodUnavailableError(f"the numeric {kind} of a program with no formula that uses relu, abs, "
+                                     "maximum or where: finite differences need a formula to keep their steps "
+                                     "clear of its kinks. Use method='automatic' (its kinks are checked)")
+    return derivative
 
 
 def _scalar(f, what: str):
