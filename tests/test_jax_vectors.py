@@ -345,3 +345,92 @@ def test_a_gradient_at_a_dict_of_parameters_has_their_structure():
             g({key: np.ones(np.size(value) + 1) for key, value in params.items()})
     with pytest.raises(td.TridiffError, match="not supported"):
         td.hessian(linear)({"w": np.ones(4), "b": np.array(0.0)})
+
+
+def assert_same_tree(got, expected, rtol=1e-12):
+    assert jax.tree_util.tree_structure(got) == jax.tree_util.tree_structure(expected)
+    for a, b in zip(jax.tree_util.tree_leaves(got), jax.tree_util.tree_leaves(expected)):
+        assert np.shape(a) == np.shape(b)
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=1e-14)
+
+
+def test_a_gradient_at_a_tuple_or_list_of_parameters_has_their_structure():
+    """As jax.grad: a tuple (W, b) or a list [w, c] of arrays is a pytree; a list of numbers stays a point."""
+    X = RNG.standard_normal((30, 3))
+
+    def model(p):
+        W, b = p
+        return jnp.sum(jnp.tanh(X @ W + b) ** 2)
+
+    params = (RNG.standard_normal((3, 2)), RNG.standard_normal(2))
+    with jax.enable_x64(True):
+        assert_same_tree(td.gradient(model)(params), jax.grad(model)(jax.tree_util.tree_map(jnp.asarray, params)))
+        scaled = lambda p: jnp.sum(p[0] ** 2) * p[1]  # noqa: E731
+        listed = [np.array([3.0, 1.0]), np.array(2.0)]
+        assert_same_tree(td.gradient(scaled)(listed), jax.grad(scaled)([jnp.asarray(a) for a in listed]))
+    np.testing.assert_array_equal(td.gradient(lambda v: v[0] * v[1])([2.0, 3.0]), [3.0, 2.0])  # a point
+
+
+def logistic_with_data(w, X, y):
+    return jnp.mean(jnp.logaddexp(0.0, -y * (X @ w)))
+
+
+def test_argnums_takes_the_other_arguments_as_data():
+    """jax.grad(f, argnums=0) of a logistic loss f(w, X, y): equal to JAX's at each data set; new data
+    of the same shapes runs the same compiled program; mpmath checks one partial at 40 digits."""
+    w = RNG.standard_normal(5)
+    g = td.gradient(logistic_with_data, argnums=0)
+    for X, y in ((LOGISTIC_X, LOGISTIC_Y), (2 * LOGISTIC_X, -LOGISTIC_Y), (LOGISTIC_X[:7], LOGISTIC_Y[:7])):
+        with jax.enable_x64(True):
+            expected = np.asarray(jax.grad(logistic_with_data)(jnp.asarray(w), X, y))
+        np.testing.assert_allclose(g(w, X, y), expected, rtol=1e-13, atol=1e-16)
+    assert len(g._kernels) == 2  # 30 rows twice (one program), then 7 rows
+
+    mpmath.mp.dps = 40
+    X, y = LOGISTIC_X, LOGISTIC_Y
+
+    def along_w0(t):
+        z = [sum(mpmath.mpf(X[i, j]) * (t if j == 0 else mpmath.mpf(w[j])) for j in range(5)) for i in range(30)]
+        return sum(mpmath.log(1 + mpmath.exp(-mpmath.mpf(y[i]) * z[i])) for i in range(30)) / 30
+
+    assert g(w, X, y)[0] == pytest.approx(float(mpmath.diff(along_w0, mpmath.mpf(w[0]))), rel=1e-13)
+
+
+def test_argnums_tuple_and_pytrees_as_jax_grad():
+    def f(a, scale, b):
+        return jnp.sum(a["u"] * b[0] ** 2) * scale + jnp.sum(jnp.sin(b[1]))
+
+    a, b = {"u": RNG.standard_normal(3)}, (RNG.standard_normal(3), RNG.standard_normal(2))
+    with jax.enable_x64(True):
+        expected = jax.grad(f, argnums=(0, 2))(a, 2.0, b)
+    assert_same_tree(td.gradient(f, argnums=(0, 2))(a, 2.0, b), expected)
+    assert_same_tree(td.gradient(f, argnums=(0, 2), method="numeric")(a, 2.0, b), expected, rtol=1e-8)
+
+
+def test_argnums_of_a_relu_network_names_the_weights_without_a_derivative():
+    """A zero example meets zero biases: relu at its kink, and exactly the biases lose their partials."""
+    X, y = RNG.standard_normal((20, 4)), RNG.standard_normal(20)
+    X[5], y[5] = 0.0, -3.0
+
+    def mlp(params, X, y):
+        W1, b1, w2 = params
+        return jnp.mean((jax.nn.relu(X @ W1 + b1) @ w2 - y) ** 2)
+
+    params = (RNG.standard_normal((4, 6)), np.zeros(6), 0.5 + RNG.random(6))
+    r = td.gradient(mlp, argnums=0).evaluate(params, X, y)
+    with jax.enable_x64(True):
+        expected = jax.grad(mlp)(jax.tree_util.tree_map(jnp.asarray, params), X, y)
+    assert np.isnan(r.values[1]).all() and r.undefined
+    for got, want in ((r.values[0], expected[0]), (r.values[2], expected[2])):
+        np.testing.assert_allclose(got, want, rtol=1e-13)
+
+
+def test_argnums_says_what_is_wrong():
+    with pytest.raises(td.TridiffError, match="names argument 3, but f was called with 3"):
+        td.gradient(logistic_with_data, argnums=3)(np.ones(5), LOGISTIC_X, LOGISTIC_Y)
+    with pytest.raises(td.TridiffError, match="distinct positions"):
+        td.gradient(logistic_with_data, argnums=(0, 0))
+    with pytest.raises(td.MethodUnavailableError, match="data, not variables"):
+        td.gradient(logistic_with_data, "symbolic", argnums=0)(np.ones(5), LOGISTIC_X, LOGISTIC_Y)
+    with pytest.raises(td.TridiffError, match="do not go together"):
+        td.gradient(logistic_with_data, argnums=0, variables=5)

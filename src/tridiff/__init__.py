@@ -18,8 +18,8 @@ from .errors import BranchingError, BudgetError, MethodUnavailableError, ParseEr
 _WHERE = {
     "definition.function": ("Function", "function"),
     "methods.derivative": ("Derivative", "DerivativeResult", "derivative"),
-    "methods.multivariate": ("MultiDerivative", "MultiResult", "directional", "gradient", "hessian", "jacobian",
-                             "partial"),
+    "methods.gradients": ("directional", "gradient", "hessian", "jacobian", "partial"),
+    "methods.multivariate": ("MultiDerivative", "MultiResult"),
     "methods.options": ("METHODS",),
     "methods.samples": ("SampleDerivative", "differentiate_samples"),
     "studies.compare": ("Comparison", "MethodReport", "compare"),

@@ -225,5 +225,6 @@ def _distinct(shape, offset: int):
 
 def has_switches(fn: Callable, n: int) -> bool:
     """Whether the program of ``fn`` (of a float64 vector of length n) uses a switch."""
-    closed = jax.make_jaxpr(fn)(jax.ShapeDtypeStruct((n,), jnp.float64))
+    with jax.enable_x64(True):
+        closed = jax.make_jaxpr(fn)(jax.ShapeDtypeStruct((n,), jnp.float64))
     return _has_switches(closed.jaxpr)

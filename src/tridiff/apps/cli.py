@@ -164,7 +164,7 @@ def _partial(f, wrt: str, points: np.ndarray, method: str, order: int, as_json: 
 def grad_command(expr, at, method, as_json):
     """The gradient of EXPR, a formula in several variables, at points, by every method."""
     from ..definition.function import function
-    from ..methods.multivariate import gradient
+    from ..methods.gradients import gradient
 
     f = function(expr)
     points = _rows(at, f.names)

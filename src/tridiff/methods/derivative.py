@@ -332,7 +332,7 @@ def derivative(f, method: str = "auto", order: int = 1, *, wrt: str | None = Non
                                "or use td.gradient, td.hessian or td.directional")
         if order != 1 or step is not None:
             raise TridiffError("partial derivatives of several variables are first order, with no step=")
-        from .multivariate import partial  # JAX's: imported only for functions of several variables
+        from .gradients import partial  # JAX's: imported only for functions of several variables
 
         return partial(f, wrt, method, scheme=scheme, accuracy=accuracy)
     order = check_order(order)

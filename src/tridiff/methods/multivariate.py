@@ -34,7 +34,7 @@ from ..analysis.switches import Switch, analyse, collect_switches, variation, va
 from ..compiler.backends import JAX, NUMPY, Backend
 from ..compiler.lowering import Lowering
 from ..compiler.runner import elementwise
-from ..definition.function import Function, function, names_of, one_parameter, trace_callable
+from ..definition.function import Function, function, names_of
 from ..definition.points import as_rows
 from ..errors import MethodUnavailableError, TridiffError
 from ..reasons import INFINITE, NOT_FINITE, NOT_FINITE_INPUT, OUTSIDE_DOMAIN, PROGRAM_SWITCH, reasons_of
@@ -168,7 +168,7 @@ class MultiDerivative:
 
     def _program(self, backend: Backend, table):
         if not self.formula:
-            return self._program_of_vector(table)
+            return self.program_of_vector(table)
         xp = backend.xp
         cols = [table[:, i] for i in range(table.shape[1])]
         analysis = analyse(dict(zip(self.variables, cols)), self._orders, self.switches, backend=backend)
@@ -185,11 +185,12 @@ class MultiDerivative:
         out = xp.where((code == 0)[:, None], out, np.nan)
         return out, code.astype(np.int8), error
 
-    def _program_of_vector(self, table):
-        """A jax.numpy function of a long vector, with no formula: JAX on the program as written, one
-        point (row) at a time; defined wherever it and its derivative are finite, except along the
-        coordinates that move a switch sitting at its kink (see :mod:`tridiff.analysis.program_switches`)."""
-        fn = self.functions[0].source
+    def program_of_vector(self, table, fn: Callable | None = None):
+        """A jax.numpy function of a long vector, with no formula: JAX on the program as written (f's
+        own, or ``fn``, f read with data given to the compiled program), one point (row) at a time;
+        defined wherever it and its derivative are finite, except along the coordinates that move a
+        switch sitting at its kink (see :mod:`tridiff.analysis.program_switches`)."""
+        fn = fn or self.functions[0].source
         kinks = None  # which entries of out do not exist: a switch at 0 moves with them
         if self.method == "numeric":
             out, error = self._numeric_of_vector(fn, table)
@@ -452,7 +453,7 @@ def _basis(cols, i):
 SCHEMES = tuple(s for s in numeric.SCHEMES if s != "complex-step")  # complex step: one variable only
 
 
-def _make(sources, variables, kind, method, scheme, accuracy, weights_of=None) -> MultiDerivative:
+def make(sources, variables, kind, method, scheme, accuracy, weights_of=None) -> MultiDerivative:
     """The derivative ``kind`` of ``sources``; ``weights_of(names)`` gives a directional or partial
     derivative's weights on the variables (checking what it was given against them)."""
     functions = tuple(function(s, variables) for s in sources)
@@ -483,215 +484,3 @@ def _make(sources, variables, kind, method, scheme, accuracy, weights_of=None) -
                                      "maximum or where: finite differences need a formula to keep their steps "
                                      "clear of its kinks. Use method='automatic' (its kinks are checked)")
     return derivative
-
-
-def _scalar(f, what: str):
-    if isinstance(f, (list, tuple)) or isinstance(f, sp.MatrixBase):
-        raise TridiffError(f"the {what} of a vector-valued function is not defined: use td.jacobian(f)")
-    return f
-
-
-class PerDimension:
-    """The derivative of a Python function of one vector given without ``variables=``, as ``jax.grad``
-    takes it: its length n comes from the last axis of the first points it is called at, and the
-    derivative is made (traced, compiled) for that n. Points of another length are refused. A
-    gradient also takes a dict of arrays (a model's parameters) and answers with the same structure.
-
-    >>> import numpy as np, tridiff as td
-    >>> g = td.gradient(lambda v: np.sum(v[1:] * v[:-1]))
-    >>> g(np.array([1.0, 2.0, 3.0]))
-    array([2., 4., 2.])
-    >>> td.gradient(lambda p: p["a"] ** 2 * p["b"])({"a": np.array(3.0), "b": np.array(2.0)})
-    {'a': array(12.), 'b': array(9.)}
-    """
-
-    def __init__(self, kind: str, make: Callable[[int, Callable | None], MultiDerivative], source: Callable):
-        self.kind, self._make, self._source = kind, make, source
-        self._made = self._tree = None  # (n, derivative) and the parameters' layout, from the first call
-
-    def for_dimension(self, n: int, source: Callable | None = None) -> MultiDerivative:
-        """The derivative for f of n variables (the n of the first call); ``source`` reads f's vector."""
-        if self._made is None:
-            self._made = (n, self._make(n, source))
-        elif self._made[0] != n:
-            raise TridiffError(f"points with {n} coordinates, but f was first called with {self._made[0]}: a "
-                               f"function of a vector keeps its length (make another {self.kind} for another n)")
-        return self._made[1]
-
-    def evaluate(self, points) -> MultiResult:
-        """Values, the undefined points with reasons, and error estimates (numeric) at ``points`` (..., n);
-        for a gradient, at a dict of parameters too (see :meth:`_at_parameters`)."""
-        if isinstance(points, dict):
-            return self._at_parameters(points)
-        shape = np.shape(points)
-        if not shape:
-            raise TridiffError("f is a function of a vector: a point is an array of its coordinates, not one number")
-        return self.for_dimension(shape[-1]).evaluate(points)
-
-    def _at_parameters(self, params: dict) -> MultiResult:
-        """The gradient at one point given as a dict of arrays (a model's weights, as jax.grad takes
-        them), with the same structure: f is differentiated as a function of all the parameters laid
-        end to end (``jax.flatten_util.ravel_pytree``), the structure fixed by the first call."""
-        import jax
-        from jax.flatten_util import ravel_pytree
-
-        from ..compiler.runner import x64
-
-        if self.kind != "gradient":
-            raise TridiffError(f"a {self.kind} at a dict of parameters is not supported: use td.gradient, or pass "
-                               "the parameters as one vector")
-        with x64():  # the parameters' own float64, not JAX's default float32
-            flat, unravel = ravel_pytree(params)
-        layout = (jax.tree_util.tree_structure(params), [np.shape(a) for a in jax.tree_util.tree_leaves(params)])
-        if self._tree is None:
-            self._tree = layout
-        elif self._tree != layout:
-            raise TridiffError("these parameters are laid out differently from the first call's (other keys or "
-                               f"shapes): make another {self.kind} for them")
-        fn = self._source
-        result = self.for_dimension(flat.size, lambda v: fn(unravel(v))).evaluate(np.asarray(flat))
-        with x64():
-            values = jax.tree_util.tree_map(np.asarray, unravel(result.values))
-            error = None if result.error_estimate is None else \
-                jax.tree_util.tree_map(np.asarray, unravel(result.error_estimate))
-        return MultiResult(values, result.undefined, result.reasons, error, result.method)
-
-    def __call__(self, points):
-        """The derivative at ``points`` (shape (..., n)), NaN where it does not exist."""
-        return self.evaluate(points).values
-
-    def __getattr__(self, name: str):
-        # expr, latex, shape, variables, method…: those of the derivative once n is known
-        if name.startswith("_"):
-            raise AttributeError(name)
-        if self._made is None:
-            raise TridiffError(f"the {self.kind}'s {name} is known once f's number of variables is: call it at a "
-                               "point first, or pass variables=n")
-        return getattr(self._made[1], name)
-
-    def __repr__(self) -> str:
-        n = "n from the first point" if self._made is None else f"n = {self._made[0]}"
-        return f"<{self.kind} of a function of a vector ({n})>"
-
-
-def _per_dimension(f, variables, kind: str, make: Callable) -> PerDimension | None:
-    """A :class:`PerDimension` for a callable of one parameter given without ``variables=`` (``make(source,
-    variables)`` builds the derivative for a given reading), else None. At n = 1 the callable is read
-    as a function of one number first (``lambda x: x**2``), as a vector of one if that fails."""
-    if variables is not None:
-        return None
-    if isinstance(f, Function):
-        if not f.vector_from_points:
-            return None
-        scalar, source = f, f.source
-    elif callable(f) and one_parameter(f):
-        try:
-            scalar = function(f)
-        except TridiffError:  # it cannot be called on a number at all (f of a dict: p["w"])
-            scalar = None
-        source = f
-    else:
-        return None
-
-    def for_n(n: int, reading: Callable | None) -> MultiDerivative:
-        if reading is not None:  # f of a dict of parameters, read through their layout as a vector
-            return make(reading, n)
-        if n == 1 and scalar is not None:
-            try:
-                return make(scalar, None)
-            except TridiffError:
-                pass
-        return make(source, n)
-
-    return PerDimension(kind, for_n, source)
-
-
-def gradient(f, method: str = "auto", *, variables=None, scheme=None, accuracy=None):
-    """The gradient ∇f of a scalar function of n variables, at points of shape (..., n).
-
-    A Python function of one vector given without ``variables=`` takes n from the points, as
-    ``jax.grad`` does (see :class:`PerDimension`).
-
-    >>> import tridiff as td
-    >>> td.gradient("abs(x - y)")([[1.0, 0.0], [2.0, 2.0]])
-    array([[ 1., -1.],
-           [nan, nan]])
-    """
-    def make(source, names):
-        return _make((_scalar(source, "gradient"),), names, "gradient", method, scheme, accuracy)
-
-    return _per_dimension(f, variables, "gradient", make) or make(f, variables)
-
-
-def hessian(f, method: str = "auto", *, variables=None, scheme=None, accuracy=None):
-    """The Hessian matrix of a scalar function of n variables, at points of shape (..., n); a Python
-    function of one vector takes n from the points (see :func:`gradient`).
-
-    >>> import tridiff as td
-    >>> td.hessian("x**2*y")([1.0, 3.0])
-    array([[6., 2.],
-           [2., 0.]])
-    """
-    def make(source, names):
-        return _make((_scalar(source, "Hessian"),), names, "hessian", method, scheme, accuracy)
-
-    return _per_dimension(f, variables, "Hessian", make) or make(f, variables)
-
-
-def jacobian(fs, method: str = "auto", *, variables=None, scheme=None, accuracy=None):
-    """The Jacobian matrix of f = (f_1, …, f_m) given as a sequence (or SymPy Matrix), or as a Python
-    function returning a vector, shape (..., m, n); a function of one vector takes n from the points
-    (see :func:`gradient`).
-
-    >>> import tridiff as td
-    >>> td.jacobian(["x*y", "x + y"])([2.0, 3.0])
-    array([[3., 2.],
-           [1., 1.]])
-    """
-    if variables is None and callable(fs) and not isinstance(fs, Function) and one_parameter(fs):
-        return PerDimension("Jacobian", lambda n, _: jacobian(fs, method, variables=n if n > 1 else None,
-                                                              scheme=scheme, accuracy=accuracy), fs)
-    if isinstance(fs, sp.MatrixBase):
-        fs = list(fs)
-    elif callable(fs) and not isinstance(fs, Function):
-        found = trace_callable(fs, variables)
-        if not isinstance(found.expr, tuple):
-            raise TridiffError("jacobian needs a vector-valued function (it returns one number: use td.gradient)"
-                               if found.expr is not None else f"jacobian needs f's formula: {found.reason}")
-        fs, variables = list(found.expr), [s.name for s in found.symbols]
-    if isinstance(fs, (str, sp.Basic, Function)) or not len(fs):
-        raise TridiffError("jacobian needs a sequence of functions (f_1, …, f_m); for one function use td.gradient")
-    return _make(tuple(fs), variables, "jacobian", method, scheme, accuracy)
-
-
-def directional(f, direction, method: str = "auto", *, variables=None, scheme=None,
-                accuracy=None) -> MultiDerivative:
-    """The derivative of f along ``direction`` (used as given: normalise it for a unit-speed derivative).
-
-    >>> import tridiff as td
-    >>> float(td.directional("x*y", [1, 1])([2.0, 3.0]))
-    5.0
-    """
-    def weights_of(names):
-        w = np.asarray(direction, dtype=float)
-        if w.shape != (len(names),) or not np.all(np.isfinite(w)) or not np.any(w):
-            raise TridiffError(f"direction must be {len(names)} finite numbers, not all 0, got {direction!r}")
-        return tuple(w)
-
-    return _make((_scalar(f, "directional derivative"),), variables, "directional", method, scheme, accuracy,
-                 weights_of)
-
-
-def partial(f, wrt: str, method: str = "auto", *, variables=None, scheme=None, accuracy=None) -> MultiDerivative:
-    """∂f/∂``wrt`` at points of shape (..., n) (what ``td.derivative(f, wrt=...)`` returns for n > 1).
-
-    >>> import tridiff as td
-    >>> float(td.partial("x*y + sin(z)", "y")([2.0, 3.0, 0.0]))
-    2.0
-    """
-    def weights_of(names):
-        if wrt not in names:
-            raise TridiffError(f"unknown variable {wrt!r}: f's variables are {', '.join(names)}")
-        return tuple(1.0 if name == wrt else 0.0 for name in names)
-
-    return _make((f,), variables, "partial", method, scheme, accuracy, weights_of)

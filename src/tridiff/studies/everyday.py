@@ -35,7 +35,7 @@ from ..compiler.runner import settle, x64
 from ..definition.function import function
 from ..definition.points import json_number
 from ..methods.derivative import derivative
-from ..methods.multivariate import gradient
+from ..methods.gradients import gradient
 from .presentation import Presented, Section
 from .timing import format_seconds, measure
 
