@@ -10,12 +10,14 @@ exactly; f itself.
 
 from __future__ import annotations
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from test_conformance import points  # tests/ is on sys.path (pytest prepends it)
 
 import tridiff as td
-from tridiff.compiler.runner import settle, tier
+from tridiff.compiler.runner import TABLE_CHUNK, settle, tier
+from tridiff.definition import function as function_module
 from tridiff.primitives import RECORDS
 from tridiff.studies.catalog import EXAMPLES
 
@@ -177,3 +179,21 @@ def test_a_long_batch_met_twice_compiles_its_chunks_and_its_own_length_at_once()
     (state,) = d._fast.exact.values()
     assert callable(state), d._fast.exact
     np.testing.assert_allclose(d(x), expected, rtol=1e-12, atol=1e-12)
+
+
+def test_a_long_table_of_points_met_twice_gets_a_kernel_of_its_own(monkeypatch):
+    """A table of rows longer than one chunk (a gradient at many points) gets its own kernel too; a
+    program with no formula's too (its rows are never split into an aligned head: the kernel once
+    failed on that empty head, and the table went through in chunks ever after)."""
+    monkeypatch.setattr(function_module, "MAX_SYMBOLIC", 1)  # read as a program, not a formula
+    g = td.gradient(lambda v: jnp.sum(jnp.sin(v) * v[::-1]), variables=2)
+    assert g.functions[0].kind == "program"
+    rows = np.random.default_rng(3).standard_normal((TABLE_CHUNK // 2 + 3, 2))
+    (a, b) = rows.T
+    expected = np.stack([np.cos(a) * b + np.sin(b), np.cos(b) * a + np.sin(a)], axis=-1)
+    for _ in range(2):
+        np.testing.assert_allclose(g(rows), expected, rtol=1e-14, atol=1e-15)
+    assert settle(120), "compiles still queued after 120 s"
+    (state,) = g._kernels["rich"].exact.values()
+    assert callable(state), g._kernels["rich"].exact
+    np.testing.assert_allclose(g(rows), expected, rtol=1e-14, atol=1e-15)

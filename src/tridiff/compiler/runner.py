@@ -113,6 +113,8 @@ class Elementwise:
             # often is): the first few points go apart so that the rest starts on a 64-byte boundary.
             # (pad-and-set fuses into one pass; jnp.concatenate of the two made XLA ten times slower)
             k = head.shape[0]
+            if k == 0:  # a table's rows, never split (and a program of no rows may not even trace)
+                return fn(body)
 
             def join(h, b):
                 return jnp.pad(b, [(k, 0)] + [(0, 0)] * (b.ndim - 1)).at[:k].set(h)
