@@ -107,9 +107,11 @@ class Instrumented:
     >>> import jax, jax.numpy as jnp, numpy as np
     >>> with jax.enable_x64(True):
     ...     p = Instrumented(lambda v: jnp.sum(jax.nn.relu(v)), 3)
-    ...     value, grad, kinks = p.gradient(jnp.array([1.0, 0.0, -1.0]))
+    ...     table = jnp.array([[1.0, 0.0, -1.0]])
+    ...     value, grad, weights = p.watch(table)
+    ...     kinks = p.kinks(table, weights)
     >>> np.asarray(kinks), np.where(kinks, np.nan, grad)
-    (array([False,  True, False]), array([ 1., nan,  0.]))
+    (array([[False,  True, False]]), array([[ 1., nan,  0.]]))
     """
 
     def __init__(self, fn: Callable, n: int):
@@ -168,20 +170,17 @@ class Instrumented:
                 out = out + switch.to_out(jnp.where(zero, u - lax.stop_gradient(u), 0.0)).astype(out.dtype)
         return out
 
-    def gradient(self, v):
-        """(f(v), ∇f(v) as JAX computes it, which coordinates' partials do not exist) at one point;
-        for a batch of points use :meth:`batch`."""
-        value, grad, weights = self._first_pass(v)
-        kinks = lax.cond(_any(weights), lambda: self._moved_by(v, weights), lambda: jnp.zeros(self.n, bool))
-        return value, grad, kinks
+    def watch(self, table):
+        """f and JAX's gradient at each row of ``table``, with the switches watched: (f, ∇f, weights),
+        ``weights`` being nonzero only if a switch sits at 0 at some row (then :meth:`kinks` says
+        where the partials do not exist). One forward and one backward pass."""
+        return jax.vmap(self._first_pass)(table)
 
-    def batch(self, table):
-        """:meth:`gradient` at each row of ``table``: one backward pass for all, and the second only
-        if a switch sits at 0 at some row (a lax.cond under vmap would run both branches)."""
-        value, grad, weights = jax.vmap(self._first_pass)(table)
-        kinks = lax.cond(_any(weights), lambda: jax.vmap(self._moved_by)(table, weights),
-                         lambda: jnp.zeros(table.shape, bool))
-        return value, grad, kinks
+    def kinks(self, table, weights):
+        """Which coordinates' partials do not exist at each row: those moving a switch that carries a
+        weight. A second backward pass, for the rare batch where :meth:`watch` found one (under a
+        lax.cond: vmapped, a cond would run both branches)."""
+        return jax.vmap(self._moved_by)(table, weights)
 
     def _first_pass(self, v):
         """f, its gradient, and per switch argument u a distinct positive weight where u = 0 and f
@@ -213,7 +212,8 @@ class Instrumented:
         return pullback([w.astype(v.dtype) for w in weights])[0] != 0
 
 
-def _any(weights):
+def any_weight(weights):
+    """Whether a switch sits at 0 anywhere (at any row) in what :meth:`Instrumented.watch` found."""
     return reduce(jnp.logical_or, [jnp.any(w != 0) for w in weights], jnp.bool_(False))
 
 

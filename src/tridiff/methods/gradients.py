@@ -13,12 +13,14 @@ A Python function of a vector is taken the way JAX users write it, with ``jax.gr
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import sympy as sp
 
-from ..compiler.runner import to_numpy, x64
+from ..compiler.runner import x64
 from ..definition.function import Function, Symbols, function, one_parameter, trace_callable
 from ..errors import MethodUnavailableError, TridiffError
 from ..reasons import reasons_of
@@ -41,33 +43,54 @@ def is_tree(points) -> bool:
     return False
 
 
-def flatten(tree):
-    """A pytree of arrays as one float64 vector, the function that undoes it, and its layout (the
-    structure and each leaf's shape), by ``jax.flatten_util.ravel_pytree``."""
-    import jax
-    from jax.flatten_util import ravel_pytree
+@dataclass(frozen=True)
+class Layout:
+    """How a pytree of arrays lies end to end in one float64 vector (as ``jax.flatten_util.ravel_pytree``
+    lays it, in NumPy: no JAX operation per call): its structure and each leaf's shape."""
 
-    leaves = jax.tree_util.tree_leaves(tree)
-    if not leaves:
-        raise TridiffError("the parameters hold no array: nothing to differentiate with respect to")
-    for leaf in leaves:
-        if np.asarray(leaf).dtype.kind not in "biuf":
-            raise TridiffError(f"a parameter of dtype {np.asarray(leaf).dtype} is not a real number array")
-    with x64():  # the parameters' own float64, not JAX's default float32
-        flat, unravel = ravel_pytree(jax.tree_util.tree_map(lambda a: np.asarray(a, np.float64), tree))
-    layout = (jax.tree_util.tree_structure(tree), tuple(np.shape(a) for a in leaves))
-    return np.asarray(flat), unravel, layout
+    structure: object
+    shapes: tuple[tuple[int, ...], ...]
+
+    @staticmethod
+    def of(tree) -> tuple[Layout, list[np.ndarray]]:
+        """The layout of ``tree`` and its leaves as float64 arrays (ints and bools are exact in them)."""
+        from jax.tree_util import tree_flatten
+
+        leaves, structure = tree_flatten(tree)
+        if not leaves:
+            raise TridiffError("the parameters hold no array: nothing to differentiate with respect to")
+        arrays = [np.asarray(leaf) for leaf in leaves]
+        for a in arrays:
+            if a.dtype.kind not in "biuf":
+                raise TridiffError(f"a parameter of dtype {a.dtype} is not a real number array")
+        return Layout(structure, tuple(a.shape for a in arrays)), [a.astype(np.float64, copy=False) for a in arrays]
+
+    @property
+    def size(self) -> int:
+        return sum(math.prod(shape) for shape in self.shapes)
+
+    def tree(self, flat, xp=np):
+        """The vector ``flat`` (NumPy, or JAX with ``xp=jnp``) in this layout: the pytree back."""
+        from jax.tree_util import tree_unflatten
+
+        leaves, at = [], 0
+        for shape in self.shapes:
+            size = math.prod(shape)
+            leaves.append(xp.reshape(flat[at:at + size], shape))
+            at += size
+        return tree_unflatten(self.structure, leaves)
 
 
-def unflatten(result: MultiResult, unravel: Callable) -> MultiResult:
+def in_layout(result: MultiResult, layout: Layout) -> MultiResult:
     """A gradient at one flattened point, given back the parameters' structure."""
-    import jax
+    error = None if result.error_estimate is None else layout.tree(result.error_estimate)
+    return MultiResult(layout.tree(result.values), result.undefined, result.reasons, error, result.method)
 
-    with x64():
-        values = jax.tree_util.tree_map(np.asarray, unravel(result.values))
-        error = None if result.error_estimate is None else \
-            jax.tree_util.tree_map(np.asarray, unravel(result.error_estimate))
-    return MultiResult(values, result.undefined, result.reasons, error, result.method)
+
+def _jnp():
+    import jax.numpy as jnp
+
+    return jnp
 
 
 def _scalar(f, what: str):
@@ -121,15 +144,16 @@ class PerDimension:
         if self.kind != "gradient":
             raise TridiffError(f"a {self.kind} at a pytree of parameters is not supported: use td.gradient, or "
                                "pass the parameters as one vector")
-        flat, unravel, layout = flatten(params)
+        layout, leaves = Layout.of(params)
         if self._tree is None:
             self._tree = layout
         elif self._tree != layout:
             raise TridiffError("these parameters are laid out differently from the first call's (other keys or "
                                f"shapes): make another {self.kind} for them")
         fn = self._source
-        result = self.for_dimension(flat.size, lambda v: fn(unravel(v))).evaluate(flat)
-        return unflatten(result, unravel)
+        flat = np.concatenate([leaf.ravel() for leaf in leaves])
+        result = self.for_dimension(flat.size, lambda v: fn(layout.tree(v, _jnp()))).evaluate(flat)
+        return in_layout(result, layout)
 
     def __call__(self, points):
         """The derivative at ``points`` (shape (..., n)), NaN where it does not exist."""
@@ -186,12 +210,13 @@ class Arguments:
         data = tuple(a for i, a in enumerate(args) if i not in self.positions)
         return (chosen if self.many else chosen[0]), data
 
-    def _reading(self, unravel: Callable, count: int) -> Callable:
+    def _reading(self, layout: Layout, count: int) -> Callable:
         """f as a function of the chosen arguments laid end to end in v, and of the data."""
         fn, positions, many = self.fn, self.positions, self.many
 
         def reading(v, data):
-            chosen = unravel(v) if many else (unravel(v),)
+            tree = layout.tree(v, _jnp())
+            chosen = tree if many else (tree,)
             args, rest = [], iter(data)
             for i in range(count):
                 args.append(chosen[positions.index(i)] if i in positions else next(rest))
@@ -201,42 +226,46 @@ class Arguments:
 
     def evaluate(self, *args) -> MultiResult:
         """The gradient with respect to ``args[argnums]``, with reasons and error estimates (numeric)."""
-        import jax
+        from jax.tree_util import tree_flatten, tree_unflatten
 
         chosen, data = self._split(args)
-        flat, unravel, layout = flatten(chosen)
-        with x64():
-            data = jax.tree_util.tree_map(lambda a: np.asarray(a) if isinstance(a, (list, float, int)) else a, data)
-            shapes = jax.tree_util.tree_map(lambda a: (np.shape(a), np.result_type(a)), data)
-        key = (layout, len(args), jax.tree_util.tree_structure(shapes), tuple(jax.tree_util.tree_leaves(shapes)))
+        layout, leaves = Layout.of(chosen)
+        given, structure = tree_flatten(data)
+        given = [np.asarray(a) if isinstance(a, (list, float, int)) else a for a in given]
+        key = (layout, len(args), structure, tuple((np.shape(a), np.result_type(a)) for a in given))
         if key not in self._kernels:
-            self._kernels[key] = self._build(flat.size, unravel, len(args), data)
-        derivative, program = self._kernels[key]
+            self._kernels[key] = self._build(layout, len(args), tree_unflatten(structure, given))
+        method, program = self._kernels[key]
         with x64():
-            value, code, error = program(flat[None, :], data)
-        code = np.asarray(code)
-        result = MultiResult(to_numpy(value)[0], bool(code[0]), reasons_of(code)[0],
-                             None if error is None else to_numpy(error)[0], derivative.method)
-        return unflatten(result, unravel)
+            value, code, error = program(leaves, tree_unflatten(structure, given))
+        code = int(code)
+        values = layout.tree(np.asarray(value))
+        errors = None if error is None else layout.tree(np.asarray(error))
+        return MultiResult(values, code != 0, str(reasons_of(code)), errors, method)
 
-    def _build(self, n: int, unravel: Callable, count: int, data):
-        """The derivative of f's program for this layout, and it compiled with the data as inputs."""
+    def _build(self, layout: Layout, count: int, data):
+        """The derivative of f's program for this layout, and it compiled with the parameters' leaves
+        and the data as inputs."""
         import jax
+        import jax.numpy as jnp
 
         from ..definition.jaxpr import program_reason
 
-        reading = self._reading(unravel, count)
-        with x64():
-            why = program_reason(lambda v: reading(v, data), n)
+        reading, n = self._reading(layout, count), layout.size
+        why = program_reason(lambda v: reading(v, data), n)
         if why is not None:
             raise MethodUnavailableError(f"cannot differentiate f with respect to argnums: {why}")
-        names = Symbols([f"x{i}" for i in range(n)])
-        f = Function(None, names, "program", lambda v: reading(v, data),
+        f = Function(None, Symbols([f"x{i}" for i in range(n)]), "program", lambda v: reading(v, data),
                      "f's other arguments are data, not variables: it has no formula")
         method, scheme, accuracy = self.options
         derivative = make((f,), n, "gradient", method, scheme, accuracy)
-        program = jax.jit(lambda table, given: derivative.program_of_vector(table, lambda v: reading(v, given)))
-        return derivative, program
+
+        def program(leaves, given):
+            flat = jnp.concatenate([jnp.ravel(leaf) for leaf in leaves])[None, :]
+            value, code, error = derivative.program_of_vector(flat, lambda v: reading(v, given))
+            return value[0], code[0], None if error is None else error[0]
+
+        return derivative.method, jax.jit(program)
 
     def __call__(self, *args):
         """The gradient with respect to ``args[argnums]``, NaN where it does not exist."""

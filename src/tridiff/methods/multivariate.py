@@ -29,7 +29,7 @@ import jax.numpy as jnp
 import numpy as np
 import sympy as sp
 
-from ..analysis.program_switches import Instrumented, has_switches
+from ..analysis.program_switches import Instrumented, any_weight, has_switches
 from ..analysis.switches import Switch, analyse, collect_switches, variation, variation_rates
 from ..compiler.backends import JAX, NUMPY, Backend
 from ..compiler.lowering import Lowering
@@ -191,18 +191,19 @@ class MultiDerivative:
         defined wherever it and its derivative are finite, except along the coordinates that move a
         switch sitting at its kink (see :mod:`tridiff.analysis.program_switches`)."""
         fn = fn or self.functions[0].source
-        kinks = None  # which entries of out do not exist: a switch at 0 moves with them
+        watched = None  # (the switches at 0, which entries of out they take away), for a program with switches
         if self.method == "numeric":
             out, error = self._numeric_of_vector(fn, table)
             value = jax.vmap(fn)(table)
         elif self._switched:
-            out, value, kinks = self._watched(fn, table)
+            out, value, watched = self._watched(fn, table)
             error = None
         else:
             value, out = self._automatic_of_vector(fn, table)
             out, error = out.reshape(len(table), -1), None
 
         def checked():  # the reasons, point by point: a few passes over the batch
+            kinks = None if watched is None else watched[1]()
             finite_input = jnp.all(jnp.isfinite(table), axis=-1)
             code = jnp.where(finite_input, jnp.where(jnp.isfinite(value), 0, OUTSIDE_DOMAIN), NOT_FINITE_INPUT)
             code = jnp.where(code == 0, _not_finite_code(out if kinks is None else jnp.where(kinks, 0.0, out), jnp),
@@ -213,12 +214,12 @@ class MultiDerivative:
             kept = (code == 0) | (code == PROGRAM_SWITCH)
             return jnp.where(kept[:, None] & ~kinks, out, jnp.nan), code.astype(jnp.int8)
 
-        # Sums are finite only if every term is: where all three are (nearly always), nothing is
-        # undefined, and the point-by-point checks (which cost a logistic loss of 10^3 weights as
-        # much as its gradient) are skipped; lax.cond runs one branch.
+        # Sums are finite only if every term is: where all three are and no switch sits at 0 (nearly
+        # always), nothing is undefined, and the point-by-point checks (which cost a logistic loss of
+        # 10^3 weights as much as its gradient) are skipped; lax.cond runs one branch.
         fine = jnp.isfinite(jnp.sum(table) + jnp.sum(value) + jnp.sum(out))
-        if kinks is not None:
-            fine = fine & ~jnp.any(kinks)
+        if watched is not None:
+            fine = fine & ~watched[0]
         out, code = jax.lax.cond(fine, lambda: (out, jnp.zeros(len(table), jnp.int8)), checked)
         return out, code, error
 
@@ -244,16 +245,25 @@ class MultiDerivative:
 
     def _watched(self, fn, table):
         """The derivative of a program with switches, the switches watched in the gradient's pass:
-        (derivative, f, which of its entries do not exist)."""
-        value, grad, kinks = Instrumented(fn, table.shape[1]).batch(table)
+        (derivative, f, (whether a switch sits at 0, a function giving which entries of the
+        derivative do not exist then))."""
+        program = Instrumented(fn, table.shape[1])
+        value, grad, weights = program.watch(table)
+
+        def kinks():
+            return program.kinks(table, weights)
+
+        watched = (any_weight(weights), kinks)
         if self.kind == "hessian":  # ∂²f/∂x_i∂x_j needs ∂f/∂x_i and ∂f/∂x_j
-            hess = jax.vmap(jax.hessian(fn))(table)
-            return (hess.reshape(len(table), -1), value,
-                    (kinks[:, :, None] | kinks[:, None, :]).reshape(len(table), -1))
+            def entries():
+                k = kinks()
+                return (k[:, :, None] | k[:, None, :]).reshape(len(table), -1)
+
+            return jax.vmap(jax.hessian(fn))(table).reshape(len(table), -1), value, (watched[0], entries)
         if self.weights is not None:  # along a direction: every coordinate it moves must have its partial
             w = jnp.asarray(self.weights, table.dtype)
-            return (grad @ w)[:, None], value, jnp.any(kinks & (w != 0), axis=-1, keepdims=True)
-        return grad, value, kinks
+            return (grad @ w)[:, None], value, (watched[0], lambda: jnp.any(kinks() & (w != 0), -1, keepdims=True))
+        return grad, value, watched
 
     @cached_property
     def _switched(self) -> bool:
