@@ -452,6 +452,43 @@ def test_directional_derivative_along_the_kink_line_exists(method):
     assert "kink" in across.reasons[0]
 
 
+# Switches whose arguments point opposite ways: |x| written as max(x, 0) + max(-x, 0), |x − y| as
+# two relus. Forcing every switch to its own u > 0 once made them look smooth (gradient [0, 1] and
+# [0, 0]): the sides are those a move along each coordinate reaches.
+OPPOSED = ["max(x, 0) + max(-x, 0) + y", "relu(x - y) + relu(y - x)", "relu(x + y) + relu(-x - y) + x*y",
+           "max(x, 0) - max(-2*x, 0) + y"]
+
+
+def one_sided_partials(text, point):
+    """Right and left difference quotients of f along each coordinate, from f's values in mpmath at
+    50 digits (a step of 1e-30: the quotients are the one-sided partials to 1e-29 here)."""
+    f = td.function(text)
+    expr, xs = f.expr, f.variables
+    mpmath.mp.dps = 50
+    t = mpmath.mpf("1e-30")
+
+    def at(p):
+        return sp.N(expr.subs(dict(zip(xs, p))), 50)
+
+    base = at(point)
+    right = [float((at([p + (t if i == j else 0) for i, p in enumerate(point)]) - base) / t) for j in range(len(xs))]
+    left = [float((base - at([p - (t if i == j else 0) for i, p in enumerate(point)])) / t) for j in range(len(xs))]
+    return np.array(right), np.array(left)
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("text", OPPOSED)
+def test_switches_pointing_opposite_ways_are_kinks(text, method):
+    for point in ([0.0, 0.0], [0.0, 1.5], [-1.0, 1.0], [0.5, 0.25]):
+        right, left = one_sided_partials(text, [sp.Rational(p) for p in point])
+        r = td.gradient(text, method).evaluate(point)
+        if np.allclose(right, left, atol=1e-12):
+            assert not r.undefined, f"{text} at {point}: {r.reasons}"
+            np.testing.assert_allclose(r.values, right, atol=1e-7)
+        else:
+            assert r.undefined and "kink" in r.reasons, f"{text} at {point}: {r.values}, one-sided {right} {left}"
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_hessian_undefined_where_the_gradient_is(method):
     # On x = y the gradient of |x − y| and of max(x, y) does not exist, so neither does the Hessian

@@ -214,7 +214,7 @@ def close(a, b, xp):
 
 
 def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | None = None,
-            rates: tuple = (), backend: Backend = JAX) -> Analysis:
+            rates: tuple = (), backend: Backend = JAX, directions: list | None = None) -> Analysis:
     """Decide, with ``backend``'s arrays, where the derivatives of the top order exist at the points of ``env``.
 
     Args:
@@ -223,6 +223,11 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
             ``(f,)`` alone when f has no switches: then only f's domain is checked.
         switches: from :func:`collect_switches` (with ``along`` when it names the sides).
         along: one variable: sides are left and right of its value (else where u > 0 and u < 0).
+        directions: several variables: for each derivative of order ≥ 1 (``orders[1:]``, formula by
+            formula), the direction it is taken along, as weights on the variables (one-hot for
+            ∂/∂x_j): its one-sided limits are those of moving the point along it, each switch forced
+            to the side of u = 0 that move reaches. (Forcing every u to its own u > 0 made
+            |x| = max(x, 0) + max(-x, 0) look smooth: its two u's have opposite sides.)
         rates: with ``along``, from :func:`variation_rates`: f's scale of variation bounds ``distance``,
             and the rounding of its arguments gives ``smear``.
 
@@ -249,7 +254,7 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
             code = xp.where(xp.isfinite(v), code, not_finite_code(v, xp))
     value = left = right = at(top) if top else None
     flagged = pole = xp.zeros(like.shape, bool)
-    clearance, lefts, rights = None, {}, {}
+    clearance, lefts, rights, flags = None, {}, {}, {}
     distance, smear = variation(rates, natural, like)
     left_out, right_out, exact = flagged, flagged, xp.ones(like.shape, bool)
     for s in switches:
@@ -272,6 +277,7 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
         else:  # the two sides of the surface u = 0: u > 0 ("right") and u < 0 ("left")
             side, other = xp.ones_like(u), -xp.ones_like(u)
         rights[s.arg], lefts[s.arg] = (flag, side), (flag, other)
+        flags[s.arg] = flag
         flagged = flagged | flag
         exact = exact & (~flag | (u == 0))
         if s.kind == "domain" and along is not None:  # f is undefined on the side where u < 0
@@ -285,8 +291,14 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
             # of its own rather than filling the natural one's memo
             fs = vals[0] or [Lowering(env, backend=backend).array(e, like) for e in orders[0]]
             low_l, low_r = (Lowering(env, sides, natural, backend=backend) for sides in (lefts, rights))
-            ls = [[low_l.array(e, like) for e in exprs] for exprs in orders]
-            rs = [[low_r.array(e, like) for e in exprs] for exprs in orders]
+            ls = [[low_l.array(e, like) for e in orders[0]]]
+            rs = [[low_r.array(e, like) for e in orders[0]]]
+            if directions is None:
+                ls += [[low_l.array(e, like) for e in exprs] for exprs in orders[1:]]
+                rs += [[low_r.array(e, like) for e in exprs] for exprs in orders[1:]]
+            else:
+                ls_, rs_ = _along_directions(env, orders[1:], directions, switches, flags, natural, like, backend)
+                ls, rs = ls + ls_, rs + rs_
             at_switch = xp.zeros(like.shape, np.int8)
             for k in range(top, 0, -1):
                 for lv, rv in zip(ls[k], rs[k]):
@@ -317,6 +329,32 @@ def analyse(env: dict, orders, switches: tuple[Switch, ...], along: sp.Symbol | 
     finite = xp.all(xp.stack([xp.isfinite(v) for v in env.values()]), axis=0)
     code = xp.where(finite, code, NOT_FINITE_INPUT).astype(np.int8)
     return Analysis(code, value, left, right, flagged, distance, clearance, smear, lefts, rights)
+
+
+def _along_directions(env: dict, orders, directions, switches, flags: dict, natural: Lowering, like, backend):
+    """The left and right limits of each formula of ``orders`` (orders 1 and up) along its direction:
+    each switch at 0 forced to the side of u = 0 that a move along the direction w reaches, the
+    sign of u's derivative along it, ∇u·w (or of its second, where that is 0); a switch u does not
+    move along w (∇u·w ≡ 0) takes one side on both. Formulas along one direction share a Lowering."""
+    xp, variables = backend.xp, list(env)
+    lows: dict = {}
+    for w in {w for ws in directions for w in ws}:
+        lefts, rights = {}, {}
+        for s in switches:
+            if s.kind == "pole":
+                continue
+            rate = sp.Add(*(c * g for c, g in zip(w, s.grad) if c != 0))
+            if rate == 0:
+                lefts[s.arg] = rights[s.arg] = (flags[s.arg], xp.ones_like(like))
+                continue
+            d1 = natural.array(rate, like)
+            curve = sp.Add(*(c * real_diff(rate, v) for c, v in zip(w, variables) if c != 0))
+            side = xp.where(d1 != 0, xp.sign(d1), xp.sign(natural.array(curve, like)))
+            lefts[s.arg], rights[s.arg] = (flags[s.arg], xp.where(d1 != 0, -side, side)), (flags[s.arg], side)
+        lows[w] = tuple(Lowering(env, sides, natural, backend=backend) for sides in (lefts, rights))
+    ls = [[lows[w][0].array(e, like) for e, w in zip(exprs, ws)] for exprs, ws in zip(orders, directions)]
+    rs = [[lows[w][1].array(e, like) for e, w in zip(exprs, ws)] for exprs, ws in zip(orders, directions)]
+    return ls, rs
 
 
 def variation(rates: tuple[Rate, ...], low: Lowering, like, j: int = 0):

@@ -13,9 +13,10 @@ formulas (∂f/∂x_j, ∂f_i/∂x_j or ∂²f/∂x_i∂x_j) evaluated at a batc
   estimates; mixed second partials by the 4-point formula.
 
 Where the derivative does not exist is decided once, as in one variable (:mod:`tridiff.analysis.switches`): on
-a switch surface u = 0 the derivative formulas are evaluated with every branch forced to the side
-u > 0 and to the side u < 0; the derivative exists there iff f is continuous and both sides agree.
-So |x − y| on the line x = y and max(x, y) are undefined there, |x|·y at the origin is not.
+a switch surface u = 0 each derivative formula (∂f/∂x_j, or along a direction) is evaluated with
+every switch forced to the side that a move along x_j (or the direction) reaches from either
+side; the derivative exists there iff f is continuous and the limits agree. So |x − y| on the line
+x = y, max(x, y) and max(x, 0) + max(−x, 0) are undefined there, |x|·y at the origin is not.
 """
 
 from __future__ import annotations
@@ -171,7 +172,8 @@ class MultiDerivative:
             return self.program_of_vector(table)
         xp = backend.xp
         cols = [table[:, i] for i in range(table.shape[1])]
-        analysis = analyse(dict(zip(self.variables, cols)), self._orders, self.switches, backend=backend)
+        analysis = analyse(dict(zip(self.variables, cols)), self._orders, self.switches, backend=backend,
+                           directions=self._directions)
         code, flagged = analysis.code, analysis.flagged
         error = None  # only numeric estimates its error
         if self.method == "symbolic":  # where a switch vanishes, the agreed one-sided limit
@@ -440,6 +442,20 @@ class MultiDerivative:
         if self.kind == "hessian":
             orders.append(list(self._gradients()))
         return orders + [list(self._flat())]
+
+    @cached_property
+    def _directions(self) -> list[list[tuple[float, ...]]]:
+        """The direction each formula of ``_orders[1:]`` is a derivative along (see
+        :func:`tridiff.analysis.switches.analyse`): ∂f_i/∂x_j along x_j; ∂²f/∂x_a∂x_b along x_b
+        (that of ∂f/∂x_a); a directional or partial derivative along its weights."""
+        n = len(self.variables)
+        axes = [tuple(float(i == j) for i in range(n)) for j in range(n)]
+        if self.weights is not None:
+            return [[tuple(float(w) for w in self.weights)] * len(self.functions)]
+        if self.kind == "hessian":
+            return [axes, [axes[b] for _ in range(n) for b in range(n)]]
+        return [axes * len(self.functions)]
+
 
 def _number(w: float) -> sp.Expr:
     """A direction's component as SymPy: an integer when it is one (1·y reads as y, not 1.0·y)."""
