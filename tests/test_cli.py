@@ -30,6 +30,8 @@ import numpy as np
 import pytest
 import sympy
 
+import tridiff as td
+
 METHODS = ("symbolic", "automatic", "numeric")
 DIFF_KEYS = {"function", "derivative", "points", "methods", "undefined"}
 PNG_HEADER = b"\x89PNG\r\n\x1a\n"
@@ -235,6 +237,8 @@ BAD_INPUT = {  # name: (arguments, a word the message must contain)
     "unknown --wrt": (("diff", "x*y", "--wrt", "q", "--at", "1,2"), "'q'"),
     "--at not whole points": (("grad", "x*y", "--at", "1,2,3"), "3 numbers"),
     "grad without --at": (("grad", "x*y"), "--at 1,1"),
+    "steps, several variables, no --wrt": (("steps", "x*y"), "--wrt"),
+    "steps of bad text": (("steps", "sin(x"), "sin(x"),
 }
 
 
@@ -271,6 +275,18 @@ def test_grad_gives_the_gradient_by_every_method(several_runs):
         assert rows[1] == [None, None, None], method
     human = ok(several_runs["grad"]).stdout
     assert "[y  x  sign(z)]" in human and "∇f" in human  # the formula printed as it is, not read as markup
+
+
+def test_steps_print_the_derivation_rule_by_rule(workdir):
+    runs = run_all({"text": ("steps", "abs(x)*sin(x)"), "json": ("steps", "x*y + sin(y)", "--wrt", "y", "--json"),
+                    "latex": ("steps", "exp(-2*x)", "--latex")}, workdir)
+    text = ok(runs["text"]).stdout.splitlines()
+    assert text[0] == "f(x) = sin(x)*Abs(x)" and text[1].startswith("1. product rule: d/dx[sin(x)*Abs(x)] = ")
+    assert any("rule of abs" in line and "does not hold where x = 0" in line for line in text)
+    assert text[-1] == f"f'(x) = {td.derivative('abs(x)*sin(x)', 'symbolic').expr}"
+    data = strict_json(ok(runs["json"]).stdout)
+    assert data["derivative"] == "x + cos(y)" and data["steps"][0]["rule"] == "sum rule"
+    assert ok(runs["latex"]).stdout.startswith(r"\begin{aligned}")
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,7 @@ _WHERE = {
     "methods.options": ("METHODS",),
     "methods.samples": ("SampleDerivative", "differentiate_samples"),
     "studies.compare": ("Comparison", "MethodReport", "compare"),
+    "studies.derivation": ("Derivation", "steps"),
     "studies.kinks": ("Kink", "kinks"),
     "studies.stepstudy": ("StepStudy", "step_study"),
     "studies.sweeps": ("Series", "Sweep", "sweep_depth", "sweep_sizes"),
@@ -53,6 +54,7 @@ __all__ = [
     "Comparison",
     "Derivative",
     "DerivativeResult",
+    "Derivation",
     "Function",
     "Kink",
     "MethodReport",
@@ -79,6 +81,7 @@ __all__ = [
     "plot",
     "plot_gallery",
     "step_study",
+    "steps",
     "sweep_depth",
     "sweep_sizes",
 ]

@@ -174,6 +174,23 @@ def grad_command(expr, at, method, as_json):
     _several(f, "∇f", formula, points, results, as_json, lambda g: "(" + ", ".join(_format(v) for v in g) + ")")
 
 
+@cli.command("steps")
+@click.argument("expr")
+@click.option("--wrt", default=None, help="For a formula in several variables: the partial derivative along this one.")
+@click.option("--latex", "as_latex", is_flag=True, help="Print the derivation as LaTeX (an aligned block).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object: the steps, each with its rule.")
+def steps_command(expr, wrt, as_latex, as_json):
+    """The symbolic derivative of EXPR step by step: each step one rule (sum, product, chain…),
+    and where a rule does not hold (a kink, a domain edge, a pole)."""
+    from ..studies.derivation import steps
+
+    derivation = steps(expr, wrt=wrt)
+    if as_json:
+        click.echo(json.dumps(derivation.to_dict(), ensure_ascii=False))
+    else:
+        click.echo(derivation.latex if as_latex else str(derivation))
+
+
 def _several(f, name: str, formula, points: np.ndarray, results: dict, as_json: bool, shown) -> None:
     """A derivative of f of several variables at points, by each method: a table, or one JSON object."""
     first = next(iter(results.values()))
