@@ -29,6 +29,7 @@ import sympy as sp
 from ..analysis.switches import real_diff
 from ..definition.function import function
 from ..errors import BudgetError, TridiffError
+from ..methods.derivative import derivative
 from ..primitives import BY_HEAD, DOMAIN, POLE, SINGULAR
 
 #: A derivation of more steps than this is no longer one a learner reads (the nested polynomial
@@ -144,8 +145,6 @@ def steps(f, wrt: str | None = None) -> Derivation:
     >>> d.steps[0].caveat
     'does not hold where sin(x) = 0: a kink or a jump'
     """
-    from ..methods.derivative import derivative  # the derivative tridiff computes, to end on
-
     fn = function(f)
     if fn.expr is None:
         raise TridiffError(f"steps need f's formula: {fn.opaque_reason}")
