@@ -191,6 +191,23 @@ def steps_command(expr, wrt, as_latex, as_json):
         click.echo(derivation.latex if as_latex else str(derivation))
 
 
+@cli.command("graph")
+@click.argument("expr")
+@click.option("--at", "at", required=True, help="The point: one number per variable, separated by commas.")
+@click.option("-o", "--output", default=None, help="Also draw the graph (Graphviz) into this .svg file.")
+def graph_command(expr, at, output):
+    """EXPR as its computational graph at a point: each operation's value, its forward-mode tangent
+    (dual number) and reverse-mode adjoint."""
+    from ..studies.graph import graph
+
+    if output is not None and not output.endswith(".svg"):
+        raise TridiffError(f"-o takes a .svg file, got {output!r}")
+    g = graph(expr, _points(at))
+    if output is not None:
+        Path(output).write_text(g.svg(), encoding="utf-8")
+    click.echo(str(g) + (f"\ndiagram written to {output}" if output else ""))
+
+
 def _several(f, name: str, formula, points: np.ndarray, results: dict, as_json: bool, shown) -> None:
     """A derivative of f of several variables at points, by each method: a table, or one JSON object."""
     first = next(iter(results.values()))
