@@ -438,7 +438,8 @@ SECTIONS = (
 
 
 class Page(HTMLParser):
-    """The report's h2 sections (as text), tables (rows of cell text) and every src/href value."""
+    """The report's h2 sections (as text), tables (rows of cell text), list items by section, images
+    (alt, src) and every src/href value."""
 
     def __init__(self, text: str):
         super().__init__(convert_charrefs=True)
@@ -446,7 +447,8 @@ class Page(HTMLParser):
         self.text: dict[str, list[str]] = {"": []}
         self.tables: dict[str, list[list[list[str]]]] = {"": []}
         self.links: list[str] = []
-        self.items: list[str] = []
+        self.items: list[tuple[str, str]] = []
+        self.images: list[tuple[str, str]] = []
         self._tag = None
         self._cell = None
         self.feed(text)
@@ -457,6 +459,8 @@ class Page(HTMLParser):
 
     def handle_starttag(self, tag, attrs):
         self.links += [v or "" for k, v in attrs if k in ("src", "href")]
+        if tag == "img":
+            self.images.append((dict(attrs).get("alt") or "", dict(attrs).get("src") or ""))
         if tag in ("h2", "li"):
             self._tag, self._buffer = tag, []
         elif tag == "table":
@@ -472,7 +476,7 @@ class Page(HTMLParser):
             self.text[self.section], self.tables[self.section] = [], []
             self._tag = None
         elif tag == "li" and self._tag == "li":
-            self.items.append("".join(self._buffer).strip())
+            self.items.append((self.section, "".join(self._buffer).strip()))
             self._tag = None
         elif tag in ("td", "th") and self._cell is not None:
             self.tables[self.section][-1][-1].append("".join(self._cell).strip())
@@ -535,12 +539,25 @@ def test_lab_report_is_self_contained(report, page):
     assert not re.search(r"<script[^>]*\bsrc=|<link[^>]*\bhref=|@import", report, re.I)
 
 
-def test_lab_report_plots_are_embedded_pngs(report):
-    images = re.findall(r'<img[^>]*\bsrc="data:image/png;base64,([A-Za-z0-9+/=]+)"', report)
-    assert len(images) >= 5
-    for data in images:
-        png = base64.b64decode(data, validate=True)
-        assert png[:8] == PNG_HEADER and png[-8:-4] == b"IEND" and len(png) > 5000
+def test_lab_report_figures_are_embedded_vector_images_each_described(page):
+    """Every figure is an SVG in the page (vector: sharp at any zoom), with alt text saying what it
+    shows (not "figure"); the typeset formulas are SVG too, their alt the LaTeX."""
+    figures = [(alt, src) for alt, src in page.images if "maths" not in alt and len(alt) > 40]
+    assert len(figures) >= 8
+    for alt, src in page.images:
+        assert src.startswith("data:image/svg+xml;base64,"), src[:40]
+        root = ET.fromstring(base64.b64decode(src.split(",", 1)[1], validate=True))
+        assert root.tag.endswith("svg")
+        assert alt and alt.lower() != "figure"
+
+
+def test_lab_report_shows_the_steps_and_the_graph(page):
+    steps = [text for section, text in page.items if section.startswith("2 - Symbolic")]
+    assert len(steps) >= 5 and steps[0].startswith("sum rule")
+    assert any("chain rule with sin' = cos(u)" in s for s in steps)
+    assert any("computational graph" in alt for alt, _ in page.images)
+    (graph,) = [t for t in page.section_tables("4 - Automatic") if "adjoint v̄ = ∂f/∂v" in t[0]]
+    assert [row[0] for row in graph[1:]] == [f"v{i}" for i in range(len(graph) - 1)]
 
 
 def test_lab_report_has_every_section_and_the_conclusions(page):
@@ -549,8 +566,9 @@ def test_lab_report_has_every_section_and_the_conclusions(page):
     assert found == sorted(found)  # in the lab's order
     conclusions = page.section_text("5 - Computational efficiency")
     assert "Conclusions" in conclusions
-    assert len(page.items) >= 3
-    assert all(re.search(r"\d", item) for item in page.items)  # drawn from measured figures
+    items = [text for section, text in page.items if section.startswith("5 - Computational")]
+    assert len(items) >= 3
+    assert all(re.search(r"\d", item) for item in items)  # drawn from measured figures
 
 
 def test_lab_report_quotes_measured_times(page):
@@ -564,7 +582,7 @@ def test_lab_report_abs_kink_is_nan_from_every_method(page):
     text = page.section_text("2.3 - Limitations of symbolic differentiation")
     assert "sign(x)" in text
     rows = [row for table in page.section_tables("2.3") for row in table]
-    assert any(row[0] == "NaN" and row[1:3] == ["-1", "1"] for row in rows), rows  # f'(0), left, right
+    assert any(row[:4] == ["0", "NaN", "-1", "1"] for row in rows), rows  # x, f'(0), left, right
     jax_rows = [row for table in page.section_tables("4 - Automatic") for row in table if row[0].startswith("|x|")]
     assert jax_rows and jax_rows[0][1] == "1" and jax_rows[0][2].startswith("NaN")  # JAX's 1 vs tridiff
 

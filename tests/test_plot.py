@@ -59,7 +59,7 @@ def test_abs_draws_f_and_each_method_labelled(abs_fig):
     labels = [line.get_label() for line in ax.get_lines()]
     assert labels[0] == "$f(x) = |x|$"
     assert [lb for lb in labels if lb.endswith(("symbolic", "automatic", "numeric"))] == [
-        "f'(x) symbolic", "f'(x) automatic", "f'(x) numeric"]
+        "$f'(x)$ symbolic", "$f'(x)$ automatic", "$f'(x)$ numeric"]
     styles = {(line.get_color(), str(line.get_linestyle())) for line in lines_by_gid(ax, "derivative-")}
     assert len(styles) == 3  # methods that agree overlap, but each is told apart by colour and style
     assert ax.get_legend() is not None
@@ -86,14 +86,18 @@ def test_abs_kink_has_hollow_markers_at_one_sided_derivatives(abs_fig):
     assert markers.get_linestyle() == "None"
 
 
-def test_abs_f_keeps_its_vertex_and_axes_cross_at_origin(abs_fig):
+def test_abs_f_keeps_its_vertex_in_framed_labelled_axes(abs_fig):
+    """The axes are framed (tick labels beside the plot, not under the curves at the origin), with
+    light lines along x = 0 and y = 0, and labelled."""
     ax = abs_fig.axes[0]
     (f_line,) = lines_by_gid(ax, "f")
     x, y = f_line.get_data()
     assert np.all(np.isfinite(y)) and y[x == 0] == 0  # |x| is continuous: f is not broken
-    assert ax.spines["left"].get_position() == ("data", 0)
-    assert ax.spines["bottom"].get_position() == ("data", 0)
-    assert not ax.spines["top"].get_visible() and not ax.spines["right"].get_visible()
+    assert ax.spines["left"].get_position() == ("outward", 0.0)
+    assert ax.spines["bottom"].get_position() == ("outward", 0.0)
+    assert lines_by_gid(ax, "zero-x") and lines_by_gid(ax, "zero-y")
+    assert ax.get_xlabel() == "$x$" and ax.get_ylabel() == "$f(x)$, $f'(x)$"
+    assert ax.get_legend().get_texts()[0].get_fontsize() >= 9
 
 
 @pytest.mark.parametrize("points", [101, 100])
@@ -124,7 +128,7 @@ def test_second_derivative_kink():
     (markers,) = lines_by_gid(ax, "kinks")
     assert set(np.asarray(markers.get_ydata())) == {-2.0, 2.0}
     for line in lines_by_gid(ax, "derivative-"):
-        assert line.get_label().startswith("f''(x)") and not joins_across(line, 0.0)
+        assert line.get_label().startswith("$f''(x)$") and not joins_across(line, 0.0)
 
 
 def test_error_panel_log_scale_one_line_per_method():
@@ -160,9 +164,9 @@ def test_opaque_function_plots_numeric_and_names_the_others(points):
     assert f.kind == "opaque"
     ax = plot(f, points=points).axes[0]
     (numeric,) = lines_by_gid(ax, "derivative-")
-    assert numeric.get_label() == "f'(x) numeric" and not joins_across(numeric, 0.0)
+    assert numeric.get_label() == "$f'(x)$ numeric" and not joins_across(numeric, 0.0)
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert "f'(x) symbolic: not available" in legend and "f'(x) automatic: not available" in legend
+    assert "$f'(x)$ symbolic: not available" in legend and "$f'(x)$ automatic: not available" in legend
     (note,) = [t for t in ax.texts if t.get_gid() == "unavailable-note"]
     assert note.get_text().startswith("symbolic, automatic: not available") and "branches" in note.get_text()
     if points % 2:  # x = 0 is a sample: the kink is found on the grid and marked
@@ -183,15 +187,22 @@ def test_draws_into_given_axes():
     fig = Figure()
     ax = fig.add_subplot()
     assert plot("sin(x)", methods="automatic", ax=ax, title="sine", points=51) is fig
-    assert [line.get_label() for line in lines_by_gid(ax, "derivative-")] == ["f'(x) automatic"]
+    assert [line.get_label() for line in lines_by_gid(ax, "derivative-")] == ["$f'(x)$ automatic"]
     assert ax.get_title() == "sine"
     with pytest.raises(TridiffError, match="error_panel"):
         plot("sin(x)", ax=ax, error_panel=True)
 
 
-def test_axes_not_through_origin_when_zero_out_of_range():
+def test_no_zero_line_when_zero_is_out_of_range():
     ax = plot("log(x)", x_range=(1, 5), points=51).axes[0]
-    assert ax.spines["left"].get_position() == ("outward", 0)
+    assert not lines_by_gid(ax, "zero-x")
+
+
+def test_a_curve_living_in_a_small_part_of_its_range_keeps_its_shape():
+    """exp(-2x) + 3 sin(3x) on [-1, 4]: e^2 at the left end must not flatten the sine to a line."""
+    ax = plot("exp(-2*x) + 3*sin(3*x)", x_range=(-1, 4), points=301).axes[0]
+    lo, hi = ax.get_ylim()
+    assert hi - lo < 40
 
 
 @pytest.mark.parametrize("kwargs, match", [

@@ -28,6 +28,9 @@ from ..methods.derivative import derivative
 from ..methods.options import METHODS
 from ..methods.samples import differentiate_samples
 from ..studies.catalog import nested_polynomial
+from ..studies.derivation import steps
+from ..studies.graph import graph as td_graph
+from ..studies.graph import swell
 from ..studies.stepstudy import SQUIRE_TRAPP, step_study
 from ..studies.sweeps import sweep_depth, sweep_sizes
 from ..studies.timing import format_seconds, measure
@@ -104,7 +107,9 @@ def _functions(report: Report) -> None:
            "on an int array and on the int 3:"),
         _code("def f(x):\n    return x**2\n\nfn = td.function(f)\ntd.derivative(fn, method=m)(np.array([1, 2, 3]))"),
         _table(["method", "f'([1, 2, 3])", "f'(3)"], rows),
-        _figure(_plot(fn, "f(x) = x² and f'(x) by each method")),
+        _figure(_plot(fn, "f(x) = x² and f'(x) by each method"),
+                "f(x) = x squared, a parabola, and its derivative 2x, a straight line, drawn by the three methods, "
+                "which coincide"),
     )
 
 
@@ -115,7 +120,9 @@ def _symbolic(report: Report) -> None:
     composed = function("exp(-2*x) + 3*sin(3*x)")
     lab_error = _lab_error(lambda: f_symb(np.array([1, 2, 3])))
     derivatives = {text: derivative(text) for text in ("x**3", "exp(-2*x) + 3*sin(3*x)", "2*x**3 - 3*x**2 + 5")}
-    rows = [[text, f"<code>{d.expr}</code>", _tex(d.latex)] for text, d in derivatives.items()]
+    rows = [[html.escape(text), f"<code>{html.escape(str(d.expr))}</code>", _maths(d.latex)]
+            for text, d in derivatives.items()]
+    derivation = steps("exp(-2*x) + 3*sin(3*x)")
     report.section(
         "2 - Symbolic differentiation",
         _p(f"In the lab a SymPy expression cannot be evaluated on an array: <code>f_symb(x_array)</code> "
@@ -124,8 +131,14 @@ def _symbolic(report: Report) -> None:
            f"<code>{_arr(function(f_symb)(np.array([1, 2, 3])))}</code>."),
         _p("Derivatives, as tridiff prints them (SymPy's <code>diff</code> over real symbols, common factors "
            "pulled out):"),
-        _table(["f(x)", "f'(x)", "LaTeX (d.latex)"], rows),
-        _figure(_plot(composed, "exp(-2x) + 3 sin(3x) and its derivative")),
+        _table(["f(x)", "f'(x)", "f'(x) typeset (from d.latex)"], rows),
+        _figure(_plot(composed, "exp(-2x) + 3 sin(3x) and its derivative", x_range=(-1, 4)),
+                "exp(-2x) + 3 sin(3x) on [-1, 4]: a decaying exponential plus a sine, and its derivative "
+                "9 cos(3x) - 2 exp(-2x), drawn by the three methods, which coincide"),
+        "<h3>Why the derivative is what it is: the steps</h3>",
+        _p("<code>td.steps(f)</code> writes the derivation as a learner does, one rule per step, each from the "
+           "rule of a function or of an operation:"),
+        _steps(derivation),
     )
 
 
@@ -137,8 +150,8 @@ def _symbolic_limits(report: Report) -> None:
     lab_numpy = _lab_error(lambda: sp.lambdify(x, lab, "numpy")(np.array([1, -2, 0])))
     d = derivative("abs(x)")
     r = d.evaluate(np.array([1.0, -2.0, 0.0]))
-    rows = [[_number_text(v), _number_text(lv), _number_text(rv), why or "-"]
-            for v, lv, rv, why in zip(r.values, r.left, r.right, r.reasons)]
+    rows = [[_number_text(x0), _number_text(v), _number_text(lv), _number_text(rv), why or "-"]
+            for x0, v, lv, rv, why in zip((1.0, -2.0, 0.0), r.values, r.left, r.right, r.reasons)]
     report.section(
         "2.3 - Limitations of symbolic differentiation: |x|",
         _p(f"The lab's SymPy (complex symbols) gives <code>{html.escape(str(lab))}</code>; at x = -2 that "
@@ -146,10 +159,12 @@ def _symbolic_limits(report: Report) -> None:
            f"<em>{html.escape(lab_numpy)}</em>."),
         _p(f"tridiff works over real symbols: the derivative is <code>{d.expr}</code>, and at "
            "x = 1, -2, 0 every method answers:"),
-        _table(["f'(x)", "left derivative", "right derivative", "why undefined"], rows),
+        _table(["x", "f'(x)", "left derivative", "right derivative", "why undefined"], rows),
         _p("At 0 the two one-sided derivatives differ, so f'(0) does not exist: NaN with the reason, "
            "from every method alike."),
-        _figure(_plot(function("abs(x)"), "|x| and its derivative: undefined at the kink")),
+        _figure(_plot(function("abs(x)"), "|x| and its derivative: undefined at the kink"),
+                "|x|, a V shape, and its derivative: -1 left of 0, +1 right of 0, not joined at 0, where hollow "
+                "circles mark the one-sided derivatives -1 and 1"),
     )
     report.note("|x|' at 0", "NaN (kink: left -1, right 1) from all three methods")
 
@@ -178,7 +193,9 @@ def _numeric(report: Report) -> None:
         _p(f"<code>td.differentiate_samples</code> flags those two samples (its <code>kinks</code> mask is True at "
            f"x = {', '.join(f'{v:.6f}' for v in x[sampled.kinks])}) and takes the one-sided difference on each "
            "sample's own side; the numeric method, which knows where the kink is, uses a one-sided stencil there."),
-        _figure(_plot(function("abs(x)"), "|x|: numeric derivative beside the kink", methods=("numeric",))),
+        _figure(_beside_kink(x, lab),
+                "Near the kink of |x|: np.gradient's values on the lab's grid, -0.5 and +0.5 at the two samples "
+                "beside 0, against tridiff's numeric derivative, -1 and +1, undefined at 0"),
         *_inexact(report),
     )
     nearest = beside[0]
@@ -207,7 +224,9 @@ def _inexact(report: Report) -> list[str]:
            f"subtracts nothing, stays within {worst:.0e} for every h ≤ 1e-8. tridiff's "
            "numeric method takes a step near each scheme's best by default and reports its own error estimate."),
         _table(list(study.HEADERS), study.rows()),
-        _figure(study.plot()),
+        _figure(study.plot(), "Relative error of each difference scheme against the step h, on log scales: "
+                              "falling as the step shrinks, then rising again as round-off takes over; the "
+                              "complex step stays at rounding level for small steps"),
     ]
 
 
@@ -225,6 +244,7 @@ def _automatic(report: Report) -> None:
     d = derivative(f, method="automatic")
     at_int = _number_text(d(3))
     r = derivative(function(lambda x: jnp.abs(x)), method="automatic").evaluate(0.0)
+    graph = _Graph(td_graph("abs(x) + sin(x)*cos(x)", 0.5))
     rows = [
         ["grad(f)(3) (an int)", html.escape(int_error), at_int],
         ["grad(f)(array)", html.escape(array_error), _arr(d(np.array([1.0, 2.0, 3.0])))],
@@ -236,9 +256,18 @@ def _automatic(report: Report) -> None:
         _p("The lab's JAX section, and what tridiff's automatic method (JAX forward mode on f's program, "
            "float64, elementwise over any shape) does instead:"),
         _table(["call", "the lab's JAX", "tridiff"], rows),
+        "<h3>The computational graph</h3>",
+        _p("Automatic differentiation runs on f's evaluation trace: one node per operation, each with its value. "
+           "The forward mode carries each node's tangent v̇ = dv/dx along (a dual number v + v̇ε); the reverse "
+           "mode carries each node's adjoint v̄ = ∂f/∂v back from f. <code>td.graph(f, at=0.5)</code> for "
+           "|x| + sin x cos x: the last tangent and the input's adjoint are both f'(0.5)."),
+        graph.svg_figure(),
+        graph.table_html(),
         _p("The lab's gallery of functions, each differentiated by all three methods (kinks and poles are "
            "not joined; hollow markers show the one-sided derivatives):"),
-        _figure(plot_gallery(points=201 if report.quick else 401)),
+        _figure(plot_gallery(points=201 if report.quick else 401),
+                "Nine small plots: x cubed, a cubic, 1/x, exp, log, sin, cos, |x| and |x| + sin x cos x, each "
+                "with its derivative by the three methods"),
     )
     report.note("grad(f)(3) on an int", f"JAX: error; tridiff: {at_int}")
 
@@ -271,8 +300,14 @@ def _efficiency(report: Report) -> None:
            f"evaluation is the median of {repeat} repeats after a warm-up — the lab timed one "
            f"<code>time.time()</code> shot with compilation mixed in. Copying the array takes {format_seconds(copy)}."),
         _table(["function", "method / the lab's way", "setup", "evaluation (median)"], rows),
-        _p("The expression-swell experiment: the nested polynomial composed to depth d."),
-        _figure(depth.plot()),
+        _p("The expression-swell experiment: the nested polynomial composed to depth d. Its derivative as "
+           "SymPy writes it, counted as a tree (each repeated subexpression again, as lambdify evaluates it) "
+           "and as a graph (each distinct subexpression once, as tridiff's compiled kernel evaluates it):"),
+        _table(["depth", "f' as a tree", "as a graph", "tidied (factor_terms): tree", "graph"],
+               [[s.depth, f"{s.tree:,}", f"{s.graph:,}", f"{s.tidied_tree:,}", f"{s.tidied_graph:,}"]
+                for s in swell(range(1, 7))]),
+        _figure(depth.plot(), "Evaluation time against the nesting depth for each method and the lab's ways, "
+                              "on a log scale"),
         "<h3>Conclusions from these figures</h3><ul>" + "".join(f"<li>{c}</li>" for c in conclusions) + "</ul>",
     )
     report.note(f"nested polynomial f' on {n:,} points",
@@ -331,15 +366,75 @@ def _lab_error(call) -> str:
     return f"no error: {value}"
 
 
-def _plot(fn, title: str, methods=METHODS):
-    return plot(fn, methods=methods, title=title, points=601)
+def _plot(fn, title: str, methods=METHODS, x_range=(-5, 5)):
+    return plot(fn, methods=methods, title=title, points=601, x_range=x_range)
 
 
-def _figure(fig) -> str:
+def _figure(fig, alt: str) -> str:
+    """A matplotlib figure as a vector image (SVG) in the page, described by ``alt`` for a reader
+    who cannot see it."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=90)
-    data = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<figure><img alt="figure" src="data:image/png;base64,{data}"></figure>'
+    fig.savefig(buffer, format="svg")
+    return _image(buffer.getvalue(), "svg+xml", alt)
+
+
+def _image(data: bytes, kind: str, alt: str, css: str = "") -> str:
+    encoded = base64.b64encode(data).decode("ascii")
+    cls = f' class="{css}"' if css else ""
+    return f'<figure><img{cls} alt="{html.escape(alt)}" src="data:image/{kind};base64,{encoded}"></figure>'
+
+
+def _maths(latex: str) -> str:
+    """LaTeX typeset at build time (matplotlib's mathtext, as SVG: no network, no script), or the
+    source as code where mathtext cannot set it."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.mathtext import math_to_image
+
+    from ..views.plot import mathtext_of
+
+    tex = mathtext_of(latex)
+    if tex is None:
+        return f"<code>{html.escape(latex)}</code>"
+    buffer = io.BytesIO()
+    math_to_image(f"${tex}$", buffer, prop=FontProperties(size=13), format="svg")
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    return f'<img class="maths" alt="{html.escape(latex)}" src="data:image/svg+xml;base64,{encoded}">'
+
+
+def _steps(derivation) -> str:
+    """A derivation as an ordered list: each step's rule, then the step typeset."""
+    items = "".join(f"<li><strong>{html.escape(step.rule)}</strong>: {_maths(step.latex(derivation.variable))}"
+                    + (f" <em>({html.escape(step.caveat)})</em>" if step.caveat else "") + "</li>"
+                    for step in derivation.steps)
+    return f"<ol class='steps'>{items}</ol><p>so f'(x) = {_maths(sp.latex(derivation.derivative))}</p>"
+
+
+@dataclass(frozen=True)
+class _Graph:
+    """td.graph's result as the report shows it."""
+
+    graph: object
+
+    def svg_figure(self) -> str:
+        return _image(self.graph.svg().encode("utf-8"), "svg+xml",
+                      "The computational graph of |x| + sin x cos x at x = 0.5: boxes for x, cos x, sin x, their "
+                      "product, |x| and the sum, each labelled with its value, tangent and adjoint; arrows "
+                      "labelled with the local partial derivatives", css="diagram")
+
+    def table_html(self) -> str:
+        return self.graph._repr_html_()
+
+
+def _beside_kink(x, lab):
+    """|x|'s numeric derivative near the kink, with np.gradient's values on the lab's grid beside it."""
+    fig = plot(function("abs(x)"), methods=("numeric",), x_range=(-0.6, 0.6), points=241,
+               title="|x| near its kink: np.gradient (lab) against tridiff")
+    ax = fig.axes[0]
+    near = np.abs(x) < 0.6
+    ax.plot(x[near], lab[near], linestyle="none", marker="x", markersize=8, color="black", gid="np-gradient",
+            label="np.gradient(|x|, x), the lab's grid: ±0.5 beside 0")
+    ax.legend(fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False, borderaxespad=2.8)
+    return fig
 
 
 def _p(text: str) -> str:
@@ -348,10 +443,6 @@ def _p(text: str) -> str:
 
 def _code(text: str) -> str:
     return f"<pre><code>{html.escape(text)}</code></pre>"
-
-
-def _tex(latex: str) -> str:
-    return f"<code>{html.escape(latex)}</code>"
 
 
 def _table(header, rows) -> str:
@@ -376,6 +467,8 @@ h1{font-size:1.6rem}h2{border-bottom:1px solid #ccc;padding-bottom:.2rem;margin-
 table{border-collapse:collapse;margin:.8rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}
 th{background:#f3f3f3}code,pre{background:#f6f6f6;border-radius:3px;padding:0 .2rem}pre{padding:.5rem}
 figure{margin:1rem 0}img{max-width:100%}.meta{color:#666;font-size:.9rem}
+img.maths{vertical-align:middle}ol.steps li{margin:.35rem 0}
+.tridiff-graph td,.tridiff-graph th{font-size:.85rem}
 """
 
 

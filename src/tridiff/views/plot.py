@@ -61,8 +61,9 @@ def plot(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int = 1
          error_panel: bool = False, ax: Axes | None = None, title: str | None = None) -> Figure:
     """Plot f and its derivative by each method, in the lab's style, honest at kinks.
 
-    Axes cross at the origin; f is red, f' solid blue (symbolic), dashed green (automatic) and
-    dotted orange (numeric), so methods that agree overlap visibly. Lines break wherever f or f'
+    Axes are framed, with light lines at x = 0 and y = 0 (tick labels never sit under the curves)
+    and labelled; f is red, f' solid blue (symbolic), dashed green (automatic) and dotted orange
+    (numeric), so methods that agree overlap visibly. Lines break wherever f or f'
     does not exist; each kink is marked with open circles at the left and right derivatives.
     Methods that cannot handle f (a callable with no formula has only numeric) are named in the
     legend and a note, with the reason.
@@ -85,7 +86,7 @@ def plot(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int = 1
     >>> from tridiff.views.plot import plot
     >>> fig = plot("abs(x)", x_range=(-2, 2), points=101)
     >>> [line.get_label() for line in fig.axes[0].get_lines()][1:4]
-    ["f'(x) symbolic", "f'(x) automatic", "f'(x) numeric"]
+    ["$f'(x)$ symbolic", "$f'(x)$ automatic", "$f'(x)$ numeric"]
     """
     fn = function(f)
     a, b = check_interval(x_range, "x_range")
@@ -131,8 +132,8 @@ def plot_gallery(functions=LAB_GALLERY, x_range=(-5, 5), methods=METHODS, *, ord
         ax.set_title(formula_label(fn), fontsize=10)
     for ax in axes[len(fns):]:
         ax.remove()
-    handles = [_legend_line(F_STYLE, "f(x)")]
-    handles += [_legend_line(METHOD_STYLES[m], f"{prime(order)}(x) {m}") for m in methods]
+    handles = [_legend_line(F_STYLE, "$f(x)$")]
+    handles += [_legend_line(METHOD_STYLES[m], f"${prime(order)}(x)$ {m}") for m in methods]
     handles.append(_legend_line(dict(MARKER_STYLE, color="0.2"), "one-sided limits at a kink"))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
     if title:
@@ -219,7 +220,8 @@ def _jumps(y: np.ndarray) -> np.ndarray:
 # -- drawing -------------------------------------------------------------------------------------
 def _draw(ax: Axes, fn: Function, c: Curves, order: int, legend: bool, title: str | None = None) -> None:
     """Draw f, each method's f^(n), the kink markers and the unavailable-method note into ax."""
-    name = f"{prime(order)}({fn.symbol.name})"
+    x = fn.symbol.name
+    name = f"${prime(order)}({x})$"  # mathtext, as f's own label: one typeface in the legend
     ax.plot(c.x, c.f, label=formula_label(fn), gid="f", **F_STYLE)
     for m, v in c.derivatives.items():
         ax.plot(c.x, v, label=f"{name} {m}", gid=f"derivative-{m}", **METHOD_STYLES[m])
@@ -228,10 +230,12 @@ def _draw(ax: Axes, fn: Function, c: Curves, order: int, legend: bool, title: st
     _mark_kinks(ax, fn, c, name)
     ax.set_xlim(c.x[0], c.x[-1])
     ax.set_ylim(*_y_limits([c.f, *list(c.derivatives.values())[:1]]))  # methods agree: f and one f'
-    _origin_spines(ax)
+    _frame(ax)
+    ax.set_xlabel(f"${x}$")
+    ax.set_ylabel(f"$f({x})$, {name}")
     if legend:
         # Above the axes (and above the title, if any): never over a curve or a tick label.
-        ax.legend(fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=3, frameon=False,
+        ax.legend(fontsize=9, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncols=2, frameon=False,
                   borderaxespad=2.8 if title else 0.5)
     if title:
         ax.set_title(title)
@@ -277,24 +281,29 @@ def _note(ax: Axes, unavailable: dict[str, str]) -> None:
                 va="top", ha="left", fontsize=7, color="0.25", annotation_clip=False, gid="unavailable-note")
 
 
-def _origin_spines(ax: Axes) -> None:
-    """The lab's axes: spines through the origin when 0 is in range, top and right hidden."""
+def _frame(ax: Axes) -> None:
+    """Framed axes with light lines along x = 0 and y = 0 where they are in view: the lab's axes
+    crossed at the origin, which put the tick labels under the curves."""
     (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
-    ax.spines["left"].set_position(("data", 0) if x0 <= 0 <= x1 else ("outward", 0))
-    ax.spines["bottom"].set_position(("data", 0) if y0 <= 0 <= y1 else ("outward", 0))
+    zero = dict(color="0.6", linewidth=0.8, zorder=0.5)
+    if y0 < 0 < y1:
+        ax.axhline(0.0, gid="zero-y", **zero)
+    if x0 < 0 < x1:
+        ax.axvline(0.0, gid="zero-x", **zero)
+    ax.grid(True, alpha=0.25, linewidth=0.6)
     ax.spines["top"].set_visible(False)
     ax.spines["right"].set_visible(False)
-    ax.xaxis.set_ticks_position("bottom")
-    ax.yaxis.set_ticks_position("left")
 
 
 def _y_limits(arrays, margin: float = 0.06) -> tuple[float, float]:
-    """y-limits that a pole (1/x near 0) does not squash: the full range unless the data is heavy-tailed.
+    """y-limits that a pole (1/x near 0) or an exponential's end (e^(-2x) at x = -5) does not squash:
+    the full range unless the data is heavy-tailed.
 
     When the range of the finite values exceeds 12× their 10th–90th percentile band (a polynomial's
-    is under 6, a pole's in the hundreds), the limits are that band widened by 1.5× its width on
-    each side (never beyond the data). 0 is included when the data comes close to it, so the x-axis
-    shows.
+    is under 6, a pole's in the hundreds), or 4× their 25th–75th percentile band widened 4× (most of
+    the curve lives in a small part of the range: exp(-2x) + 3 sin 3x on [-5, 5]), the limits are
+    the band widened by 1.5× its width on each side (never beyond the data). 0 is included when the
+    data comes close to it, so the x-axis shows.
     """
     v = np.concatenate([np.ravel(a) for a in arrays])
     v = v[np.isfinite(v)]
@@ -303,7 +312,11 @@ def _y_limits(arrays, margin: float = 0.06) -> tuple[float, float]:
     lo, hi = v.min(), v.max()
     q_lo, q_hi = np.percentile(v, [10, 90])
     band = q_hi - q_lo
-    if hi - lo > 12 * band:
+    m_lo, m_hi = np.percentile(v, [25, 75])
+    if hi - lo > 16 * (m_hi - m_lo) > 0 and hi - lo > 4 * band:  # the middle half is a sliver of the range
+        q_lo, q_hi = m_lo - 1.5 * (m_hi - m_lo), m_hi + 1.5 * (m_hi - m_lo)
+        band = q_hi - q_lo
+    if hi - lo > 4 * band:
         lo, hi = max(lo, q_lo - 1.5 * band), min(hi, q_hi + 1.5 * band)
     if 0 < lo <= 0.5 * (hi - lo):
         lo = 0.0
@@ -387,6 +400,16 @@ class _PlainPrinter(StrPrinter):
 
     def _print_Pow(self, e, rational=False):
         return super()._print_Pow(e, rational).replace("**", "^")
+
+
+def mathtext_of(latex: str) -> str | None:
+    r"""``latex`` if matplotlib's mathtext can typeset it (for pictures made without a TeX install),
+    else None.
+
+    >>> mathtext_of("x^{2} + 1"), mathtext_of(r"\begin{cases} x \end{cases}")
+    ('x^{2} + 1', None)
+    """
+    return latex if len(latex) <= 400 and _typesets(f"${latex}$") else None
 
 
 def _typesets(tex: str) -> bool:
