@@ -10,7 +10,6 @@ conclusions written from the measured figures. The result is one self-contained 
 from __future__ import annotations
 
 import base64
-import html
 import io
 import os
 import platform
@@ -21,8 +20,11 @@ from pathlib import Path
 
 import numpy as np
 import sympy as sp
+from jinja2 import Environment, PackageLoader
+from markupsafe import Markup
 
 from .. import __version__
+from ..compiler.runner import settle
 from ..definition.function import function
 from ..methods.derivative import derivative
 from ..methods.options import METHODS
@@ -37,16 +39,41 @@ from ..studies.timing import format_seconds, measure
 from ..views.plot import plot, plot_gallery
 
 
+@dataclass(frozen=True)
+class Block:
+    """One piece of a section, drawn by the page's template (``templates/lab.html``) by its kind:
+    "paragraph", "heading", "code", "table", "figure", "items" or "html" (markup a component
+    made, already escaped). Text is escaped by the template unless it is ``Markup``."""
+
+    kind: str
+    text: object = ""
+    header: tuple = ()
+    rows: tuple = ()
+    items: tuple = ()
+    tag: str = "ul"
+    alt: str = ""
+    media: str = ""
+    data: str = ""
+    css: str = ""
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    blocks: tuple[Block, ...]
+
+
 @dataclass
 class Report:
-    """The report being written: HTML sections and the figures the summary quotes."""
+    """The report being written: its sections and the figures the summary quotes."""
 
     quick: bool
-    sections: list[str] = field(default_factory=list)
+    sections: list[Section] = field(default_factory=list)
     summary: list[tuple[str, str]] = field(default_factory=list)
 
-    def section(self, title: str, *blocks: str) -> None:
-        self.sections.append(f"<section><h2>{html.escape(title)}</h2>{''.join(blocks)}</section>")
+    def section(self, title: str, *blocks: Block) -> None:
+        self.sections.append(Section(title, tuple(b for group in blocks
+                                                  for b in (group if isinstance(group, list) else [group]))))
 
     def note(self, key: str, value: str) -> None:
         self.summary.append((key, value))
@@ -120,22 +147,20 @@ def _symbolic(report: Report) -> None:
     composed = function("exp(-2*x) + 3*sin(3*x)")
     lab_error = _lab_error(lambda: f_symb(np.array([1, 2, 3])))
     derivatives = {text: derivative(text) for text in ("x**3", "exp(-2*x) + 3*sin(3*x)", "2*x**3 - 3*x**2 + 5")}
-    rows = [[html.escape(text), f"<code>{html.escape(str(d.expr))}</code>", _maths(d.latex)]
-            for text, d in derivatives.items()]
+    rows = [[text, Markup("<code>{}</code>").format(d.expr), _maths(d.latex)] for text, d in derivatives.items()]
     derivation = steps("exp(-2*x) + 3*sin(3*x)")
     report.section(
         "2 - Symbolic differentiation",
-        _p(f"In the lab a SymPy expression cannot be evaluated on an array: <code>f_symb(x_array)</code> "
-           f"raises <em>{html.escape(lab_error)}</em>, and <code>lambdify</code> is needed first. "
-           f"<code>td.function(f_symb)</code> is evaluable at once: "
-           f"<code>{_arr(function(f_symb)(np.array([1, 2, 3])))}</code>."),
+        _p("In the lab a SymPy expression cannot be evaluated on an array: <code>f_symb(x_array)</code> "
+           "raises <em>{}</em>, and <code>lambdify</code> is needed first. <code>td.function(f_symb)</code> is "
+           "evaluable at once: <code>{}</code>.", lab_error, _arr(function(f_symb)(np.array([1, 2, 3])))),
         _p("Derivatives, as tridiff prints them (SymPy's <code>diff</code> over real symbols, common factors "
            "pulled out):"),
         _table(["f(x)", "f'(x)", "f'(x) typeset (from d.latex)"], rows),
         _figure(_plot(composed, "exp(-2x) + 3 sin(3x) and its derivative", x_range=(-1, 4)),
                 "exp(-2x) + 3 sin(3x) on [-1, 4]: a decaying exponential plus a sine, and its derivative "
                 "9 cos(3x) - 2 exp(-2x), drawn by the three methods, which coincide"),
-        "<h3>Why the derivative is what it is: the steps</h3>",
+        _heading("Why the derivative is what it is: the steps"),
         _p("<code>td.steps(f)</code> writes the derivation as a learner does, one rule per step, each from the "
            "rule of a function or of an operation:"),
         _steps(derivation),
@@ -154,11 +179,10 @@ def _symbolic_limits(report: Report) -> None:
             for x0, v, lv, rv, why in zip((1.0, -2.0, 0.0), r.values, r.left, r.right, r.reasons)]
     report.section(
         "2.3 - Limitations of symbolic differentiation: |x|",
-        _p(f"The lab's SymPy (complex symbols) gives <code>{html.escape(str(lab))}</code>; at x = -2 that "
-           f"evaluates to <code>{html.escape(str(lab_eval))}</code>, and its NumPy version fails: "
-           f"<em>{html.escape(lab_numpy)}</em>."),
-        _p(f"tridiff works over real symbols: the derivative is <code>{d.expr}</code>, and at "
-           "x = 1, -2, 0 every method answers:"),
+        _p("The lab's SymPy (complex symbols) gives <code>{}</code>; at x = -2 that evaluates to <code>{}</code>, "
+           "and its NumPy version fails: <em>{}</em>.", lab, lab_eval, lab_numpy),
+        _p("tridiff works over real symbols: the derivative is <code>{}</code>, and at x = 1, -2, 0 every "
+           "method answers:", d.expr),
         _table(["x", "f'(x)", "left derivative", "right derivative", "why undefined"], rows),
         _p("At 0 the two one-sided derivatives differ, so f'(0) does not exist: NaN with the reason, "
            "from every method alike."),
@@ -185,14 +209,16 @@ def _numeric(report: Report) -> None:
     err_td = np.max(np.abs(derivative(composed, method="numeric")(x) - exact)) / scale
     report.section(
         "3 - Numerical differentiation",
-        _p(f"On the lab's grid (100 points on [-5, 5]) <code>np.gradient</code> of exp(-2x) + 3 sin(3x) errs by "
-           f"up to {err_lab:.2g} of the largest |f'|: it can only difference the samples. tridiff's numeric "
-           f"method evaluates f where it needs to, with a step chosen for each point: {err_td:.2g}."),
+        _p("On the lab's grid (100 points on [-5, 5]) <code>np.gradient</code> of exp(-2x) + 3 sin(3x) errs by "
+           "up to {} of the largest |f'|: it can only difference the samples. tridiff's numeric method "
+           "evaluates f where it needs to, with a step chosen for each point: {}.", f"{err_lab:.2g}",
+           f"{err_td:.2g}"),
         _p("Beside the kink of |x| the lab finds np.gradient's ±0.5 instead of ±1. Both samples next to 0:"),
         _table(["x", "np.gradient (lab)", "td.differentiate_samples", "td numeric f'(x)", "exact"], rows),
-        _p(f"<code>td.differentiate_samples</code> flags those two samples (its <code>kinks</code> mask is True at "
-           f"x = {', '.join(f'{v:.6f}' for v in x[sampled.kinks])}) and takes the one-sided difference on each "
-           "sample's own side; the numeric method, which knows where the kink is, uses a one-sided stencil there."),
+        _p("<code>td.differentiate_samples</code> flags those two samples (its <code>kinks</code> mask is True at "
+           "x = {}) and takes the one-sided difference on each sample's own side; the numeric method, which "
+           "knows where the kink is, uses a one-sided stencil there.",
+           ", ".join(f"{v:.6f}" for v in x[sampled.kinks])),
         _figure(_beside_kink(x, lab),
                 "Near the kink of |x|: np.gradient's values on the lab's grid, -0.5 and +0.5 at the two samples "
                 "beside 0, against tridiff's numeric derivative, -1 and +1, undefined at 0"),
@@ -214,15 +240,15 @@ def _inexact(report: Report) -> list[str]:
     worst = max(float(np.max(study.errors["complex-step"][study.steps <= 1e-8])), float(np.finfo(float).eps))
     report.note("numeric error vs step", f"central ≥ {e2:.1e}; complex step ≤ {worst:.0e}")
     return [
-        "<h3>How inexact, and why</h3>",
+        _heading("How inexact, and why"),
         _p("A difference quotient errs two ways: its truncation error falls like h<sup>p</sup> as the step h "
            "shrinks, while round-off, the lost digits of f(x + h) − f(x − h), grows like eps/h. "
            "<code>td.step_study</code> measures both against mpmath (40 digits) on Squire and Trapp's test "
            "function e<sup>x</sup>/√(sin³x + cos³x) at x = 1.5 (SIAM Review, 1998), at their steps 10<sup>-1</sup> "
-           f"… 10<sup>-16</sup>: central differences bottom out at a relative error of {e2:.1e} (h = {h2:.0e}), "
-           f"accuracy-8 stencils at {e8:.1e} (h = {h8:.0e}), and the complex step Im f(x + ih)/h, which "
-           f"subtracts nothing, stays within {worst:.0e} for every h ≤ 1e-8. tridiff's "
-           "numeric method takes a step near each scheme's best by default and reports its own error estimate."),
+           "… 10<sup>-16</sup>: central differences bottom out at a relative error of {} (h = {}), accuracy-8 "
+           "stencils at {} (h = {}), and the complex step Im f(x + ih)/h, which subtracts nothing, stays within "
+           "{} for every h ≤ 1e-8. tridiff's numeric method takes a step near each scheme's best by default and "
+           "reports its own error estimate.", f"{e2:.1e}", f"{h2:.0e}", f"{e8:.1e}", f"{h8:.0e}", f"{worst:.0e}"),
         _table(list(study.HEADERS), study.rows()),
         _figure(study.plot(), "Relative error of each difference scheme against the step h, on log scales: "
                               "falling as the step shrinks, then rising again as round-off takes over; the "
@@ -246,17 +272,16 @@ def _automatic(report: Report) -> None:
     r = derivative(function(lambda x: jnp.abs(x)), method="automatic").evaluate(0.0)
     graph = _Graph(td_graph("abs(x) + sin(x)*cos(x)", 0.5))
     rows = [
-        ["grad(f)(3) (an int)", html.escape(int_error), at_int],
-        ["grad(f)(array)", html.escape(array_error), _arr(d(np.array([1.0, 2.0, 3.0])))],
-        ["|x|'(0)", _number_text(jax_abs),
-         f"NaN: {html.escape(r.reasons)} (left {_number_text(r.left)}, right {_number_text(r.right)})"],
+        ["grad(f)(3) (an int)", int_error, at_int],
+        ["grad(f)(array)", array_error, _arr(d(np.array([1.0, 2.0, 3.0])))],
+        ["|x|'(0)", _number_text(jax_abs), f"NaN: {r.reasons} (left {_number_text(r.left)}, right {_number_text(r.right)})"],
     ]
     report.section(
         "4 - Automatic differentiation",
         _p("The lab's JAX section, and what tridiff's automatic method (JAX forward mode on f's program, "
            "float64, elementwise over any shape) does instead:"),
         _table(["call", "the lab's JAX", "tridiff"], rows),
-        "<h3>The computational graph</h3>",
+        _heading("The computational graph"),
         _p("Automatic differentiation runs on f's evaluation trace: one node per operation, each with its value. "
            "The forward mode carries each node's tangent v̇ = dv/dx along (a dual number v + v̇ε); the reverse "
            "mode carries each node's adjoint v̄ = ∂f/∂v back from f. <code>td.graph(f, at=0.5)</code> for "
@@ -292,13 +317,13 @@ def _efficiency(report: Report) -> None:
                         repeat=repeat, progress=False)
     poly = sizes["nested polynomial"]
     sym, raw = poly["symbolic"].evaluation[0], poly["raw lambdify"].evaluation[0]
-    conclusions = _conclusions(sizes, depth, copy, n)
+    conclusions = _conclusions(sizes, depth, copy, n) + [_small_calls(repeat)]
     report.section(
         "5 - Computational efficiency",
-        _p(f"Measured on this machine ({platform.processor() or platform.machine()}, {n:,} points, "
-           f"x = np.linspace(-5, 5, {n:,})). Setup (derive + compile + first call) is timed once, apart; "
-           f"evaluation is the median of {repeat} repeats after a warm-up — the lab timed one "
-           f"<code>time.time()</code> shot with compilation mixed in. Copying the array takes {format_seconds(copy)}."),
+        _p("Measured on this machine ({}, {} points, x = np.linspace(-5, 5, {})). Setup (derive + compile + first "
+           "call) is timed once, apart; evaluation is the median of {} repeats after a warm-up — the lab timed one "
+           "<code>time.time()</code> shot with compilation mixed in. Copying the array takes {}.",
+           platform.processor() or platform.machine(), f"{n:,}", f"{n:,}", repeat, format_seconds(copy)),
         _table(["function", "method / the lab's way", "setup", "evaluation (median)"], rows),
         _p("The expression-swell experiment: the nested polynomial composed to depth d. Its derivative as "
            "SymPy writes it, counted as a tree (each repeated subexpression again, as lambdify evaluates it) "
@@ -308,7 +333,8 @@ def _efficiency(report: Report) -> None:
                 for s in swell(range(1, 7))]),
         _figure(depth.plot(), "Evaluation time against the nesting depth for each method and the lab's ways, "
                               "on a log scale"),
-        "<h3>Conclusions from these figures</h3><ul>" + "".join(f"<li>{c}</li>" for c in conclusions) + "</ul>",
+        _heading("Conclusions from these figures"),
+        Block("items", items=tuple(conclusions)),
     )
     report.note(f"nested polynomial f' on {n:,} points",
                 f"tridiff symbolic {format_seconds(sym.median)} vs lab lambdify "
@@ -352,7 +378,35 @@ def _conclusions(sizes, depth, copy: float, n: int) -> list[str]:
             text += (f", while the lab's lambdify went from {format_seconds(done[0].median)} to "
                      f"{format_seconds(done[-1].median)}: that growth is the expression swell")
         out.append(text + ".")
+    wins = []
+    for name, sweep in sizes.items():
+        best = min(sweep[m].evaluation[0].median for m in METHODS)
+        for way in ("raw lambdify", "np.gradient", "JAX eager vmap(grad)"):
+            t = sweep[way].evaluation[0]
+            if t is not None and t.median < best:
+                wins.append(f"{way} on {name} ({format_seconds(t.median)} against tridiff's best "
+                            f"{format_seconds(best)})")
+    out.append("Where the lab's way wins here: " + "; ".join(wins) + ". A plain lambdified formula does no "
+               "checking: tridiff's kernels also find where f' does not exist, and say why."
+               if wins else "The lab's ways were slower than tridiff's best method for both functions here.")
     return out
+
+
+def _small_calls(repeat: int) -> str:
+    """One call on 10 points, the lab's lambdify against tridiff: where fixed costs per call decide."""
+    x = sp.Symbol("x")
+    xs = np.linspace(-1.0, 1.0, 10)
+    text = "exp(-2*x) + 3*sin(3*x)"
+    lab = sp.lambdify(x, sp.diff(sp.sympify(text), x), "numpy")
+    d = derivative(text)
+    d(xs), d(xs)
+    settle()  # the compiled kernel, as a warm call finds it
+    t_lab = measure(lambda: lab(xs), repeat=max(repeat, 25)).median
+    t_td = measure(lambda: d(xs), repeat=max(repeat, 25)).median
+    faster = "faster" if t_lab < t_td else "slower"
+    return (f"On small arrays fixed costs per call decide: on 10 points the lab's lambdify of "
+            f"exp(-2x) + 3 sin(3x)' took {format_seconds(t_lab)} a call, tridiff's symbolic derivative "
+            f"{format_seconds(t_td)} ({faster} for the lab's way, which checks nothing).")
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -370,7 +424,7 @@ def _plot(fn, title: str, methods=METHODS, x_range=(-5, 5)):
     return plot(fn, methods=methods, title=title, points=601, x_range=x_range)
 
 
-def _figure(fig, alt: str) -> str:
+def _figure(fig, alt: str) -> Block:
     """A matplotlib figure as a vector image (SVG) in the page, described by ``alt`` for a reader
     who cannot see it."""
     buffer = io.BytesIO()
@@ -378,13 +432,11 @@ def _figure(fig, alt: str) -> str:
     return _image(buffer.getvalue(), "svg+xml", alt)
 
 
-def _image(data: bytes, kind: str, alt: str, css: str = "") -> str:
-    encoded = base64.b64encode(data).decode("ascii")
-    cls = f' class="{css}"' if css else ""
-    return f'<figure><img{cls} alt="{html.escape(alt)}" src="data:image/{kind};base64,{encoded}"></figure>'
+def _image(data: bytes, media: str, alt: str, css: str = "") -> Block:
+    return Block("figure", alt=alt, media=media, data=base64.b64encode(data).decode("ascii"), css=css)
 
 
-def _maths(latex: str) -> str:
+def _maths(latex: str) -> Markup:
     """LaTeX typeset at build time (matplotlib's mathtext, as SVG: no network, no script), or the
     source as code where mathtext cannot set it."""
     from matplotlib.font_manager import FontProperties
@@ -394,19 +446,20 @@ def _maths(latex: str) -> str:
 
     tex = mathtext_of(latex)
     if tex is None:
-        return f"<code>{html.escape(latex)}</code>"
+        return Markup("<code>{}</code>").format(latex)
     buffer = io.BytesIO()
     math_to_image(f"${tex}$", buffer, prop=FontProperties(size=13), format="svg")
     encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
-    return f'<img class="maths" alt="{html.escape(latex)}" src="data:image/svg+xml;base64,{encoded}">'
+    return Markup('<img class="maths" alt="{}" src="data:image/svg+xml;base64,{}">').format(latex, encoded)
 
 
-def _steps(derivation) -> str:
+def _steps(derivation) -> list[Block]:
     """A derivation as an ordered list: each step's rule, then the step typeset."""
-    items = "".join(f"<li><strong>{html.escape(step.rule)}</strong>: {_maths(step.latex(derivation.variable))}"
-                    + (f" <em>({html.escape(step.caveat)})</em>" if step.caveat else "") + "</li>"
-                    for step in derivation.steps)
-    return f"<ol class='steps'>{items}</ol><p>so f'(x) = {_maths(sp.latex(derivation.derivative))}</p>"
+    items = tuple(Markup("<strong>{}</strong>: {}").format(step.rule, _maths(step.latex(derivation.variable)))
+                  + (Markup(" <em>({})</em>").format(step.caveat) if step.caveat else "")
+                  for step in derivation.steps)
+    return [Block("items", items=items, tag="ol", css="steps"),
+            _p("so f'(x) = {}", _maths(sp.latex(derivation.derivative)))]
 
 
 @dataclass(frozen=True)
@@ -415,14 +468,14 @@ class _Graph:
 
     graph: object
 
-    def svg_figure(self) -> str:
+    def svg_figure(self) -> Block:
         return _image(self.graph.svg().encode("utf-8"), "svg+xml",
                       "The computational graph of |x| + sin x cos x at x = 0.5: boxes for x, cos x, sin x, their "
                       "product, |x| and the sum, each labelled with its value, tangent and adjoint; arrows "
                       "labelled with the local partial derivatives", css="diagram")
 
-    def table_html(self) -> str:
-        return self.graph._repr_html_()
+    def table_html(self) -> Block:
+        return Block("html", text=Markup(self.graph._repr_html_()))  # escaped by Graph._repr_html_
 
 
 def _beside_kink(x, lab):
@@ -437,18 +490,21 @@ def _beside_kink(x, lab):
     return fig
 
 
-def _p(text: str) -> str:
-    return f"<p>{text}</p>"
+def _p(template: str, *values) -> Block:
+    """A paragraph: ``template`` is markup written here; ``values`` fill its ``{}`` escaped."""
+    return Block("paragraph", text=Markup(template).format(*values))
 
 
-def _code(text: str) -> str:
-    return f"<pre><code>{html.escape(text)}</code></pre>"
+def _heading(text: str) -> Block:
+    return Block("heading", text=text)
 
 
-def _table(header, rows) -> str:
-    head = "".join(f"<th>{h}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+def _code(text: str) -> Block:
+    return Block("code", text=text)
+
+
+def _table(header, rows) -> Block:
+    return Block("table", header=tuple(header), rows=tuple(tuple(row) for row in rows))
 
 
 def _number_text(v) -> str:
@@ -461,17 +517,6 @@ def _arr(a) -> str:
     return "[" + ", ".join(_number_text(v) for v in np.atleast_1d(a)) + "]"
 
 
-_STYLE = """
-body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;line-height:1.45;color:#222}
-h1{font-size:1.6rem}h2{border-bottom:1px solid #ccc;padding-bottom:.2rem;margin-top:2.2rem}
-table{border-collapse:collapse;margin:.8rem 0}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:left}
-th{background:#f3f3f3}code,pre{background:#f6f6f6;border-radius:3px;padding:0 .2rem}pre{padding:.5rem}
-figure{margin:1rem 0}img{max-width:100%}.meta{color:#666;font-size:.9rem}
-img.maths{vertical-align:middle}ol.steps li{margin:.35rem 0}
-.tridiff-graph td,.tridiff-graph th{font-size:.85rem}
-"""
-
-
 def _page(report: Report, elapsed: float) -> str:
     import jax
 
@@ -479,15 +524,11 @@ def _page(report: Report, elapsed: float) -> str:
             f"{platform.python_implementation()} {platform.python_version()} on {platform.system()} "
             f"{platform.machine()}; written {time.strftime('%Y-%m-%d %H:%M')} in {elapsed:.1f} s"
             + (" (--quick)" if report.quick else ""))
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        "<title>tridiff lab: Differentiation in Python, rerun</title>"
-        f"<style>{_STYLE}</style></head><body>"
-        "<h1>Differentiation in Python: symbolic, numerical and automatic — rerun with tridiff</h1>"
-        f"<p class='meta'>{html.escape(meta)}</p>"
-        "<p>The lab compares SymPy, np.gradient and JAX, and finds where each fails or misleads. Here every "
-        "example goes through tridiff, which differentiates one definition of f three ways and says plainly "
-        "where a derivative does not exist.</p>"
-        + "".join(report.sections) + "</body></html>"
-    )
-
+    template = Environment(loader=PackageLoader("tridiff.apps", "templates"), autoescape=True,
+                           trim_blocks=True, lstrip_blocks=True).get_template("lab.html")
+    return template.render(
+        lang="en", title="Differentiation in Python: symbolic, numerical and automatic — rerun with tridiff",
+        meta=meta, sections=report.sections,
+        intro="The lab compares SymPy, np.gradient and JAX, and finds where each fails or misleads. Here every "
+              "example goes through tridiff, which differentiates one definition of f three ways and says plainly "
+              "where a derivative does not exist.")
