@@ -283,22 +283,32 @@ def compare_command(expr, points, x_range, order, repeat, as_json):
 
 
 @cli.command("bench")
-@click.option("--quick", is_flag=True, help="Smaller sweeps (a few seconds).")
+@click.option("--quick", is_flag=True, help="Smaller sweeps, fewer repeats (about 10 s on 2 cores).")
 @click.option("--out", type=click.Path(file_okay=False), default=None, help="Also save the plots here.")
 def bench_command(quick, out):
     """Sweeps: evaluation time vs number of points, and vs expression size (the lab's swell); then
     the everyday figures: a new array size, a small call, start-up."""
     from ..studies.everyday import everyday
     from ..studies.sweeps import sweep_depth, sweep_sizes
+    from .progress import stepwise
 
     if out:
         Path(out).mkdir(parents=True, exist_ok=True)  # fail now, not after the sweeps have run
-    sweeps = {"sizes": sweep_sizes(quick=quick), "depth": sweep_depth(quick=quick)}
+    steps = [("time against the number of points", 2.0 if quick else 60.0),
+             ("time against the nesting depth", 1.5 if quick else 40.0),
+             ("everyday figures", 5.5 if quick else 30.0)]
+    with stepwise(steps) as begin:
+        begin(0)
+        sweeps = {"sizes": sweep_sizes(quick=quick, progress=False)}
+        begin(1)
+        sweeps["depth"] = sweep_depth(quick=quick, progress=False)
+        begin(2)
+        figures = everyday(quick=quick)
     for name, sweep in sweeps.items():
         click.echo(sweep.table())
         if out:
             sweep.plot().savefig(Path(out) / f"sweep_{name}.png", dpi=110)
-    click.echo(everyday(quick=quick).table())
+    click.echo(figures.table())
     if out:
         click.echo(f"plots in {out}")
 

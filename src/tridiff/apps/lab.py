@@ -37,6 +37,7 @@ from ..studies.stepstudy import SQUIRE_TRAPP, step_study
 from ..studies.sweeps import sweep_depth, sweep_sizes
 from ..studies.timing import format_seconds, measure
 from ..views.plot import plot, plot_gallery
+from .progress import stepwise
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,10 @@ def run(out: str | Path = "tridiff-report", *, quick: bool = False, console=None
     try:
         start = time.perf_counter()
         report = Report(quick)
-        for part in (_functions, _symbolic, _symbolic_limits, _numeric, _automatic, _efficiency):
-            with console.status(f"tridiff lab: {part.__doc__.splitlines()[0]}"):
+        parts = (_functions, _symbolic, _symbolic_limits, _numeric, _automatic, _efficiency)
+        with stepwise([(part.__doc__.splitlines()[0], _SECONDS[i][quick]) for i, part in enumerate(parts)]) as begin:
+            for i, part in enumerate(parts):
+                begin(i)
                 part(report)
         elapsed = time.perf_counter() - start
         staging.write_text(_page(report, elapsed), encoding="utf-8")
@@ -407,6 +410,11 @@ def _small_calls(repeat: int) -> str:
     return (f"On small arrays fixed costs per call decide: on 10 points the lab's lambdify of "
             f"exp(-2x) + 3 sin(3x)' took {format_seconds(t_lab)} a call, tridiff's symbolic derivative "
             f"{format_seconds(t_td)} ({faster} for the lab's way, which checks nothing).")
+
+
+#: The seconds each section takes on 2 cores (full, --quick), in order: the progress line's
+#: estimate of the time left.
+_SECONDS = ((2.0, 1.5), (2.0, 1.5), (0.5, 0.5), (3.0, 2.5), (4.0, 3.0), (30.0, 7.0))
 
 
 # -- helpers ------------------------------------------------------------------------------------
