@@ -18,6 +18,7 @@ import json
 import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -558,6 +559,41 @@ def test_lab_report_shows_the_steps_and_the_graph(page):
     assert any("computational graph" in alt for alt, _ in page.images)
     (graph,) = [t for t in page.section_tables("4 - Automatic") if "adjoint v̄ = ∂f/∂v" in t[0]]
     assert [row[0] for row in graph[1:]] == [f"v{i}" for i in range(len(graph) - 1)]
+
+
+def test_lab_report_renders_in_a_browser_with_no_network(report_path, tmp_path):
+    """Chromium (Debian's, driven by Playwright through its path) opens the report with every
+    request outside the page refused: none is made, every image and typeset formula loads with a
+    size, and a full-page screenshot is taken."""
+    from playwright.sync_api import sync_playwright
+
+    browser_path = shutil.which("chromium") or shutil.which("chromium-browser")
+    assert browser_path, "Chromium is missing: run scripts/install-system-packages"
+    outside = []
+
+    def route(r):
+        if r.request.url.startswith(("file:", "data:")):
+            r.continue_()
+        else:
+            outside.append(r.request.url)
+            r.abort()
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=browser_path, args=["--no-sandbox"])
+        try:
+            view = browser.new_page(viewport={"width": 1280, "height": 900})
+            view.route("**/*", route)
+            view.goto(report_path.as_uri(), wait_until="load")
+            broken = view.evaluate("Array.from(document.images).filter(i => !(i.complete && i.naturalWidth > 0))"
+                                   ".map(i => i.alt.slice(0, 60))")
+            maths = view.evaluate("Array.from(document.querySelectorAll('img.maths')).map(i => i.naturalHeight)")
+            shot = tmp_path / "report.png"
+            view.screenshot(path=str(shot), full_page=True)
+        finally:
+            browser.close()
+    assert outside == [] and broken == []
+    assert len(maths) >= 5 and all(h > 5 for h in maths)
+    assert shot.read_bytes()[:8] == PNG_HEADER and shot.stat().st_size > 200_000
 
 
 def test_lab_report_has_every_section_and_the_conclusions(page):
