@@ -79,15 +79,17 @@ class StepStudy(Presented):
     HEADERS = ("scheme", "best step", "best error", "default step", "error at default")
 
     def best(self) -> dict[str, tuple[float, float]]:
-        """Per scheme, ``(step, error)`` at the step with the smallest error (NaN, NaN if none)."""
+        """Per scheme, ``(step, error)`` at the step with the smallest error, the default step among
+        the steps studied (NaN, NaN if none)."""
         out = {}
         for label in self.labels:
-            err = self.errors[label]
+            steps = np.append(self.steps, self.default_steps[label])
+            err = np.append(self.errors[label], self.default_errors[label])
             if np.all(np.isnan(err)):
                 out[label] = (np.nan, np.nan)
             else:
                 i = int(np.nanargmin(err))
-                out[label] = (float(self.steps[i]), float(err[i]))
+                out[label] = (float(steps[i]), float(err[i]))
         return out
 
     def to_dict(self) -> dict:
@@ -114,8 +116,8 @@ class StepStudy(Presented):
     def rows(self) -> list[list[str]]:
         """Per scheme: best step, best error, default step, error at the default step."""
         best = self.best()
-        return [[label, f"{best[label][0]:.1e}", f"{best[label][1]:.1e}", f"{self.default_steps[label]:.1e}",
-                 f"{self.default_errors[label]:.1e}"] for label in self.labels]
+        return [[label, f"{best[label][0]:.1e}", _error_text(best[label][1]), f"{self.default_steps[label]:.1e}",
+                 _error_text(self.default_errors[label])] for label in self.labels]
 
     def sections(self) -> list[Section]:
         return [Section(None, self.HEADERS, self.rows())]
@@ -281,3 +283,8 @@ def _pair(s) -> tuple[str, int | None]:
     except (TypeError, ValueError):
         raise TridiffError(f"each of schemes must be a (scheme, accuracy) pair such as ('central', 4), got {s!r}") from None
     return scheme, accuracy
+
+
+def _error_text(error: float) -> str:
+    """An error as the table shows it: 0 is the exact value to the last bit, not a tiny number."""
+    return "0 (exact)" if error == 0 else f"{error:.1e}"
