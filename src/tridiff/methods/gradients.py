@@ -17,11 +17,15 @@ import math
 from dataclasses import dataclass
 from typing import Callable
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import sympy as sp
+from jax.tree_util import tree_flatten, tree_unflatten
 
 from ..compiler.runner import x64
 from ..definition.function import Function, Symbols, function, one_parameter, trace_callable
+from ..definition.jaxpr import program_reason
 from ..errors import MethodUnavailableError, TridiffError
 from ..reasons import reasons_of
 from .multivariate import MultiDerivative, MultiResult, make
@@ -54,8 +58,6 @@ class Layout:
     @staticmethod
     def of(tree) -> tuple[Layout, list[np.ndarray]]:
         """The layout of ``tree`` and its leaves as float64 arrays (ints and bools are exact in them)."""
-        from jax.tree_util import tree_flatten
-
         leaves, structure = tree_flatten(tree)
         if not leaves:
             raise TridiffError("the parameters hold no array: nothing to differentiate with respect to")
@@ -71,8 +73,6 @@ class Layout:
 
     def tree(self, flat, xp=np):
         """The vector ``flat`` (NumPy, or JAX with ``xp=jnp``) in this layout: the pytree back."""
-        from jax.tree_util import tree_unflatten
-
         leaves, at = [], 0
         for shape in self.shapes:
             size = math.prod(shape)
@@ -85,12 +85,6 @@ def in_layout(result: MultiResult, layout: Layout) -> MultiResult:
     """A gradient at one flattened point, given back the parameters' structure."""
     error = None if result.error_estimate is None else layout.tree(result.error_estimate)
     return MultiResult(layout.tree(result.values), result.undefined, result.reasons, error, result.method)
-
-
-def _jnp():
-    import jax.numpy as jnp
-
-    return jnp
 
 
 def _scalar(f, what: str):
@@ -152,7 +146,7 @@ class PerDimension:
                                f"shapes): make another {self.kind} for them")
         fn = self._source
         flat = np.concatenate([leaf.ravel() for leaf in leaves])
-        result = self.for_dimension(flat.size, lambda v: fn(layout.tree(v, _jnp()))).evaluate(flat)
+        result = self.for_dimension(flat.size, lambda v: fn(layout.tree(v, jnp))).evaluate(flat)
         return in_layout(result, layout)
 
     def __call__(self, points):
@@ -215,7 +209,7 @@ class Arguments:
         fn, positions, many = self.fn, self.positions, self.many
 
         def reading(v, data):
-            tree = layout.tree(v, _jnp())
+            tree = layout.tree(v, jnp)
             chosen = tree if many else (tree,)
             args, rest = [], iter(data)
             for i in range(count):
@@ -226,8 +220,6 @@ class Arguments:
 
     def evaluate(self, *args) -> MultiResult:
         """The gradient with respect to ``args[argnums]``, with reasons and error estimates (numeric)."""
-        from jax.tree_util import tree_flatten, tree_unflatten
-
         chosen, data = self._split(args)
         layout, leaves = Layout.of(chosen)
         given, structure = tree_flatten(data)
@@ -246,11 +238,6 @@ class Arguments:
     def _build(self, layout: Layout, count: int, data):
         """The derivative of f's program for this layout, and it compiled with the parameters' leaves
         and the data as inputs."""
-        import jax
-        import jax.numpy as jnp
-
-        from ..definition.jaxpr import program_reason
-
         reading, n = self._reading(layout, count), layout.size
         why = program_reason(lambda v: reading(v, data), n)
         if why is not None:

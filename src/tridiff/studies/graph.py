@@ -11,7 +11,8 @@ modes of automatic differentiation on it by hand, as the lab's section 4 describ
 
 Where a node's operation is not differentiable at x0 (|u| at u = 0, √u at 0: the switches of its
 record in :mod:`tridiff.primitives`), its local partial is NaN and says so; it reaches f' only if
-f depends on that node there (a zero tangent, adjoint or partial times it counts as zero).
+f depends on that node there (a zero tangent, adjoint or partial times it counts as zero). The
+diagram is laid out by Graphviz (a real layout engine, not hand placement).
 
 :func:`swell` measures the lab's expression swell: the nested polynomial's derivative as a tree
 (every repeated subexpression counted again) and as a graph (each once), at each depth.
@@ -20,6 +21,8 @@ f depends on that node there (a zero tangent, adjoint or partial times it counts
 from __future__ import annotations
 
 import html
+import shutil
+import subprocess
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -146,9 +149,31 @@ class Graph:
 
     def svg(self) -> str:
         """The graph drawn by Graphviz (``dot -Tsvg``) as SVG text."""
-        from ..views.diagram import render_svg
-
         return render_svg(self.dot())
+
+
+#: Seconds Graphviz may take for one diagram (a few hundred nodes take well under one).
+TIMEOUT = 30.0
+
+
+def render_svg(dot: str) -> str:
+    """``dot`` (Graphviz's DOT language) laid out and drawn as SVG text by Graphviz's ``dot``.
+
+    Raises:
+        TridiffError: Graphviz is not installed (``scripts/install-system-packages`` installs it),
+            or fails on the text.
+    """
+    program = shutil.which("dot")
+    if program is None:
+        raise TridiffError("drawing the graph needs Graphviz's `dot` program: install Graphviz "
+                           "(apt install graphviz; the project's scripts/install-system-packages does)")
+    try:
+        done = subprocess.run([program, "-Tsvg"], input=dot, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise TridiffError(f"Graphviz took more than {TIMEOUT:g} s to lay out the graph") from None
+    if done.returncode != 0:
+        raise TridiffError(f"Graphviz could not draw the graph: {done.stderr.strip().splitlines()[-1:]}")
+    return done.stdout
 
 
 def graph(f, at) -> Graph:
