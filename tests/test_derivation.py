@@ -79,6 +79,7 @@ def test_steps_for_a_partial_derivative_and_in_latex_and_json():
     d = td.steps("x*y + sin(z*y)", wrt="y")
     assert d.derivative == td.derivative("x*y + sin(z*y)", "symbolic", wrt="y").expr
     assert str(d).splitlines()[-1] == "∂f/∂y = x + z*cos(y*z)"
+    assert str(d).splitlines()[1] == "1. sum rule: ∂/∂y[x*y + sin(y*z)] = ∂/∂y[x*y] + ∂/∂y[sin(y*z)] = x + z*cos(y*z)"
     assert d.latex.startswith(r"\begin{aligned}") and r"\frac{\partial f}{\partial y}" in d.latex
     assert [s["rule"] for s in d.to_dict()["steps"]][0] == "sum rule"
 

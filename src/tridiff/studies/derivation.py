@@ -58,6 +58,17 @@ class D(sp.Function):
         return rf"\frac{{d}}{{d{x}}}\left[{u}\right]"
 
 
+class PartialD(D):
+    """∂/∂x[u]: a partial derivative still to take (f of several variables)."""
+
+    def _sympystr(self, printer) -> str:
+        return f"∂/∂{printer._print(self.args[1])}[{printer._print(self.args[0])}]"
+
+    def _latex(self, printer) -> str:
+        u, x = (printer._print(a) for a in self.args)
+        return rf"\frac{{\partial}}{{\partial {x}}}\left[{u}\right]"
+
+
 @dataclass(frozen=True)
 class Step:
     """One rule applied to one subexpression.
@@ -76,14 +87,15 @@ class Step:
     result: sp.Expr
     caveat: str | None = None
 
-    def text(self, x: sp.Symbol) -> str:
-        lead = f"{self.rule}: d/d{x}[{self.expr}] = {self.applied}"
+    def text(self, x: sp.Symbol, partial: bool = False) -> str:
+        lead = f"{self.rule}: {'∂/∂' if partial else 'd/d'}{x}[{self.expr}] = {self.applied}"
         if self.applied != self.result:
             lead += f" = {self.result}"
         return lead if self.caveat is None else f"{lead}   ({self.caveat})"
 
-    def latex(self, x: sp.Symbol) -> str:
-        out = rf"\frac{{d}}{{d{x}}}\left[{sp.latex(self.expr)}\right] = {sp.latex(self.applied)}"
+    def latex(self, x: sp.Symbol, partial: bool = False) -> str:
+        d = rf"\frac{{\partial}}{{\partial {x}}}" if partial else rf"\frac{{d}}{{d{x}}}"
+        out = rf"{d}\left[{sp.latex(self.expr)}\right] = {sp.latex(self.applied)}"
         if self.applied != self.result:
             out += f" = {sp.latex(self.result)}"
         return out
@@ -109,7 +121,7 @@ class Derivation:
 
     def __str__(self) -> str:
         head = f"f = {self.f}" if self.several else f"f({self.variable}) = {self.f}"
-        lines = [head] + [f"{i}. {s.text(self.variable)}" for i, s in enumerate(self.steps, 1)]
+        lines = [head] + [f"{i}. {s.text(self.variable, self.several)}" for i, s in enumerate(self.steps, 1)]
         tail = f"{self._prime} = {self.derivative}"
         if sp.srepr(self.result) != sp.srepr(self.derivative):
             lines.append(f"together: {self.result}")
@@ -119,7 +131,7 @@ class Derivation:
     def latex(self) -> str:
         """The derivation as LaTeX: one aligned line per step."""
         x = self.variable
-        rows = [rf"\text{{{i}. {s.rule}}} & {s.latex(x)}" + (rf"\quad\text{{({s.caveat})}}" if s.caveat else "")
+        rows = [rf"\text{{{i}. {s.rule}}} & {s.latex(x, self.several)}" + (rf"\quad\text{{({s.caveat})}}" if s.caveat else "")
                 for i, s in enumerate(self.steps, 1)]
         d = rf"\frac{{\partial f}}{{\partial {x}}}" if self.several else f"f'({x})"
         rows.append(rf"& {d} = {sp.latex(self.derivative)}")
@@ -132,7 +144,7 @@ class Derivation:
         x = self.variable
         return {"function": str(self.f), "variable": str(x), "derivative": str(self.derivative),
                 "steps": [{"rule": s.rule, "expr": str(s.expr), "applied": str(s.applied), "result": str(s.result),
-                           "caveat": s.caveat, "latex": s.latex(x)} for s in self.steps]}
+                           "caveat": s.caveat, "latex": s.latex(x, self.several)} for s in self.steps]}
 
 
 def steps(f, wrt: str | None = None) -> Derivation:
@@ -155,37 +167,39 @@ def steps(f, wrt: str | None = None) -> Derivation:
         raise TridiffError(f"unknown variable {wrt!r}: f's variables are {', '.join(names)}")
     x = fn.variables[names.index(wrt)] if wrt is not None else fn.variables[0]
     out: list[Step] = []
-    result = _derive(fn.expr, x, out)
+    result = _derive(fn.expr, x, out, PartialD if len(names) > 1 else D)
     d = derivative(fn, "symbolic", wrt=wrt) if len(names) > 1 else derivative(fn, "symbolic")
     return Derivation(fn.expr, x, tuple(out), result, d.expr, len(names) > 1)
 
 
-def _derive(expr: sp.Expr, x: sp.Symbol, out: list[Step]) -> sp.Expr:
-    """expr's derivative along x, its steps appended to ``out`` (the outer rule before the inner)."""
+def _derive(expr: sp.Expr, x: sp.Symbol, out: list[Step], todo: type[D] = D) -> sp.Expr:
+    """expr's derivative along x, its steps appended to ``out`` (the outer rule before the inner);
+    ``todo`` writes the derivatives still to take (d/dx, or ∂/∂x for f of several variables)."""
     if not expr.has(x):
         if not out:
             out.append(Step("constant rule", expr, sp.S.Zero, sp.S.Zero))
         return sp.S.Zero
     if expr == x:
         if not out:
-            out.append(Step("d/dx x = 1", expr, sp.S.One, sp.S.One))
+            out.append(Step(f"d/d{x} {x} = 1", expr, sp.S.One, sp.S.One))
         return sp.S.One
     if len(out) >= MAX_STEPS:
         raise BudgetError(f"the derivation takes more than {MAX_STEPS} steps: too long to read; td.derivative(f).expr "
                           "gives the result")
     at = len(out)
     out.append(None)  # this step's place: before the steps of its parts
-    rule, applied, parts, caveat = _rule(expr, x)
-    results = {u: _derive(u, x, out) for u in parts}
-    result = applied.xreplace({D(u, x): r for u, r in results.items()})
+    rule, applied, parts, caveat = _rule(expr, x, todo)
+    results = {u: _derive(u, x, out, todo) for u in parts}
+    result = applied.xreplace({todo(u, x): r for u, r in results.items()})
     out[at] = Step(rule, expr, applied, result, caveat)
     return result
 
 
-def _rule(expr: sp.Expr, x: sp.Symbol) -> tuple[str, sp.Expr, list[sp.Expr], str | None]:
-    """The rule for expr: its name, the rule written out (parts' derivatives as D), the parts, a caveat."""
+def _rule(expr: sp.Expr, x: sp.Symbol, todo: type[D]) -> tuple[str, sp.Expr, list[sp.Expr], str | None]:
+    """The rule for expr: its name, the rule written out (parts' derivatives as ``todo``), the parts,
+    a caveat."""
     def d(u):
-        return sp.S.One if u == x else D(u, x) if u.has(x) else sp.S.Zero
+        return sp.S.One if u == x else todo(u, x) if u.has(x) else sp.S.Zero
 
     if expr.is_Add:
         terms = [t for t in expr.args if t.has(x)]
