@@ -476,7 +476,7 @@ def one_sided_partials(text, point):
     return np.array(right), np.array(left)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", [m if m != "numeric" else pytest.param(m, marks=pytest.mark.slow) for m in METHODS])
 @pytest.mark.parametrize("text", OPPOSED)
 def test_switches_pointing_opposite_ways_are_kinks(text, method):
     for point in ([0.0, 0.0], [0.0, 1.5], [-1.0, 1.0], [0.5, 0.25]):

@@ -181,6 +181,7 @@ def test_a_long_batch_met_twice_compiles_its_chunks_and_its_own_length_at_once()
     np.testing.assert_allclose(d(x), expected, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.slow  # 2 million rows, three times
 def test_a_long_table_of_points_met_twice_gets_a_kernel_of_its_own(monkeypatch):
     """A table of rows longer than one chunk (a gradient at many points) gets its own kernel too; a
     program with no formula's too (its rows are never split into an aligned head: the kernel once
