@@ -33,7 +33,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from ..definition.jaxpr import SWITCH_OPERATIONS, call_record, inner_jaxpr, operation
+from ..definition.jaxpr import COMPARISONS, SWITCH_OPERATIONS, call_record, inner_jaxpr, operation
 
 #: Switches by their primitive: the arguments u whose zeros are kinks or jumps, from the operands.
 _ARGUMENTS: dict[str, Callable] = {
@@ -43,7 +43,6 @@ _ARGUMENTS: dict[str, Callable] = {
     "min": lambda a, b: [a - b],
     "clamp": lambda lo, x, hi: [x - lo, x - hi],
 }
-_COMPARISONS = frozenset({"gt", "ge", "lt", "le", "eq", "ne"})
 _LOGICAL = frozenset({"and", "or", "not"})
 
 
@@ -142,7 +141,7 @@ class Instrumented:
                 else:
                     outs = eqn.primitive.bind(*ins, **eqn.primitive.get_bind_params(eqn.params))
                     outs = outs if eqn.primitive.multiple_results else [outs]
-                if name in _COMPARISONS and jnp.issubdtype(ins[0].dtype, jnp.floating):
+                if name in COMPARISONS and jnp.issubdtype(ins[0].dtype, jnp.floating):
                     predicates[id(outs[0])] = (outs[0], (ins[0] - ins[1],))
                 elif name in _LOGICAL:
                     made = [predicates.get(id(x), (None, ())) for x in ins]

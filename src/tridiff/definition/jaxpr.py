@@ -323,11 +323,12 @@ SMOOTH_OPERATIONS = SMOOTH_JAX | {
     "squeeze", "slice", "dynamic_slice", "gather", "concatenate", "transpose", "convert_element_type", "copy",
     "copy_p", "iota", "pad", "rev", "expand_dims", "reduce_precision", "split",
 }
-_COMPARISONS = frozenset({"gt", "ge", "lt", "le", "eq", "ne"})
+#: Comparisons of values: a boolean computed from x, whose argument is lhs − rhs.
+COMPARISONS = frozenset({"gt", "ge", "lt", "le", "eq", "ne"})
 #: Operations that switch between analytic pieces where an argument u crosses 0 (``relu``, ``abs``,
 #: ``maximum``, ``clip``, ``where`` on a comparison, ``max`` over an axis): a program using them is
 #: watched at run time for switches sitting at 0 (:mod:`tridiff.analysis.program_switches`).
-SWITCH_OPERATIONS = _COMPARISONS | {
+SWITCH_OPERATIONS = COMPARISONS | {
     "abs", "sign", "max", "min", "clamp", "reduce_max", "reduce_min", "select_n", "and", "or", "not", "is_finite",
     "relu", "heaviside",
 }
