@@ -14,6 +14,7 @@ tests begin, when a selected test needs them, and collected by the tests at the 
 from __future__ import annotations
 
 import base64
+import html
 import json
 import math
 import os
@@ -126,6 +127,10 @@ def background(request, tmp_path_factory):
     if "lab_run" in wanted:
         folder = tmp_path_factory.mktemp("lab")
         started["lab"] = Background("lab", ("lab", "--quick", "--out", str(folder / "report")), folder)
+    if "lab_zh_run" in wanted:
+        folder = tmp_path_factory.mktemp("lab-zh")
+        started["lab-zh"] = Background("lab", ("lab", "--quick", "--lang", "zh", "--out", str(folder / "report")),
+                                       folder)
     if "bench_run" in wanted:
         started["bench"] = Background("bench", ("bench", "--quick"), tmp_path_factory.mktemp("bench"))
     yield started
@@ -565,6 +570,16 @@ def test_lab_report_renders_in_a_browser_with_no_network(report_path, tmp_path):
     """Chromium (Debian's, driven by Playwright through its path) opens the report with every
     request outside the page refused: none is made, every image and typeset formula loads with a
     size, and a full-page screenshot is taken."""
+    outside, broken, maths, shot, _ = open_in_chromium(report_path, tmp_path)
+    assert outside == [] and broken == []
+    assert len(maths) >= 5 and all(h > 5 for h in maths)
+    assert shot.read_bytes()[:8] == PNG_HEADER and shot.stat().st_size > 200_000
+
+
+def open_in_chromium(report_path: Path, tmp_path: Path):
+    """The report in Chromium with no network: the requests it tried to make outside the page, the
+    images that did not load, the typeset formulas' heights, a full-page screenshot, and the fonts
+    the page's text was drawn in (the platform's, as the DevTools protocol reports them)."""
     from playwright.sync_api import sync_playwright
 
     browser_path = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -589,11 +604,15 @@ def test_lab_report_renders_in_a_browser_with_no_network(report_path, tmp_path):
             maths = view.evaluate("Array.from(document.querySelectorAll('img.maths')).map(i => i.naturalHeight)")
             shot = tmp_path / "report.png"
             view.screenshot(path=str(shot), full_page=True)
+            devtools = view.context.new_cdp_session(view)
+            devtools.send("DOM.enable")
+            devtools.send("CSS.enable")
+            heading = devtools.send("DOM.querySelector", {"nodeId": devtools.send("DOM.getDocument")["root"]["nodeId"],
+                                                          "selector": "h1"})["nodeId"]
+            fonts = devtools.send("CSS.getPlatformFontsForNode", {"nodeId": heading})["fonts"]
         finally:
             browser.close()
-    assert outside == [] and broken == []
-    assert len(maths) >= 5 and all(h > 5 for h in maths)
-    assert shot.read_bytes()[:8] == PNG_HEADER and shot.stat().st_size > 200_000
+    return outside, broken, maths, shot, {f["familyName"]: f["glyphCount"] for f in fonts}
 
 
 def test_lab_report_has_every_section_and_the_conclusions(page):
@@ -647,3 +666,98 @@ def test_lab_report_shows_how_inexact_numeric_differences_are(lab_run, page):
     assert best["central 8"] < best["central 2"] / 100
     assert "Squire" in page.section_text("3 - Numerical")
     assert re.search(r"numeric error vs step.*central", lab_run.stdout.replace("\n", " "))
+
+
+# -- tridiff lab --lang zh ---------------------------------------------------------------------------
+
+#: Names that stay as they are in a Chinese text: libraries, functions, code and units.
+NAMES = {"tridiff", "SymPy", "NumPy", "JAX", "Python", "CPython", "Linux", "mpmath", "lambdify", "vmap", "grad",
+         "np", "gradient", "linspace", "td", "exp", "sin", "cos", "log", "sqrt", "abs", "Abs", "sign", "max", "NaN",
+         "True", "SIAM", "Review", "Squire", "Trapp", "Richardson", "float", "quick", "count_ops", "ops", "sympy"}
+
+
+@pytest.fixture(scope="module")
+def lab_zh_run(background):
+    return background["lab-zh"].wait()
+
+
+@pytest.fixture(scope="module")
+def report_zh_path(lab_zh_run) -> Path:
+    ok(lab_zh_run)
+    return Path(lab_zh_run.args[-1]).resolve() / "index.html"
+
+
+def readable_texts(report: str) -> list[str]:
+    """What a reader of the page sees as prose: its text outside code, every image's alt text, and
+    the text drawn in its figures (matplotlib's SVG keeps each label as a comment beside its glyphs;
+    Graphviz's as text)."""
+    class Reader(HTMLParser):
+        def __init__(self):
+            super().__init__(convert_charrefs=True)
+            self.code, self.texts = 0, []
+
+        def handle_starttag(self, tag, attrs):
+            self.code += tag in ("code", "pre", "style")
+            attrs = dict(attrs)
+            if tag == "img":
+                self.texts.append(attrs.get("alt") or "")
+                svg = base64.b64decode(attrs["src"].split(",", 1)[1]).decode("utf-8")
+                if "Generated by graphviz" in svg:
+                    self.texts += [html.unescape(t) for t in re.findall(r"<text[^>]*>(.*?)</text>", svg)]
+                else:
+                    self.texts += re.findall(r"<!-- (.*?) -->", svg, re.S)
+
+        def handle_endtag(self, tag):
+            self.code -= tag in ("code", "pre", "style")
+
+        def handle_data(self, data):
+            if not self.code:
+                self.texts.append(data)
+
+    reader = Reader()
+    reader.feed(report)
+    return [t.strip() for t in reader.texts if t.strip()]
+
+
+def english_sentences(texts) -> list[str]:
+    """Runs of three or more English words (names, code and units aside) in ``texts``."""
+    found = []
+    for text in texts:
+        words = re.sub(r"\$[^$]*\$|\S*/\S*", " ", text)  # mathtext (maths) and paths are not words
+        for run in re.findall(r"[A-Za-z']{2,}(?:[ \-]+[A-Za-z']{2,}){2,}", words):
+            if len([w for w in re.split(r"[ \-]+", run) if w.strip("'") not in NAMES]) >= 3:
+                found.append(f"{run!r} in {text[:80]!r}")
+    return found
+
+
+def test_english_sentences_are_found_by_the_check():
+    """The check below would find English left in the Chinese report: it finds it in English text,
+    and not in a Chinese sentence that names libraries and functions."""
+    assert english_sentences(["f is not defined here (outside its domain, or a pole)"])
+    assert english_sentences(["$f'(x)$ one-sided limits at a kink"])
+    assert not english_sentences(["实验比较了 SymPy、np.gradient 和 JAX", "$f'(x)$ 符号微分",
+                                  "JAX 即时执行 vmap(grad)", "Squire 和 Trapp 的测试函数（SIAM Review，1998）"])
+
+
+@pytest.mark.slow
+def test_lab_in_chinese_leaves_no_english_sentence(lab_zh_run, report_zh_path):
+    """``tridiff lab --lang zh``: prose, headings, table heads, alt texts, the figures' labels,
+    the conclusions and the terminal's summary are Chinese; only code, names and the lab
+    libraries' own error messages (quoted as code) stay as they are."""
+    report = report_zh_path.read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in report
+    texts = readable_texts(report)
+    assert len(texts) > 300 and sum(bool(re.search(r"[\u4e00-\u9fff]", t)) for t in texts) > 150
+    assert english_sentences(texts) == []
+    page = Page(report)
+    assert len(page.heads) == len(SECTIONS) and all(re.search(r"[\u4e00-\u9fff]", h) for h in page.heads)
+    assert "摘要" in lab_zh_run.stdout and "报告已写入" in lab_zh_run.stdout
+    assert english_sentences(lab_zh_run.stdout.splitlines()) == []
+
+
+@pytest.mark.slow
+def test_lab_in_chinese_renders_in_a_browser_in_a_cjk_font(report_zh_path, tmp_path):
+    outside, broken, maths, shot, fonts = open_in_chromium(report_zh_path, tmp_path)
+    assert outside == [] and broken == [] and all(h > 5 for h in maths)
+    assert shot.read_bytes()[:8] == PNG_HEADER and shot.stat().st_size > 200_000
+    assert any("CJK" in family and glyphs >= 10 for family, glyphs in fonts.items()), fonts  # the title's 汉字

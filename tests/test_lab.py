@@ -390,10 +390,9 @@ def test_an_interrupted_lab_leaves_the_previous_report_whole(tmp_path, monkeypat
     previous.write_text("<p>the previous report</p>", encoding="utf-8")
 
     def interrupted(report):
-        """1 - interrupted"""
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(lab, "_symbolic", interrupted)
+    monkeypatch.setattr(lab, "_PARTS", (lab._PARTS[0], (interrupted, "2 - interrupted", (1.0, 1.0))))
     with pytest.raises(KeyboardInterrupt):
         lab.run(tmp_path, quick=True, console=rich.console.Console(file=io.StringIO()))
     assert previous.read_text(encoding="utf-8") == "<p>the previous report</p>"

@@ -400,7 +400,9 @@ def _check_step_study_values(s):
             r = td.derivative(SQUIRE_TRAPP, **options, step=float(s.steps[i])).evaluate(1.5)
             assert r.values == s.values[label][i]
             assert r.error_estimate / abs(s.reference) == s.error_estimates[label][i]
-        assert td.derivative(SQUIRE_TRAPP, **options)(1.5) == s.default_values[label]
+        # the study's value at the default step is evaluate's (d(x)'s leaner kernel, compiled apart,
+        # may round differently: central differences magnify an ulp of f by 1/h)
+        assert td.derivative(SQUIRE_TRAPP, **options).evaluate(1.5).values == s.default_values[label]
 
 
 def test_step_study_default_schemes_result():

@@ -28,6 +28,7 @@ _WHERE = {
     "studies.kinks": ("Kink", "kinks"),
     "studies.stepstudy": ("StepStudy", "step_study"),
     "studies.sweeps": ("Series", "Sweep", "sweep_depth", "sweep_sizes"),
+    "translation": ("language",),
     "views.plot": ("plot", "plot_gallery"),
 }
 _MODULE_OF = {name: module for module, names in _WHERE.items() for name in names}
@@ -80,6 +81,7 @@ __all__ = [
     "hessian",
     "jacobian",
     "kinks",
+    "language",
     "partial",
     "plot",
     "plot_gallery",

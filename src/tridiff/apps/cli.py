@@ -18,6 +18,7 @@ import numpy as np
 from ..definition.points import json_number
 from ..errors import TridiffError
 from ..methods.options import METHODS, check_methods, prime
+from ..translation import LANGUAGES
 
 _CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -317,11 +318,13 @@ def bench_command(quick, out):
 @click.option("--out", type=click.Path(file_okay=False), default="tridiff-report", show_default=True,
               help="Folder for the report (index.html).")
 @click.option("--quick", is_flag=True, help="Fewer points and repeats (for a fast look).")
-def lab_command(out, quick):
+@click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
+              help="The report's language: en (English) or zh (简体中文; the figures need a CJK font such as Noto CJK).")
+def lab_command(out, quick, lang):
     """Rerun the lab "Differentiation in Python" with tridiff and write a self-contained HTML report."""
     from .lab import run
 
-    run(out, quick=quick, console=_console())
+    run(out, quick=quick, lang=lang, console=_console())
 
 
 if __name__ == "__main__":

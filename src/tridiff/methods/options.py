@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import TridiffError
+from ..translation import N_
 
-METHODS = ("symbolic", "automatic", "numeric")
+METHODS = (N_("symbolic"), N_("automatic"), N_("numeric"))
 MAX_ORDER = 8
 
 

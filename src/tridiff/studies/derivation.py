@@ -31,6 +31,8 @@ from ..definition.function import function
 from ..errors import BudgetError, TridiffError
 from ..methods.derivative import derivative
 from ..primitives import BY_HEAD, DOMAIN, POLE, SINGULAR
+from ..translation import N_
+from ..translation import gettext as _
 
 #: A derivation of more steps than this is no longer one a learner reads (the nested polynomial
 #: of depth 6 has thousands): it is refused with a clear error.
@@ -38,10 +40,10 @@ MAX_STEPS = 300
 
 #: What a step says where a function's rule does not hold, by the kind of switch its record names.
 CAVEATS = {
-    "branch": "does not hold where {u} = 0: a kink or a jump",
-    DOMAIN: "needs {u} ≥ 0: at {u} = 0 only one side exists",
-    POLE: "does not hold where {u} = 0: a pole",
-    SINGULAR: "infinite where {u} = 0: a vertical tangent",
+    "branch": N_("does not hold where {u} = 0: a kink or a jump"),
+    DOMAIN: N_("needs {u} ≥ 0: at {u} = 0 only one side exists"),
+    POLE: N_("does not hold where {u} = 0: a pole"),
+    SINGULAR: N_("infinite where {u} = 0: a vertical tangent"),
 }
 
 
@@ -177,7 +179,7 @@ def _derive(expr: sp.Expr, x: sp.Symbol, out: list[Step], todo: type[D] = D) -> 
     ``todo`` writes the derivatives still to take (d/dx, or ∂/∂x for f of several variables)."""
     if not expr.has(x):
         if not out:
-            out.append(Step("constant rule", expr, sp.S.Zero, sp.S.Zero))
+            out.append(Step(_("constant rule"), expr, sp.S.Zero, sp.S.Zero))
         return sp.S.Zero
     if expr == x:
         if not out:
@@ -203,37 +205,37 @@ def _rule(expr: sp.Expr, x: sp.Symbol, todo: type[D]) -> tuple[str, sp.Expr, lis
 
     if expr.is_Add:
         terms = [t for t in expr.args if t.has(x)]
-        return "sum rule", sp.Add(*(d(t) for t in terms), evaluate=False), terms, None
+        return _("sum rule"), sp.Add(*(d(t) for t in terms), evaluate=False), terms, None
     if expr.is_Mul:
         constant, rest = expr.as_independent(x, as_Add=False)
         factors = list(rest.args) if rest.is_Mul else [rest]
         if constant != 1:
             inner = d(rest)
             applied = sp.Mul(constant, inner, evaluate=False) if isinstance(inner, D) else constant * inner
-            return "constant multiple rule", applied, [rest], None
+            return _("constant multiple rule"), applied, [rest], None
         below = [b ** -e for b, e in (f.as_base_exp() for f in factors) if e.is_negative]
         if below:
             top = sp.Mul(*[f for f in factors if not f.as_base_exp()[1].is_negative])
             bottom = sp.Mul(*below)
             applied = (d(top) * bottom - top * d(bottom)) / bottom**2
-            return "quotient rule", applied, [u for u in (top, bottom) if u.has(x)], None
+            return _("quotient rule"), applied, [u for u in (top, bottom) if u.has(x)], None
         applied = sp.Add(*(sp.Mul(*(g for g in factors if g is not f), d(f)) for f in factors), evaluate=False)
-        return "product rule", applied, factors, None
+        return _("product rule"), applied, factors, None
     if expr.is_Pow:
         base, e = expr.args
         if not e.has(x):
             applied = e * base ** (e - 1) * d(base)
             kind = POLE if e.is_negative else DOMAIN if not e.is_integer else None
-            return ("power rule" if base == x else "power rule with the chain rule"), applied, [base], \
+            return (_("power rule") if base == x else _("power rule with the chain rule")), applied, [base], \
                 _caveat(((base, kind),) if kind else ())
         if not base.has(x):
-            return "exponential rule", expr * sp.log(base) * d(e), [e], None
+            return _("exponential rule"), expr * sp.log(base) * d(e), [e], None
         applied = expr * (d(e) * sp.log(base) + e * d(base) / base)
-        return "logarithmic differentiation", applied, [base, e], _caveat(((base, DOMAIN),))
+        return _("logarithmic differentiation"), applied, [base, e], _caveat(((base, DOMAIN),))
     if isinstance(expr, sp.Piecewise):
         pieces = [(d(value), cond) for value, cond in expr.args]
-        return "piecewise rule: each piece", sp.Piecewise(*pieces, evaluate=False), \
-            [value for value, _ in expr.args if value.has(x)], "does not hold where the condition switches"
+        return _("piecewise rule: each piece"), sp.Piecewise(*pieces, evaluate=False), \
+            [value for value, _cond in expr.args if value.has(x)], _("does not hold where the condition switches")
     if isinstance(expr, sp.Function) or expr.func in BY_HEAD:  # Max and Min are no sp.Function
         return _function_rule(expr, x, d)
     raise TridiffError(f"no learner's rule for {type(expr).__name__} in {expr}")
@@ -251,16 +253,17 @@ def _function_rule(expr: sp.Function, x: sp.Symbol, d) -> tuple[str, sp.Expr, li
     if len(moving) == 1:  # one argument moves with x (heaviside(u, ½), polygamma(n, u))
         (i,) = moving
         if expr.args[i] == x:
-            return f"rule of {name}", applied, [], caveat
+            return _("rule of {name}").format(name=name), applied, [], caveat
         own = outer[i].subs(dict(zip(_dummies(len(expr.args)), expr.args[:i] + (sp.Symbol("u"),) + expr.args[i + 1:])))
-        return f"chain rule with {name}' = {own}", applied, [expr.args[i]], caveat
-    return f"chain rule for {name} of {len(moving)} arguments", applied, [expr.args[i] for i in moving], caveat
+        return _("chain rule with {name}' = {own}").format(name=name, own=own), applied, [expr.args[i]], caveat
+    return (_("chain rule for {name} of {n} arguments").format(name=name, n=len(moving)), applied,
+            [expr.args[i] for i in moving], caveat)
 
 
 def _caveat(switches) -> str | None:
     """Where a rule does not hold, from ``(u, kind)`` switches; none where SymPy proves u away from 0
     (√(x² + 1) has no domain edge)."""
-    said = [CAVEATS[kind].format(u=u) for u, kind in switches
+    said = [_(CAVEATS[kind]).format(u=u) for u, kind in switches
             if not (u.is_positive or (kind != DOMAIN and u.is_nonzero))]
     return "; ".join(dict.fromkeys(said)) or None
 

@@ -35,6 +35,7 @@ from ..definition.function import function
 from ..errors import TridiffError
 from ..methods.symbolic import size
 from ..primitives import BY_HEAD
+from ..translation import gettext as _
 from .catalog import nested_polynomial
 from .derivation import CAVEATS
 
@@ -98,9 +99,9 @@ class Graph:
         rows = []
         for n in self.nodes:
             if n.op in {str(v) for v in self.variables} and not n.args:
-                how = "input"
+                how = _("input")
             elif not n.args:
-                how = "constant"
+                how = _("constant")
             elif len(n.args) == 1:
                 how = f"{n.op}({names[n.args[0]]})" if n.op.isidentifier() else f"{names[n.args[0]]}{n.op}"
             else:
@@ -113,7 +114,7 @@ class Graph:
     def _heads(self) -> list[str]:
         several = len(self.variables) > 1
         tangents = [f"v̇ = ∂v/∂{v}" if several else f"v̇ = dv/d{v}" for v in self.variables]
-        return ["node", "operation", "computes", "value v", *tangents, "adjoint v̄ = ∂f/∂v", "note"]
+        return [_("node"), _("operation"), _("computes"), _("value v"), *tangents, _("adjoint v̄ = ∂f/∂v"), _("note")]
 
     def table(self) -> str:
         """The trace as a text table: each node's operation, value, tangents and adjoint."""
@@ -228,7 +229,7 @@ def _trace(expr: sp.Expr, xs) -> tuple[list[tuple], dict]:
         if e.is_Pow and not e.exp.free_symbols:
             return add(f"**{e.exp}", (visit(e.base),), e)
         if isinstance(e, sp.Piecewise):  # one argument per piece; the conditions pick one
-            return add("where", tuple(visit(value) for value, _ in e.args), e)
+            return add("where", tuple(visit(value) for value, _cond in e.args), e)
         head = BY_HEAD.get(e.func)
         name = head.name if head is not None else "**" if e.is_Pow else e.func.__name__
         return add(name, tuple(visit(a) for a in e.args), e)
@@ -259,7 +260,7 @@ def _forward(nodes, xs, values) -> list[tuple]:
         elif op == "*":
             value, partials = at[0] * at[1], (at[1], at[0])
         elif op == "where":
-            k = next(i for i, (_, c) in enumerate(e.args) if c.subs(point) == sp.true)
+            k = next(i for i, (_value, c) in enumerate(e.args) if c.subs(point) == sp.true)
             value, partials = at[k], tuple(int(i == k) for i in range(len(args)))
         else:
             dummies = _dummies(len(args))
@@ -269,7 +270,7 @@ def _forward(nodes, xs, values) -> list[tuple]:
             partials = tuple(_evaluate(real_diff(local, u), subs) for u in dummies)
         note = _kink(e, point)
         if note is not None and op != "where":  # a where's pieces may meet smoothly: see _sweeps
-            partials = tuple(sp.nan for _ in partials)
+            partials = tuple(sp.nan for _p in partials)
         out.append((value, partials, note))
     return out
 
@@ -294,12 +295,12 @@ def _kink(e: sp.Expr, point: dict) -> str | None:
     if e.is_Pow and not e.exp.free_symbols and (e.exp.is_negative or not e.exp.is_integer):
         switches = ((e.base, "pole" if e.exp.is_negative else "domain"),)
     if isinstance(e, sp.Piecewise):
-        switches = tuple((relation_argument(c), "branch") for _, c in e.args if c.is_Relational)
+        switches = tuple((relation_argument(c), "branch") for _value, c in e.args if c.is_Relational)
     for u, kind in switches:
         value = _evaluate(u, point)
         scale = sum(abs(_evaluate(x * real_diff(u, x), point)) for x in point) + abs(value)
         if value is sp.nan or abs(value) <= 8 * np.finfo(float).eps * scale:
-            return CAVEATS[kind].format(u=u)
+            return _(CAVEATS[kind]).format(u=u)
     return None
 
 
@@ -313,13 +314,13 @@ def _sweeps(nodes, numbers, n: int) -> tuple[Node, ...]:
 
     tangents = [[sp.S.One if i == k else sp.S.Zero for k in range(n)] if i < n else None for i in range(len(nodes))]
     numbers = list(numbers)
-    for i, (op, args, _) in enumerate(nodes):
+    for i, (op, args, _expr) in enumerate(nodes):
         if i >= n:
             value, partials, note = numbers[i]
             if op == "where" and note is not None:  # at the switch: defined iff the pieces meet with equal slopes
                 meet = _same([numbers[a][0] for a in args]) and all(_same([tangents[a][k] for a in args])
                                                                      for k in range(n))
-                numbers[i] = (value, partials, None) if meet else (value, tuple(sp.nan for _ in partials), note)
+                numbers[i] = (value, partials, None) if meet else (value, tuple(sp.nan for _p in partials), note)
                 partials = numbers[i][1]
             tangents[i] = [sum((times(tangents[a][k], p) for a, p in zip(args, partials)), sp.S.Zero)
                            for k in range(n)]

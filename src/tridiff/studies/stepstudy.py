@@ -27,6 +27,8 @@ from ..errors import MethodUnavailableError, TridiffError
 from ..methods.derivative import Derivative, derivative
 from ..methods.options import prime
 from ..methods.reference import REFERENCE_DIGITS, reference
+from ..translation import N_
+from ..translation import gettext as _
 from .presentation import Presented, Section
 
 #: (scheme, accuracy) pairs studied by default; accuracy None: the scheme's default.
@@ -76,7 +78,7 @@ class StepStudy(Presented):
     default_errors: dict = field(repr=False)
     reason: str = ""
 
-    HEADERS = ("scheme", "best step", "best error", "default step", "error at default")
+    HEADERS = (N_("scheme"), N_("best step"), N_("best error"), N_("default step"), N_("error at default"))
 
     def best(self) -> dict[str, tuple[float, float]]:
         """Per scheme, ``(step, error)`` at the step with the smallest error, the default step among
@@ -116,7 +118,7 @@ class StepStudy(Presented):
     def rows(self) -> list[list[str]]:
         """Per scheme: best step, best error, default step, error at the default step."""
         best = self.best()
-        return [[label, f"{best[label][0]:.1e}", _error_text(best[label][1]), f"{self.default_steps[label]:.1e}",
+        return [[scheme_text(label), f"{best[label][0]:.1e}", _error_text(best[label][1]), f"{self.default_steps[label]:.1e}",
                  _error_text(self.default_errors[label])] for label in self.labels]
 
     def sections(self) -> list[Section]:
@@ -127,9 +129,11 @@ class StepStudy(Presented):
 
     def title(self) -> str:
         """One line: which derivative, of what, at which point, and which error is shown."""
-        kind = "relative" if self.relative else "absolute"
-        return (f"{prime(self.order)}({self.x0:g}) for f(x) = {self.function}: {kind} error vs mpmath "
-                f"({REFERENCE_DIGITS} digits)")
+        template = (_("{derivative}({x0}) for f(x) = {function}: relative error vs mpmath ({digits} digits)")
+                    if self.relative else
+                    _("{derivative}({x0}) for f(x) = {function}: absolute error vs mpmath ({digits} digits)"))
+        return template.format(derivative=prime(self.order), x0=f"{self.x0:g}", function=self.function,
+                               digits=REFERENCE_DIGITS)
 
     def plot(self, *, estimates: bool = False, figsize=(7.0, 4.5)):
         """A Figure: log-log error against relative step, one V per scheme, its default step marked.
@@ -148,19 +152,19 @@ class StepStudy(Presented):
         for label in self.labels:
             err = self.errors[label]
             exact |= bool(np.any(err == 0))
-            (line,) = ax.plot(self.steps, np.maximum(err, _FLOOR), ".-", lw=1.2, ms=4, label=label)
+            (line,) = ax.plot(self.steps, np.maximum(err, _FLOOR), ".-", lw=1.2, ms=4, label=scheme_text(label))
             if estimates:
                 ax.plot(self.steps, np.maximum(self.error_estimates[label], _FLOOR), ":", color=line.get_color(), lw=1)
             if np.isfinite(self.default_errors[label]):
                 ax.plot([self.default_steps[label]], [max(self.default_errors[label], _FLOOR)], "o", ms=9,
                         mfc="none", mew=1.5, color=line.get_color())
         ax.axhline(np.finfo(float).eps, color="0.6", ls="--", lw=0.8)
-        ax.plot([], [], "o", ms=9, mfc="none", color="0.3", label="default step")
+        ax.plot([], [], "o", ms=9, mfc="none", color="0.3", label=_("default step"))
         if estimates:
-            ax.plot([], [], ":", color="0.3", label="error estimate")
-        ax.set_xlabel("relative step  h / max(|x₀|, 1)")
-        kind = "relative" if self.relative else "absolute"
-        ax.set_ylabel(f"{kind} error" + (f"  (0 drawn at {_FLOOR:.0e})" if exact else ""))
+            ax.plot([], [], ":", color="0.3", label=_("error estimate"))
+        ax.set_xlabel(_("relative step  h / max(|x₀|, 1)"))
+        ax.set_ylabel((_("relative error") if self.relative else _("absolute error"))
+                      + (_("  (0 drawn at {floor})").format(floor=f"{_FLOOR:.0e}") if exact else ""))
         ax.set_title(self.title(), fontsize=8)
         ax.legend(fontsize=8)
         return fig
@@ -287,4 +291,15 @@ def _pair(s) -> tuple[str, int | None]:
 
 def _error_text(error: float) -> str:
     """An error as the table shows it: 0 is the exact value to the last bit, not a tiny number."""
-    return "0 (exact)" if error == 0 else f"{error:.1e}"
+    return _("0 (exact)") if error == 0 else f"{error:.1e}"
+
+
+#: The schemes' names as a person reads them (a label is a name, then the accuracy if any).
+SCHEME_NAMES = {"central": N_("central"), "forward": N_("forward"), "backward": N_("backward"),
+                "richardson": N_("richardson"), "complex-step": N_("complex-step")}
+
+
+def scheme_text(label: str) -> str:
+    """A scheme's label ("central 4") in the current language."""
+    name, _space, accuracy = label.partition(" ")
+    return " ".join([_(SCHEME_NAMES.get(name, name))] + ([accuracy] if accuracy else []))

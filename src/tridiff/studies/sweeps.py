@@ -36,6 +36,8 @@ from ..definition.points import check_integer, check_interval, json_number
 from ..errors import TridiffError
 from ..methods.derivative import derivative
 from ..methods.options import METHODS, check_methods
+from ..translation import N_
+from ..translation import gettext as _
 from .catalog import nested_polynomial
 from .presentation import METHOD_STYLES, Presented, Section
 from .timing import Timing, format_seconds, measure, once
@@ -51,7 +53,7 @@ DEPTH_POINTS, QUICK_DEPTH_POINTS = 10**5, 10**4
 REPEAT, QUICK_REPEAT = 7, 3
 X_RANGE = (-5.0, 5.0)  # the lab's np.linspace(-5, 5, N)
 
-RAW_LAMBDIFY, NP_GRADIENT, JAX_EAGER = "raw lambdify", "np.gradient", "JAX eager vmap(grad)"
+RAW_LAMBDIFY, NP_GRADIENT, JAX_EAGER = N_("raw lambdify"), "np.gradient", N_("JAX eager vmap(grad)")
 REFERENCES = (RAW_LAMBDIFY, NP_GRADIENT, JAX_EAGER)
 
 
@@ -146,7 +148,7 @@ class Sweep(Presented):
     def rows(self, what: str = "evaluation") -> list[list[str]]:
         """Rows of text per series: "evaluation" (median ±IQR/2), "setup" or "ops"."""
         if what == "ops":
-            return [[label] + ["" if o is None else str(o) for o in ops] for label, ops, _ in self._ops_lines()]
+            return [[label] + ["" if o is None else str(o) for o in ops] for label, ops, *_rest in self._ops_lines()]
         rows = []
         for s in self.series:
             cells = []
@@ -179,23 +181,25 @@ class Sweep(Presented):
         shown = ["evaluation", "setup"] + (["ops"] if self.parameter == "depth" and self.rows("ops") else [])
         return [Section(captions[what], tuple(self.headers()), self.rows(what)) for what in shown]
 
-    def _ops_lines(self) -> list[tuple[str, tuple, Series]]:
-        """(label, counts, series) per formula size: one line where evaluated = written, else two."""
+    def _ops_lines(self) -> list[tuple[str, tuple, Series, bool]]:
+        """(label, counts, series, as written) per formula size: one line where evaluated = written,
+        else two."""
         lines = []
         for s in self.series:
             if all(o is None for o in s.formula_ops):
                 continue
             if s.formula_ops == s.evaluated_ops:
-                lines.append((s.name, s.formula_ops, s))
+                lines.append((_(s.name), s.formula_ops, s, False))
             else:
-                lines += [(f"{s.name}, as written", s.formula_ops, s), (f"{s.name}, evaluated", s.evaluated_ops, s)]
+                lines += [(_("{series}, as written").format(series=_(s.name)), s.formula_ops, s, True),
+                          (_("{series}, evaluated").format(series=_(s.name)), s.evaluated_ops, s, False)]
         return lines
 
     def notes(self) -> list[str]:
         """What each series timed, the formula sizes of a sweep over points, and every skip."""
         notes = [f"{s.name}: {s.description}" for s in self.series]
         if self.parameter == "points" and self._ops_lines():
-            sizes = ", ".join(f"{label} {ops[0]}" for label, ops, _ in self._ops_lines())
+            sizes = ", ".join(f"{label} {ops[0]}" for label, ops, *_rest in self._ops_lines())
             notes.append(f"operations in the derivative (sympy.count_ops): {sizes}")
         return notes + self.skip_notes()
 
@@ -203,8 +207,9 @@ class Sweep(Presented):
         """What was differentiated, on which points, on how busy a machine."""
         lo, hi = self.x_range
         where = f"np.linspace({lo:g}, {hi:g}, " + ("N)" if self.points is None else f"{self.points:,})")
-        load = "" if math.isnan(self.load_average) else f", load {self.load_average:.1f}"
-        return f"f'(x) of {self.function} on {where} ({self.cpus} cpus{load})"
+        load = "" if math.isnan(self.load_average) else _(", load {load}").format(load=f"{self.load_average:.1f}")
+        return _("f'(x) of {function} on {where} ({cpus} cpus{load})").format(
+            function=self.function, where=where, cpus=self.cpus, load=load)
 
     # -- plot ------------------------------------------------------------------------------------
     def plot(self, *, setup: bool = True, ops: bool | None = None, figsize=None) -> Figure:
@@ -237,9 +242,9 @@ class Sweep(Presented):
     def _panel(self, ax, panel: str) -> None:
         x = np.asarray(self.values, dtype=float)
         if panel == "ops":
-            for label, ops, s in self._ops_lines():
+            for label, ops, s, written in self._ops_lines():
                 style = _style(s)
-                if label.endswith("as written"):
+                if written:
                     style.update(linestyle=":", linewidth=1.2, marker=None)
                 ax.plot(x, [np.nan if o is None else o for o in ops], label=label, **style)
         for s in self.series if panel != "ops" else ():
@@ -255,14 +260,14 @@ class Sweep(Presented):
         ax.set_yscale("log")
         if self.parameter == "points":
             ax.set_xscale("log")
-            ax.set_xlabel("points N")
+            ax.set_xlabel(_("points N"))
         else:
             ax.set_xticks(x)
-            ax.set_xlabel("depth of the nested polynomial")
-        ax.set_ylabel({"evaluation": "seconds per call (median)", "setup": "setup seconds (once)",
-                       "ops": "operations in f' (sympy.count_ops)"}[panel])
-        ax.set_title({"evaluation": "evaluation", "setup": "setup: derive + compile + first call",
-                      "ops": "expression swell: f' as written and evaluated"}[panel], fontsize=9)
+            ax.set_xlabel(_("depth of the nested polynomial"))
+        ax.set_ylabel({"evaluation": _("seconds per call (median)"), "setup": _("setup seconds (once)"),
+                       "ops": _("operations in f' (sympy.count_ops)")}[panel])
+        ax.set_title({"evaluation": _("evaluation"), "setup": _("setup: derive + compile + first call"),
+                      "ops": _("expression swell: f' as written and evaluated")}[panel], fontsize=9)
         ax.grid(True, which="major", color="0.9", linewidth=0.6)
 
     def _legend_rows(self, ax):
@@ -276,13 +281,15 @@ class Sweep(Presented):
         ncol = max(len(r) for r in rows)
         blank = Line2D([], [], alpha=0)
         pairs = [(found[row[j]], row[j]) if j < len(row) else (blank, "") for j in range(ncol) for row in rows]
-        return [h for h, _ in pairs], [label for _, label in pairs], max(ncol, 1)
+        return [h for h, _label in pairs], [label for _h, label in pairs], max(ncol, 1)
 
     def _legend(self, s: Series) -> str:
         skipped = [v for v, why in zip(self.values, s.skipped) if why]
         if not skipped:
-            return s.name
-        return f"{s.name} (skipped at {self.parameter} {', '.join(_label(self.parameter, v) for v in skipped)})"
+            return _(s.name)
+        return _("{series} (skipped at {parameter} {values})").format(
+            series=_(s.name), parameter={"points": _("points"), "depth": _("depth")}[self.parameter],
+            values=", ".join(_label(self.parameter, v) for v in skipped))
 
 
 _REFERENCE_LOOKS = {RAW_LAMBDIFY: ("0.25", "s"), NP_GRADIENT: ("0.5", "^"), JAX_EAGER: ("0.65", "D")}
@@ -478,7 +485,7 @@ def _symbolic_ops(fn: Function) -> tuple[int | None, int | None]:
         return None, None
     expr = derivative(fn, method="symbolic").expr
     shared, reduced = sp.cse(expr)  # tridiff's compiler lowers each distinct subexpression once
-    evaluated = sum(sp.count_ops(e) for _, e in shared) + sum(sp.count_ops(e) for e in reduced)
+    evaluated = sum(sp.count_ops(e) for _symbol, e in shared) + sum(sp.count_ops(e) for e in reduced)
     return int(sp.count_ops(expr)), int(evaluated)
 
 
@@ -545,7 +552,7 @@ def _too_slow(done: list, ops: list, values, parameter: str, limit: float) -> st
     evaluated where the series has a formula; else as between the last two measured depths, at
     most 10× a level (a ratio between tiny times is mostly noise).
     """
-    value, evaluated = values[len(done)], [e for _, e in ops]
+    value, evaluated = values[len(done)], [e for _written, e in ops]
     measured = [(i, t.median) for i, (_, t, _) in enumerate(done) if t is not None]
     if not measured:
         return ""

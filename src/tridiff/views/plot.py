@@ -11,7 +11,9 @@ no global state, no window; matplotlib itself is imported only when a plot is dr
 from __future__ import annotations
 
 import textwrap
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import wraps
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,10 +26,12 @@ from ..errors import MethodUnavailableError, TridiffError
 from ..methods.derivative import derivative
 from ..methods.options import METHODS, check_methods, prime
 from ..methods.reference import REFERENCE_DIGITS, exact_reference
-from ..reasons import JUMP, OUTSIDE_DOMAIN, REASONS
+from ..reasons import JUMP, OUTSIDE_DOMAIN, reason_text
 from ..studies.catalog import BY_NAME
 from ..studies.kinks import Kink, kinks
 from ..studies.presentation import ERROR_FLOOR, METHOD_STYLES
+from ..translation import current_language
+from ..translation import gettext as _
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -43,7 +47,6 @@ MARKER_STYLE = dict(linestyle="none", marker="o", markersize=7, markerfacecolor=
                     markeredgewidth=1.6, zorder=6)
 REFERENCE_POINTS = 200  # mpmath is slow: the error panel's reference is computed on this many points
 
-_F_BREAKS = {REASONS[JUMP], REASONS[OUTSIDE_DOMAIN]}  # f itself breaks at these (elsewhere it is continuous)
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,17 @@ class Curves:
     unavailable: dict[str, str]  # method -> why it cannot differentiate f
 
 
+def _in_figure_fonts(draw):
+    """``draw`` with the current language's fonts (:func:`figure_fonts`): its labels are set in them."""
+    @wraps(draw)
+    def drawn(*args, **kwargs):
+        with figure_fonts():
+            return draw(*args, **kwargs)
+
+    return drawn
+
+
+@_in_figure_fonts
 def plot(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int = 1001,
          error_panel: bool = False, ax: Axes | None = None, title: str | None = None) -> Figure:
     """Plot f and its derivative by each method, in the lab's style, honest at kinks.
@@ -106,6 +120,7 @@ def plot(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int = 1
     return ax.figure
 
 
+@_in_figure_fonts
 def plot_gallery(functions=LAB_GALLERY, x_range=(-5, 5), methods=METHODS, *, order: int = 1,
                  points: int = 401, ncols: int = 3, title: str | None = None) -> Figure:
     """One figure with a grid of :func:`plot` panels, one per function (default: the lab's gallery).
@@ -133,8 +148,8 @@ def plot_gallery(functions=LAB_GALLERY, x_range=(-5, 5), methods=METHODS, *, ord
     for ax in axes[len(fns):]:
         ax.remove()
     handles = [_legend_line(F_STYLE, "$f(x)$")]
-    handles += [_legend_line(METHOD_STYLES[m], f"${prime(order)}(x)$ {m}") for m in methods]
-    handles.append(_legend_line(dict(MARKER_STYLE, color="0.2"), "one-sided limits at a kink"))
+    handles += [_legend_line(METHOD_STYLES[m], f"${prime(order)}(x)$ {_(m)}") for m in methods]
+    handles.append(_legend_line(dict(MARKER_STYLE, color="0.2"), _("one-sided limits at a kink")))
     fig.legend(handles=handles, loc="outside lower center", ncols=len(handles), frameon=False)
     if title:
         fig.suptitle(title)
@@ -160,7 +175,7 @@ def sample(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int =
         try:
             derivs[m] = derivative(fn, method=m, order=order)
         except MethodUnavailableError:
-            unavailable[m] = fn.opaque_reason or "not available for this function"
+            unavailable[m] = fn.opaque_reason or _("not available for this function")
     found = kinks(fn, (a, b), order=order) if fn.expr is not None else ()
     x = np.union1d(grid, [k.x for k in found])
     at_kink = np.isin(x, [k.x for k in found])
@@ -168,7 +183,8 @@ def sample(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int =
     values = {m: np.where(at_kink, np.nan, r.values) for m, r in results.items()}
     with np.errstate(all="ignore"):
         fx = np.asarray(fn(x), dtype=float)
-    broken = np.isin(x, [k.x for k in found if k.reason in _F_BREAKS])
+    breaks = {reason_text(JUMP), reason_text(OUTSIDE_DOMAIN)}  # f itself breaks at these (else it is continuous)
+    broken = np.isin(x, [k.x for k in found if k.reason in breaks])
     fx = np.where(np.isfinite(fx) & ~broken, fx, np.nan)
     if fn.expr is None:  # no formula: kinks and jumps are found on the grid itself
         found = _grid_kinks(x, next(iter(results.values()))) if results else []
@@ -224,9 +240,10 @@ def _draw(ax: Axes, fn: Function, c: Curves, order: int, legend: bool, title: st
     name = f"${prime(order)}({x})$"  # mathtext, as f's own label: one typeface in the legend
     ax.plot(c.x, c.f, label=formula_label(fn), gid="f", **F_STYLE)
     for m, v in c.derivatives.items():
-        ax.plot(c.x, v, label=f"{name} {m}", gid=f"derivative-{m}", **METHOD_STYLES[m])
+        ax.plot(c.x, v, label=f"{name} {_(m)}", gid=f"derivative-{m}", **METHOD_STYLES[m])
     for m in c.unavailable:  # an empty entry, so the legend still names the method
-        ax.plot([], [], linestyle="none", label=f"{name} {m}: not available", gid=f"unavailable-{m}")
+        ax.plot([], [], linestyle="none", label=_("{name} {method}: not available").format(name=name, method=_(m)),
+                gid=f"unavailable-{m}")
     _mark_kinks(ax, fn, c, name)
     ax.set_xlim(c.x[0], c.x[-1])
     ax.set_ylim(*_y_limits([c.f, *list(c.derivatives.values())[:1]]))  # methods agree: f and one f'
@@ -254,8 +271,9 @@ def _mark_kinks(ax: Axes, fn: Function, c: Curves, name: str) -> None:
                 xs.append(k.x)
                 ys.append(y)
     if xs:
-        ax.plot(xs, ys, color=color, label=f"{name} one-sided limits at a kink", gid="kinks", **MARKER_STYLE)
-    jumps = np.array([k.x for k in c.kinks if k.reason == REASONS[JUMP]])
+        ax.plot(xs, ys, color=color, label=_("{name} one-sided limits at a kink").format(name=name), gid="kinks",
+                **MARKER_STYLE)
+    jumps = np.array([k.x for k in c.kinks if k.reason == reason_text(JUMP)])
     if jumps.size and fn.expr is not None:
         _mark_jumps(ax, fn, jumps)
 
@@ -274,7 +292,8 @@ def _note(ax: Axes, unavailable: dict[str, str]) -> None:
     reasons = {}
     for m, why in unavailable.items():
         reasons.setdefault(why, []).append(m)
-    text = "\n".join(f"{', '.join(ms)}: not available — {why}" for why, ms in reasons.items())
+    text = "\n".join(_("{methods}: not available — {why}").format(methods=", ".join(map(_, ms)), why=why)
+                     for why, ms in reasons.items())
     width = max(40, int(ax.get_position().width * ax.figure.get_figwidth() * 20))
     wrapped = "\n".join(textwrap.fill(line, width) for line in text.splitlines())
     ax.annotate(wrapped, xy=(0, 0), xycoords="axes fraction", xytext=(0, -6), textcoords="offset points",
@@ -340,9 +359,9 @@ def _draw_errors(ax: Axes, fn: Function, methods, x_range, order: int) -> None:
         else:
             err = np.abs(r.values - ref)
         err = np.where(np.isfinite(err), np.maximum(err, ERROR_FLOOR), np.nan)
-        ax.plot(xs, err, gid=f"error-{m}", label=m, **{**METHOD_STYLES[m], "linewidth": 1.4})
-    ax.set_title(f"error: |method − {name}|" if ref is not None else name, fontsize=9)
-    ax.set_ylabel(f"|error| (0 drawn at {ERROR_FLOOR:.0e})", fontsize=8)
+        ax.plot(xs, err, gid=f"error-{m}", label=_(m), **{**METHOD_STYLES[m], "linewidth": 1.4})
+    ax.set_title(_("error: |method − {reference}|").format(reference=name) if ref is not None else name, fontsize=9)
+    ax.set_ylabel(_("|error| (0 drawn at {floor})").format(floor=f"{ERROR_FLOOR:.0e}"), fontsize=8)
     ax.grid(True, which="major", alpha=0.3)
     if ax.get_lines():
         ax.legend(fontsize=8, loc="best", framealpha=0.85)
@@ -357,10 +376,10 @@ def _error_reference(fn: Function, xs, order: int, results):
         except Exception:  # noqa: BLE001 - mpmath may not handle every formula; fall back below
             ref = np.full(xs.shape, np.nan)
         if np.isfinite(ref).any():
-            return ref, f"mpmath reference ({REFERENCE_DIGITS} digits)"
+            return ref, _("mpmath reference ({digits} digits)").format(digits=REFERENCE_DIGITS)
         if "symbolic" in results:
-            return results["symbolic"].values, "symbolic (mpmath failed)"
-    return None, "numeric error estimate (no reference: f has no formula)"
+            return results["symbolic"].values, _("symbolic (mpmath failed)")
+    return None, _("numeric error estimate (no reference: f has no formula)")
 
 
 # -- labels and helpers --------------------------------------------------------------------------
@@ -432,3 +451,47 @@ def _figure(figsize) -> Figure:
     from matplotlib.figure import Figure  # heavy: imported on first plot
 
     return Figure(figsize=figsize, layout="constrained")
+
+
+#: Families with Chinese characters, in order of preference. The CJK family comes first in the
+#: font list: mathtext sets the text beside a formula (a legend's "$f'(x)$ 符号微分") in the first
+#: family only; elsewhere matplotlib (3.6+) falls back along the list glyph by glyph, to DejaVu Sans.
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Source Han Sans SC",
+                "WenQuanYi Zen Hei", "Droid Sans Fallback")
+
+
+@contextmanager
+def figure_fonts():
+    """Fonts for the figures made and saved inside the block, for the current language: for
+    Chinese, a CJK family with DejaVu Sans behind it.
+
+    Raises:
+        TridiffError: no font with Chinese characters is installed.
+    """
+    if current_language() == "en":
+        yield
+        return
+    import matplotlib
+
+    with matplotlib.rc_context({"font.family": [_cjk_family(), "DejaVu Sans"]}):
+        yield
+
+
+def _cjk_family() -> str:
+    """The first installed family of :data:`CJK_FAMILIES` (fonts installed after matplotlib made its
+    font cache are looked for on the system too)."""
+    from matplotlib import font_manager
+
+    def first_known():
+        known = {f.name for f in font_manager.fontManager.ttflist}
+        return next((family for family in CJK_FAMILIES if family in known), None)
+
+    if first_known() is None:
+        for path in font_manager.findSystemFonts():
+            if any(part in path for part in ("CJK", "SourceHan", "wqy", "DroidSansFallback")):
+                font_manager.fontManager.addfont(path)
+    family = first_known()
+    if family is None:
+        raise TridiffError("the figures need a font with Chinese characters, and none is installed: install Noto "
+                           "CJK (apt install fonts-noto-cjk; scripts/install-system-packages does)")
+    return family
