@@ -400,8 +400,9 @@ def _check_step_study_values(s):
             r = td.derivative(SQUIRE_TRAPP, **options, step=float(s.steps[i])).evaluate(1.5)
             assert r.values == s.values[label][i]
             assert r.error_estimate / abs(s.reference) == s.error_estimates[label][i]
-        # the study's value at the default step is evaluate's (d(x)'s leaner kernel, compiled apart,
-        # may round differently: central differences magnify an ulp of f by 1/h)
+        # the study's value at the default step is evaluate's by the JAX kernel (d(x)'s leaner one,
+        # compiled apart, and the NumPy tier may round differently: a central difference magnifies
+        # an ulp of f by 1/h)
         assert td.derivative(SQUIRE_TRAPP, **options).evaluate(1.5).values == s.default_values[label]
 
 
@@ -435,7 +436,8 @@ def test_step_study_default_step_is_the_one_taken():
     for label in s.labels:
         scheme, accuracy = label.split()
         d = td.derivative(f, method="numeric", scheme=scheme, accuracy=int(accuracy), step=s.default_steps[label])
-        assert d(x0) == s.default_values[label], label
+        with tier("jax"):  # the study's kernel (the NumPy tier may round the last bits differently)
+            assert d.evaluate(x0).values == s.default_values[label], label
 
 
 def test_step_study_validates():

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..compiler.backends import JAX
-from ..compiler.runner import to_numpy, x64
+from ..compiler.runner import tier, to_numpy, x64
 from ..definition.function import KernelKey, function
 from ..definition.points import json_number
 from ..errors import MethodUnavailableError, TridiffError
@@ -215,7 +215,8 @@ def step_study(f, x0: float, *, steps=None, schemes=DEFAULT_SCHEMES, order: int 
             continue
         with x64():
             value, error = (np.array(to_numpy(a)) for a in _kernel(d)(x, steps))
-        at_default = d.evaluate(x0)
+        with tier("jax"):  # the default step's value from the same compiled kernel as the curve's
+            at_default = d.evaluate(x0)
         reason = reason or str(at_default.reasons)
         labels.append(label)
         values[label] = value
