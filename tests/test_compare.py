@@ -175,6 +175,22 @@ def test_peak_memory_counts_at_least_the_output(smooth, comparison):
         assert r.peak_memory_bytes >= 8 * 10**5
 
 
+def test_peak_memory_counts_the_kernels_temporaries(kinked):
+    """XLA's temporaries, from the compiled kernel's own memory analysis, are part of the figure:
+    they grow with the points (a kink's checks keep arrays of them) and differ between methods;
+    a function with no formula has no compiled kernel to ask."""
+    f, xs = "abs(x) + sin(x)*cos(x)", np.linspace(-5.0, 5.0, 1001)
+    for r in kinked.reports:
+        temporaries = td.derivative(f, method=r.method).temporary_bytes(xs)
+        assert temporaries >= 8 * xs.size  # at least one float64 array beside the output
+        assert r.peak_memory_bytes >= temporaries + 8 * xs.size
+    d = td.derivative(f)
+    small, large = d.temporary_bytes(np.zeros(10**4)), d.temporary_bytes(np.zeros(2 * 10**4))
+    assert abs(large - 2 * small) <= 0.01 * large
+    assert len({td.derivative(f, method=m).temporary_bytes(np.zeros(10**4)) for m in td.METHODS}) >= 2
+    assert td.derivative(branching, method="numeric").temporary_bytes(xs) is None
+
+
 # -- output formats --------------------------------------------------------------------------------
 def strict_json(text: str):
     def refuse(token):

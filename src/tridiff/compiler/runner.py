@@ -177,6 +177,17 @@ class Elementwise:
                 return np.asarray(self.jitted(block))[0]
         return self(np.array([x]))[0]
 
+    def temporary_bytes(self, batch: np.ndarray) -> int | None:
+        """The bytes of XLA's temporary buffers in one call on ``batch`` (beyond its input and
+        outputs), from the compiled program's own memory analysis; None where the backend does
+        not report it. Compiles the program for ``batch``'s shape, once more."""
+        import jax
+
+        with x64():
+            compiled = self.jitted.lower(jax.ShapeDtypeStruct(batch.shape, batch.dtype)).compile()
+        stats = compiled.memory_analysis()
+        return None if stats is None else int(stats.temp_size_in_bytes)
+
     def _call(self, block: np.ndarray):
         with x64():
             return self.jitted(block)

@@ -147,8 +147,22 @@ class Derivative:
         if self.function.expr is None:
             return pts.shaped(self._opaque(pts.flat).values)
         if self._fast is None:  # looked up once: a scalar call is a few µs of Python around the kernel
-            self._fast = self.function.cache.kernel(self._kernel_key("fast"), lambda: self._kernel(fast=True))
+            self._fast = self._fast_kernel()
         return pts.shaped(self._fast(pts.flat))
+
+    def temporary_bytes(self, xs) -> int | None:
+        """The working memory of ``d(xs)``'s compiled kernel beyond its input and output: XLA's
+        temporary buffers, as the compiled program's memory analysis gives them (None where the
+        backend does not, or f has no formula). A kink's checks, a stencil's shifted copies and an
+        unfused chain of operations show here.
+
+        >>> derivative("sin(x)**2").temporary_bytes(np.zeros(1000))
+        0
+        """
+        pts = as_points(xs)
+        if self.function.expr is None or pts.flat.size == 0:
+            return None
+        return self._fast_kernel().temporary_bytes(pts.flat)
 
     def evaluate(self, xs) -> DerivativeResult:
         """f^(n) at ``xs`` with the undefined points, their reasons, one-sided values and error estimates."""
@@ -164,6 +178,9 @@ class Derivative:
         return _result(pts, value, code, left, right, error if self.method == "numeric" else None, self.method)
 
     # -- kernels -------------------------------------------------------------------------------
+    def _fast_kernel(self):
+        return self.function.cache.kernel(self._kernel_key("fast"), lambda: self._kernel(fast=True))
+
     def _kernel_key(self, use: str) -> KernelKey:
         return KernelKey(use, self.method, self.order, self.scheme, self.accuracy, self.step)
 

@@ -42,8 +42,9 @@ class MethodReport:
             (so it includes one evaluation: JAX compiles on the first call).
         evaluation: seconds per call on the same points, over repeats after a warm-up call.
         peak_memory_bytes: the peak extra memory of one evaluation: NumPy/Python allocations seen
-            by ``tracemalloc``, plus the result when it lives in a JAX buffer (XLA's own
-            temporaries are not visible to it).
+            by ``tracemalloc``, the result when it lives in a JAX buffer, and XLA's temporary
+            buffers as the compiled kernel's memory analysis gives them
+            (:meth:`~tridiff.Derivative.temporary_bytes`).
     """
 
     method: str
@@ -279,7 +280,7 @@ def _report(fn: Function, method: str, x, order, repeat, reference) -> MethodRep
             setup, (d, values) = once(lambda: _setup(fresh, method, order, x))
         except TridiffError as err:
             return MethodReport(method, False, str(err))
-        peak = _peak_memory(lambda: d(x))  # also the warm-up call that the repeats are timed after
+        peak = _peak_memory(lambda: d(x)) + (d.temporary_bytes(x) or 0)  # also the timed repeats' warm-up
         settle()  # met twice, a long array's own-length kernel is compiling: time it, not the chunks
         evaluation = measure(lambda: d(x), repeat=repeat, warmup=1, budget=10.0)
     result = d.evaluate(x)  # for the reasons: the fast d(x), the one timed, gives values only
