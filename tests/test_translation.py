@@ -27,13 +27,17 @@ CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def marked_messages() -> dict[str, str]:
-    """Every literal message the package marks for translation, with the file that marks it."""
+    """Every literal message the package marks for translation, with the file that marks it: in
+    its Python code, and in its page templates (``{{ _("…") }}``, Jinja2's i18n)."""
     found = {}
     for path in sorted(SOURCE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in ("_", "N_")
                     and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
                 found.setdefault(node.args[0].value, path.name)
+    for path in sorted(SOURCE.rglob("templates/*.html")):
+        for match in re.finditer(r'\b_\("((?:[^"\\]|\\.)*)"\)', path.read_text(encoding="utf-8")):
+            found.setdefault(match.group(1), path.name)
     return found
 
 
@@ -48,6 +52,7 @@ def test_the_source_marks_the_messages_people_read():
     assert found["kink: the left and right derivatives differ"] == "reasons.py"
     assert found["chain rule with {name}' = {own}"] == "derivation.py"
     assert found["one-sided limits at a kink"] == "plot.py"
+    assert found["How the step changes the error"] == "explorer.html"
 
 
 @pytest.mark.parametrize("code", [c for c in LANGUAGES if c != "en"])

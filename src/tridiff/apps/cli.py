@@ -327,5 +327,19 @@ def lab_command(out, quick, lang):
     run(out, quick=quick, lang=lang, console=_console())
 
 
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (the default serves this machine only).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0: any free port).")
+def serve_command(host, port):
+    """The explorer: a local web page to try any function, by every method (needs tridiff[serve])."""
+    try:
+        from .explorer import serve
+    except ModuleNotFoundError as err:
+        raise TridiffError(f"the explorer needs {err.name}: pip install 'tridiff[serve]'") from None
+    serve(host, port, echo=lambda line: click.echo(line))
+
+
 if __name__ == "__main__":
     main()

@@ -38,7 +38,7 @@ from ..studies.sweeps import sweep_depth, sweep_sizes
 from ..studies.timing import format_seconds, measure
 from ..translation import N_, check_language, current_language, language
 from ..translation import gettext as _
-from ..views.plot import figure_fonts, plot, plot_gallery
+from ..views.plot import figure_fonts, maths_svg, plot, plot_gallery
 from .progress import stepwise
 
 
@@ -482,19 +482,11 @@ def _image(data: bytes, media: str, alt: str, css: str = "") -> Block:
 
 
 def _maths(latex: str) -> Markup:
-    """LaTeX typeset at build time (matplotlib's mathtext, as SVG: no network, no script), or the
-    source as code where mathtext cannot set it."""
-    from matplotlib.font_manager import FontProperties
-    from matplotlib.mathtext import math_to_image
-
-    from ..views.plot import mathtext_of
-
-    tex = mathtext_of(latex)
-    if tex is None:
+    """LaTeX typeset at build time (as SVG), or the source as code where mathtext cannot set it."""
+    svg = maths_svg(latex)
+    if svg is None:
         return Markup("<code>{}</code>").format(latex)
-    buffer = io.BytesIO()
-    math_to_image(f"${tex}$", buffer, prop=FontProperties(size=13), format="svg")
-    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    encoded = base64.b64encode(svg).decode("ascii")
     return Markup('<img class="maths" alt="{}" src="data:image/svg+xml;base64,{}">').format(latex, encoded)
 
 

@@ -40,6 +40,15 @@ _SYMBOL_OF = {
 }
 
 
+def _excerpt(text: str, column: int, width: int = 60) -> str:
+    """``text`` quoted, or the ``width`` characters around ``column`` of a long one (a message
+    quotes where the formula went wrong, not all of it)."""
+    if len(text) <= width:
+        return repr(text)
+    start = max(0, min(column - 1 - width // 2, len(text) - width))
+    return ("…" if start else "") + repr(text[start:start + width]) + ("…" if start + width < len(text) else "")
+
+
 def parse(text: str, variables: tuple[str, ...] | None = None) -> tuple[sp.Expr, tuple[sp.Symbol, ...]]:
     """Parse ``text`` into a SymPy expression over real symbols.
 
@@ -67,7 +76,7 @@ def parse(text: str, variables: tuple[str, ...] | None = None) -> tuple[sp.Expr,
             tree = ast.parse(source, mode="eval")
     except SyntaxError as err:
         where = f" at column {err.offset}" if err.offset else ""
-        raise ParseError(f"cannot read {text!r}{where}: {err.msg}") from None
+        raise ParseError(f"cannot read {_excerpt(text, err.offset or 1)}{where}: {err.msg}") from None
     except (RecursionError, MemoryError):
         raise ParseError(f"formula is nested more deeply than {MAX_DEPTH} levels") from None
     names = _free_names(tree)
