@@ -274,6 +274,7 @@ def test_a_hostile_formula_is_refused_on_the_page(page):
     page.wait_for_selector("#error", state="hidden", timeout=60000)
 
 
+@pytest.mark.slow
 def test_the_wheel_zooms_and_the_curves_are_computed_again(page):
     page.hover("#plot .u-over")
     page.mouse.wheel(0, -200)
@@ -282,6 +283,7 @@ def test_the_wheel_zooms_and_the_curves_are_computed_again(page):
     page.wait_for_function("plot && plot.data[0][0] > -5", timeout=60000)
 
 
+@pytest.mark.slow
 def test_the_page_in_chinese(server, browser):
     url, _ = server
     view = browser.new_page()
