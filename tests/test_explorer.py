@@ -20,6 +20,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -76,10 +77,18 @@ def server(tmp_path_factory):
 def get(server, path: str, **query) -> tuple[int, dict]:
     url, _ = server
     try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}{path}?{urllib.parse.urlencode(query)}", timeout=120) as response:
+        address = f"{url.rstrip('/')}{path}?{urllib.parse.urlencode(query)}"
+        with urllib.request.urlopen(address, timeout=120) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as err:
         return err.code, json.loads(err.read())
+
+
+def run_async(coroutine):
+    """``coroutine`` run to its end on an event loop of its own thread (Playwright's sync API keeps
+    a loop running in this one while its browser is open)."""
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def exact(x):
@@ -151,13 +160,13 @@ def test_every_lab_function_can_be_explored(server):
 def test_a_request_past_its_time_limit_is_answered_at_once():
     start = time.perf_counter()
     with pytest.raises(Busy, match="longer than 0.3 s"):
-        asyncio.run(Workers(1, 0.3, 8).run(time.sleep, 2))
+        run_async(Workers(1, 0.3, 8).run(time.sleep, 2))
     assert time.perf_counter() - start < 1.5
 
 
 def test_a_full_queue_is_answered_at_once():
     with pytest.raises(Busy, match="busy"):
-        asyncio.run(Workers(1, 5.0, 0).run(time.sleep, 0))
+        run_async(Workers(1, 5.0, 0).run(time.sleep, 0))
 
 
 def test_inside_gives_the_steps_and_the_graph(server):
@@ -337,7 +346,7 @@ def test_fifty_clients_for_thirty_seconds(server):
         async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=50)) as http:
             await asyncio.gather(*(client(k, http) for k in range(50)))
 
-    asyncio.run(main())
+    run_async(main())
     rss_after = rss_bytes(process.pid)
     p50, p95 = np.percentile(latencies, [50, 95])
     print(f"\n{len(latencies)} requests in 30 s from 50 clients: p50 {p50 * 1e3:.0f} ms, p95 {p95 * 1e3:.0f} ms; "

@@ -319,7 +319,7 @@ def bench_command(quick, out):
               help="Folder for the report (index.html).")
 @click.option("--quick", is_flag=True, help="Fewer points and repeats (for a fast look).")
 @click.option("--lang", type=click.Choice(LANGUAGES), default="en", show_default=True,
-              help="The report's language: en (English) or zh (简体中文; the figures need a CJK font such as Noto CJK).")
+              help="The report's language: en (English) or zh (简体中文; its figures need a CJK font: Noto CJK).")
 def lab_command(out, quick, lang):
     """Rerun the lab "Differentiation in Python" with tridiff and write a self-contained HTML report."""
     from .lab import run

@@ -210,9 +210,10 @@ def create_app(*, workers: int = 2, time_limit: float = 15.0, queue: int = 256) 
     async def page(request):
         lang = _language(request)
         with language(lang):
+            choices = [(e.text if len(e.text) <= 32 else e.name.replace("_", " "), e.text, e.domain) for e in CHOICES]
             html = pages.get_template("explorer.html").render(
                 lang={"en": "en", "zh": "zh-CN"}[lang], code=lang, languages=LANGUAGES, version=__version__,
-                choices=[(e.text if len(e.text) <= 32 else e.name.replace("_", " "), e.text, e.domain) for e in CHOICES], methods=[(m, _(m)) for m in METHODS])
+                choices=choices)
         return HTMLResponse(html)
 
     def endpoint(answer, *names, time_limit=None):
@@ -249,15 +250,17 @@ def _answer(functions: Functions, answer, lang: str, text: str, args: list):
 
 
 def _explore(fn: Function, lo: float, hi: float, at: float) -> dict:
-    if not lo < hi:
-        raise TridiffError(_("the range needs lo < hi, got {lo} and {hi}").format(lo=f"{lo:g}", hi=f"{hi:g}"))
-    return explore(fn, lo, hi, at)
+    return explore(fn, *_interval(lo, hi), at)
 
 
 def _speed(fn: Function, lo: float, hi: float) -> dict:
+    return speed(fn, *_interval(lo, hi))
+
+
+def _interval(lo: float, hi: float) -> tuple[float, float]:
     if not lo < hi:
         raise TridiffError(_("the range needs lo < hi, got {lo} and {hi}").format(lo=f"{lo:g}", hi=f"{hi:g}"))
-    return speed(fn, lo, hi)
+    return lo, hi
 
 
 def _language(request) -> str:

@@ -114,7 +114,8 @@ class Graph:
     def _heads(self) -> list[str]:
         several = len(self.variables) > 1
         tangents = [f"v̇ = ∂v/∂{v}" if several else f"v̇ = dv/d{v}" for v in self.variables]
-        return [_("node"), _("operation"), _("computes"), _("value v"), *tangents, _("adjoint v̄ = ∂f/∂v"), _("note")]
+        return [_("node"), _("operation"), _("computes"), _("value v"), *tangents, _("adjoint v̄ = ∂f/∂v"),
+                _("note")]
 
     def table(self) -> str:
         """The trace as a text table: each node's operation, value, tangents and adjoint."""

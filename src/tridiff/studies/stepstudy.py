@@ -118,7 +118,8 @@ class StepStudy(Presented):
     def rows(self) -> list[list[str]]:
         """Per scheme: best step, best error, default step, error at the default step."""
         best = self.best()
-        return [[scheme_text(label), f"{best[label][0]:.1e}", _error_text(best[label][1]), f"{self.default_steps[label]:.1e}",
+        return [[scheme_text(label), f"{best[label][0]:.1e}", _error_text(best[label][1]),
+                 f"{self.default_steps[label]:.1e}",
                  _error_text(self.default_errors[label])] for label in self.labels]
 
     def sections(self) -> list[Section]:
