@@ -12,6 +12,7 @@ import numpy as np
 import sympy as sp
 
 from ..compiler.backends import JAX, NUMPY, Backend
+from ..compiler.chunked import as_chunked, is_chunked, is_zarr, map_values
 from ..compiler.lowering import Lowering
 from ..compiler.runner import elementwise, x64
 from ..errors import BranchingError, TraceError, TridiffError
@@ -121,8 +122,16 @@ class Function:
         """f on flat float arrays (one per variable) via the original callable (for f with no formula)."""
         return _call_pointwise(self.source, *xs)
 
+    def __reduce__(self):
+        # A Function travels to another process (a Dask worker) by its definition: its compiled
+        # kernels do not pickle, and the process that receives it rebuilds it once (see _rebuilt).
+        return _rebuilt, (self.source, self.names if self.kind in ("text", "sympy") else None)
+
     def __call__(self, xs):
-        """f at the points ``xs``: any shape for one variable; shape (..., n) for n variables."""
+        """f at the points ``xs``: any shape for one variable; shape (..., n) for n variables.
+        A Dask array gives a lazy Dask array of the same chunks."""
+        if is_chunked(xs) or is_zarr(xs):
+            return map_values(self, as_chunked(xs))
         if len(self.variables) > 1:
             return self._at_rows(xs)
         pts = as_points(xs)
@@ -151,6 +160,19 @@ class Function:
         # a formula takes one column per variable
         program, in_numpy = self.program(), self.program(NUMPY)
         return elementwise(lambda table: program(*table.T), lambda table: in_numpy(*table.T))
+
+
+def _rebuilt(source, variables) -> Function:
+    """The Function of ``source`` in this process, made once for a text or a formula (a Dask worker
+    gets one per task: they share it, and its compiled kernels, by this)."""
+    if isinstance(source, (str, sp.Basic)):
+        return _rebuilt_once(source, variables)
+    return function(source, variables)
+
+
+@lru_cache(maxsize=256)
+def _rebuilt_once(source, variables) -> Function:
+    return function(source, variables)
 
 
 def function(source, variables=None) -> Function:

@@ -16,6 +16,7 @@ import sympy as sp
 
 from ..analysis.switches import analyse, collect_switches, not_finite_code, variation_rates
 from ..compiler.backends import JAX, NUMPY, Backend
+from ..compiler.chunked import as_chunked, is_chunked, is_zarr, map_outputs, map_reasons, map_values
 from ..compiler.lowering import Lowering
 from ..compiler.runner import elementwise
 from ..definition.function import Function, KernelKey, function
@@ -137,15 +138,22 @@ class Derivative:
     def _repr_latex_(self) -> str | None:
         return f"$\\displaystyle {self.latex}$" if self.expr is not None else None
 
+    def __reduce__(self):
+        # to another process (a Dask worker) by its definition: its Function is rebuilt there once
+        return Derivative, (self.function, self.method, self.order, self.scheme, self.accuracy, self.step)
+
     def __call__(self, xs):
-        """f^(n) at ``xs``: same shape, float64 for float64 and int input, NaN where it does not exist."""
+        """f^(n) at ``xs``: same shape, float64 for float64 and int input, NaN where it does not exist.
+        A Dask array gives a lazy Dask array of the same chunks."""
         if type(xs) is float and self._fast is not None:  # the everyday scalar call: no shapes to keep
             return self._fast.scalar(xs)
+        if is_chunked(xs) or is_zarr(xs):
+            return map_values(self, as_chunked(xs))
         pts = as_points(xs)
         if pts.flat.size == 0:
             return pts.shaped(np.empty(0, pts.flat.dtype))
         if self.function.expr is None:
-            return pts.shaped(self._opaque(pts.flat).values)
+            return pts.shaped(self._opaque(pts.flat)[0])
         if self._fast is None:  # looked up once: a scalar call is a few µs of Python around the kernel
             self._fast = self._fast_kernel()
         return pts.shaped(self._fast(pts.flat))
@@ -165,17 +173,26 @@ class Derivative:
         return self._fast_kernel().temporary_bytes(pts.flat)
 
     def evaluate(self, xs) -> DerivativeResult:
-        """f^(n) at ``xs`` with the undefined points, their reasons, one-sided values and error estimates."""
+        """f^(n) at ``xs`` with the undefined points, their reasons, one-sided values and error estimates.
+        A Dask array gives a result of lazy Dask arrays of the same chunks (one task per chunk)."""
+        if is_chunked(xs) or is_zarr(xs):
+            value, code, left, right, error = map_outputs(_outputs, as_chunked(xs), 5, self)
+            undefined = code != 0
+            return DerivativeResult(value, undefined, map_reasons(code), left, right,
+                                    error if self.method == "numeric" else None, self.method)
         pts = as_points(xs)
-        if pts.flat.size == 0:
-            empty = np.empty(0, pts.flat.dtype)
-            error = empty if self.method == "numeric" else None
-            return _result(pts, empty, np.zeros(0, np.int8), empty, empty, error, self.method)
-        if self.function.expr is None:
-            return self._opaque(pts.flat, pts)
-        kernel = self.function.cache.kernel(self._kernel_key("rich"), lambda: self._kernel(fast=False))
-        value, code, left, right, error = kernel(pts.flat)
+        value, code, left, right, error = self._outputs(pts.flat)
         return _result(pts, value, code, left, right, error if self.method == "numeric" else None, self.method)
+
+    def _outputs(self, flat: np.ndarray):
+        """(value, code, left, right, error estimate) at the points ``flat``."""
+        if flat.size == 0:
+            empty = np.empty(0, flat.dtype)
+            return empty, np.zeros(0, np.int8), empty, empty, empty
+        if self.function.expr is None:
+            return self._opaque(flat)
+        kernel = self.function.cache.kernel(self._kernel_key("rich"), lambda: self._kernel(fast=False))
+        return kernel(flat)
 
     # -- kernels -------------------------------------------------------------------------------
     def _fast_kernel(self):
@@ -265,8 +282,9 @@ class Derivative:
         error = xp.where(analysis.flagged, est.error + xp.abs(left.value - right.value), est.error)
         return numeric.Estimate(value, error, est.code, left.value, right.value, est.step)
 
-    def _opaque(self, x: np.ndarray, pts=None) -> DerivativeResult:
-        """Numeric differentiation of a callable with no formula, in NumPy, point by point if need be."""
+    def _opaque(self, x: np.ndarray):
+        """Numeric differentiation of a callable with no formula, in NumPy, point by point if need be:
+        (value, code, left, right, error estimate)."""
         f = self.function
         fx = f.numpy_values(x)
         # f computed in a coarser float type (float32 code): difference it at that precision, with
@@ -278,7 +296,15 @@ class Derivative:
             code = np.where(np.isfinite(x), code, NOT_FINITE_INPUT).astype(np.int8)
         value = np.where(code == 0, est.value, np.nan)
         value, left, right, error = (np.asarray(a, x.dtype) for a in (value, est.left, est.right, est.error))
-        return _result(pts or as_points(x), value, code, left, right, error, "numeric")
+        return value, code, left, right, error
+
+
+def _outputs(chunk: np.ndarray, d: Derivative):
+    """A Dask task: one chunk's (value, code, left, right, error estimate), the estimate NaN where
+    f^(n) does not exist (as evaluate gives it)."""
+    value, code, left, right, error = d._outputs(np.ascontiguousarray(chunk, dtype=np.float64).ravel())
+    error = np.where(code != 0, np.nan, error)
+    return tuple(np.reshape(a, chunk.shape) for a in (value, code, left, right, error))
 
 
 def _result(pts, value, code, left, right, error, method) -> DerivativeResult:

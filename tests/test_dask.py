@@ -1,0 +1,169 @@
+"""Dask arrays: tridiff's answers chunk by chunk, lazily, equal to the in-memory ones.
+
+Every check computes the same points in memory and compares exactly (values, NaN, reasons,
+one-sided values, error estimates): the chunks run the same compiled kernels. Kinks, NaN and
+infinities are put on chunk boundaries on purpose. The distributed checks start a LocalCluster of
+process workers and stop it after (slow).
+"""
+
+from __future__ import annotations
+
+import pickle
+import sys
+
+import numpy as np
+import pytest
+
+import tridiff as td
+from tridiff.translation import language
+
+da = pytest.importorskip("dask.array")
+
+KINKED = "abs(x) + sin(x)*cos(x) + abs(x - 1)"
+
+
+def points() -> np.ndarray:
+    """1000 points in chunks of 100, with the kinks 0 and 1 and a NaN, an inf and a -inf at chunk
+    edges."""
+    x = np.linspace(-3.0, 3.0, 1000)
+    x[100], x[199], x[200], x[500], x[599], x[700] = 0.0, 1.0, np.nan, np.inf, -np.inf, 1.0
+    return x
+
+
+def chunked(x, chunks=100):
+    return da.from_array(x, chunks=chunks)
+
+
+ROUNDING = 1e-13  # chunks and whole arrays may run in different tiers (NumPy, JAX): last bits differ
+
+
+def same(a, b, allowed=0.0):
+    """Equal texts and booleans; numbers NaN in the same places and equal to rounding (or within
+    ``allowed``: the numeric method's error estimates)."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.dtype.kind in "Ob":
+        return a.shape == b.shape and (a == b).all()
+    nan = np.isnan(a)
+    if a.dtype != b.dtype or not np.array_equal(nan, np.isnan(b)):
+        return False
+    with np.errstate(invalid="ignore"):
+        gap = np.where(nan | (a == b), 0.0, np.abs(a - b))
+    return bool(np.all(gap <= allowed + ROUNDING * np.maximum(np.abs(np.nan_to_num(a)), 1.0)))
+
+
+@pytest.mark.parametrize("method", td.METHODS)
+def test_a_derivative_of_a_dask_array_is_lazy_with_the_same_chunks_and_values(method):
+    d = td.derivative(KINKED, method=method)
+    x = points()
+    lazy = d(chunked(x))
+    assert isinstance(lazy, da.Array) and lazy.chunks == chunked(x).chunks and lazy.dtype == np.float64
+    estimate = d.evaluate(x).error_estimate
+    assert same(lazy.compute(), d(x), 0.0 if estimate is None else 2 * np.nan_to_num(estimate, posinf=0.0))
+
+
+@pytest.mark.parametrize("method", td.METHODS)
+def test_evaluate_on_a_dask_array_gives_the_same_reasons_and_one_sided_values(method):
+    d = td.derivative(KINKED, method=method)
+    x = points()
+    lazy, eager = d.evaluate(chunked(x)), d.evaluate(x)
+    allowed = 0.0 if eager.error_estimate is None else 2 * np.nan_to_num(eager.error_estimate, posinf=0.0)
+    for field in ("values", "undefined", "reasons", "left", "right"):
+        assert isinstance(getattr(lazy, field), da.Array), field
+        assert same(getattr(lazy, field).compute(), getattr(eager, field), allowed), field
+    assert eager.undefined[[100, 199, 200, 500, 599, 700]].all()
+    if method == "numeric":
+        estimate = lazy.error_estimate.compute()
+        assert np.array_equal(np.isnan(estimate), np.isnan(eager.error_estimate))
+    else:
+        assert lazy.error_estimate is None
+
+
+def test_reasons_are_in_the_language_of_the_call_not_of_the_worker():
+    d = td.derivative("abs(x)")
+    with language("zh"):
+        reasons = d.evaluate(chunked(np.array([-1.0, 0.0, 1.0]), chunks=1)).reasons
+    assert list(reasons.compute()) == ["", "尖点：左导数与右导数不相等", ""]
+
+
+def test_two_dimensional_chunks_ints_and_f_itself():
+    grid = np.arange(-12, 12).reshape(4, 6)
+    x = da.from_array(grid, chunks=(2, 3))
+    d = td.derivative("abs(x)*x")
+    assert d(x).chunks == x.chunks and same(d(x).compute(), d(grid))
+    f = td.function("exp(-x**2)")
+    assert same(f(x.astype(float)).compute(), f(grid.astype(float)))
+
+
+def test_a_function_with_no_formula_runs_chunk_by_chunk_too():
+    def branching(x):
+        return x**2 if x > 0 else -x
+
+    d = td.derivative(branching, method="numeric")
+    x = np.linspace(-1.0, 1.0, 41)
+    assert same(d(chunked(x, 10)).compute(), d(x))
+    assert same(d.evaluate(chunked(x, 10)).reasons.compute(), d.evaluate(x).reasons)
+
+
+@pytest.mark.parametrize("dtype", [complex, bool, "U3"])
+def test_chunked_arrays_of_other_than_real_numbers_are_refused(dtype):
+    x = da.from_array(np.zeros(4, dtype=dtype), chunks=2)
+    with pytest.raises(td.TridiffError, match="real numbers"):
+        td.derivative("x**2")(x)
+
+
+def test_functions_and_derivatives_pickle_by_their_definition_and_are_rebuilt_once():
+    d = td.derivative(KINKED, method="numeric", accuracy=6)
+    copy = pickle.loads(pickle.dumps(d))
+    again = pickle.loads(pickle.dumps(d))
+    assert (copy.method, copy.order, copy.accuracy, str(copy.function)) == ("numeric", 1, 6, str(d.function))
+    assert copy.function is again.function  # one Function (and one set of kernels) per process
+    x = points()
+    assert same(copy(x), d(x))
+    g = td.function("x*y + sin(z)")
+    assert pickle.loads(pickle.dumps(g)).names == ("x", "y", "z")
+
+
+def test_a_zarr_array_is_read_chunk_by_chunk(tmp_path):
+    zarr = pytest.importorskip("zarr")
+    x = points()
+    store = zarr.create_array(store=str(tmp_path / "x.zarr"), shape=x.shape, chunks=(100,), dtype="f8")
+    store[:] = x
+    lazy = td.derivative(KINKED)(store)
+    assert isinstance(lazy, da.Array) and lazy.chunks == ((100,) * 10,)
+    assert same(lazy.compute(), td.derivative(KINKED)(x))
+
+
+def test_without_dask_a_zarr_array_names_the_extra(tmp_path, monkeypatch):
+    zarr = pytest.importorskip("zarr")
+    store = zarr.create_array(store=str(tmp_path / "x.zarr"), shape=(4,), chunks=(2,), dtype="f8")
+    monkeypatch.setitem(sys.modules, "dask", None)
+    monkeypatch.setitem(sys.modules, "dask.array", None)
+    with pytest.raises(td.TridiffError, match=r"pip install 'tridiff\[dask\]'"):
+        td.derivative("x**2")(store)
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A LocalCluster of two process workers (its own loopback ports), closed after the module."""
+    distributed = pytest.importorskip("dask.distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as c, \
+            distributed.Client(c) as client:
+        yield client
+
+
+@pytest.mark.slow
+def test_on_a_local_cluster_of_processes_each_worker_builds_the_kernel_once(cluster):
+    x = np.linspace(-3.0, 3.0, 200_001)
+    x[[20_000, 100_000]] = 0.0, 1.0  # kinks at chunk edges
+    d = td.derivative(KINKED)
+    lazy = d.evaluate(chunked(x, 20_000))
+    values, reasons = cluster.compute([lazy.values, lazy.reasons], sync=True)
+    eager = d.evaluate(x)
+    assert same(values, eager.values) and same(reasons, eager.reasons)
+
+    def rebuilt():
+        from tridiff.definition.function import _rebuilt_once
+
+        return _rebuilt_once.cache_info().misses
+
+    assert set(cluster.run(rebuilt).values()) == {1}  # ten tasks, two workers: one Function each
