@@ -142,6 +142,26 @@ def test_without_dask_a_zarr_array_names_the_extra(tmp_path, monkeypatch):
         td.derivative("x**2")(store)
 
 
+@pytest.mark.parametrize("make", [td.gradient, td.hessian, lambda f: td.jacobian([f, "x*y", "abs(z)"])],
+                         ids=["gradient", "hessian", "jacobian"])
+def test_gradients_over_a_dask_batch_of_points(make):
+    """Rows in chunks, the coordinates split too: each block of rows gets all its coordinates, and
+    the answer is lazy, in the rows' chunks, equal to the in-memory one (a kink on a block's edge)."""
+    pts = np.random.default_rng(1).normal(size=(600, 3))
+    pts[100] = pts[299] = [0.5, 0.5, 0.0]
+    g = make("abs(x - y) + x*y*z + sin(z)")
+    lazy = g(da.from_array(pts, chunks=(100, 2)))
+    eager = g(pts)
+    assert isinstance(lazy, da.Array) and lazy.shape == eager.shape and lazy.chunks[0] == (100,) * 6
+    assert same(lazy.compute(), eager) and np.isnan(eager[[100, 299]]).any()
+
+
+def test_a_gradient_of_a_function_of_a_vector_over_a_dask_batch():
+    g = td.gradient(lambda v: np.sum(v[1:] * v[:-1]))
+    pts = np.arange(40.0).reshape(8, 5)
+    assert same(g(da.from_array(pts, chunks=(3, 5))).compute(), g(pts))
+
+
 @pytest.fixture(scope="module")
 def cluster():
     """A LocalCluster of two process workers (its own loopback ports), closed after the module."""
@@ -167,3 +187,11 @@ def test_on_a_local_cluster_of_processes_each_worker_builds_the_kernel_once(clus
         return _rebuilt_once.cache_info().misses
 
     assert set(cluster.run(rebuilt).values()) == {1}  # ten tasks, two workers: one Function each
+
+
+@pytest.mark.slow
+def test_a_gradient_over_rows_on_a_local_cluster(cluster):
+    pts = np.random.default_rng(2).normal(size=(20_000, 3))
+    g = td.gradient("abs(x - y) + x*y*z + sin(z)")
+    (lazy,) = cluster.compute([g(da.from_array(pts, chunks=(2_000, 3)))], sync=True)
+    assert same(lazy, g(pts))

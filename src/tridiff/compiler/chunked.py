@@ -50,6 +50,15 @@ def map_values(fn, x, dtype=np.float64):
     return x.map_blocks(fn, dtype=dtype)
 
 
+def map_rows(fn, points, tail: tuple[int, ...]):
+    """``fn`` on each block of rows of ``points`` (shape (..., n): a block keeps all n coordinates),
+    each row giving an array of shape ``tail``: a lazy array of shape (...) + ``tail``."""
+    whole = points.rechunk({points.ndim - 1: -1})
+    added = list(range(points.ndim - 1, points.ndim + len(tail) - 2))  # the axes beyond one per coordinate
+    return whole.map_blocks(fn, dtype=np.float64, chunks=whole.chunks[:-1] + tuple((k,) for k in tail),
+                            new_axis=added or None)
+
+
 def map_outputs(fn, x, count: int, *args) -> list:
     """``fn(chunk, *args)`` returns ``count`` float64 arrays of the chunk's shape: each as a lazy
     array, all from one task per chunk (stacked along a new first axis, then taken apart)."""

@@ -33,6 +33,7 @@ import sympy as sp
 from ..analysis.program_switches import Instrumented, any_weight, has_switches
 from ..analysis.switches import Switch, analyse, collect_switches, variation, variation_rates
 from ..compiler.backends import JAX, NUMPY, Backend
+from ..compiler.chunked import as_chunked, is_chunked, map_rows
 from ..compiler.lowering import Lowering
 from ..compiler.runner import elementwise
 from ..definition.function import Function, function, names_of
@@ -140,8 +141,16 @@ class MultiDerivative:
         return f"<{self.kind} of {', '.join(map(str, self.functions))} by {self.method}>"
 
     # -- evaluation --------------------------------------------------------------------------
+    def __reduce__(self):
+        # to another process (a Dask worker) by its definition: its Functions are rebuilt there once
+        return MultiDerivative, (self.functions, self.variables, self.kind, self.method, self.weights, self.scheme,
+                                 self.accuracy)
+
     def __call__(self, points):
-        """The derivative at ``points`` (shape (..., n)): shape (...) + :attr:`shape`, NaN where it does not exist."""
+        """The derivative at ``points`` (shape (..., n)): shape (...) + :attr:`shape`, NaN where it does not exist.
+        A Dask array of points (rows in chunks) gives a lazy Dask array, one task per block of rows."""
+        if is_chunked(points):
+            return map_rows(self, as_chunked(points, "points"), self.shape)
         return self.evaluate(points).values
 
     def evaluate(self, points) -> MultiResult:
