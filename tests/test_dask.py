@@ -13,6 +13,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import tridiff as td
 from tridiff.translation import language
@@ -160,6 +162,58 @@ def test_a_gradient_of_a_function_of_a_vector_over_a_dask_batch():
     g = td.gradient(lambda v: np.sum(v[1:] * v[:-1]))
     pts = np.arange(40.0).reshape(8, 5)
     assert same(g(da.from_array(pts, chunks=(3, 5))).compute(), g(pts))
+
+
+def kinked_samples(n=5000, chunk=500):
+    """|x - c| + sin x for kinks c exactly on samples at chunk edges, just inside and outside them,
+    and between samples; a NaN and an inf at chunk edges too."""
+    x = np.linspace(-5.0, 5.0, n)
+    h = x[1] - x[0]
+    y = np.sin(x)
+    for c in (x[chunk], x[2 * chunk - 1], x[3 * chunk] + h / 3, x[4 * chunk + 2], x[5 * chunk - 3] - h / 2):
+        y = y + np.abs(x - c)
+    y[6 * chunk], y[7 * chunk - 1] = np.nan, np.inf
+    return y, h
+
+
+@pytest.mark.parametrize("chunk", [500, 333, 128])
+@pytest.mark.parametrize("accuracy,order", [(2, 1), (4, 1), (6, 2), (8, 1)])
+def test_samples_in_chunks_are_the_in_memory_ones_kinks_on_the_edges(chunk, accuracy, order):
+    y, h = kinked_samples()
+    lazy = td.differentiate_samples(da.from_array(y, chunks=chunk), spacing=h, accuracy=accuracy, order=order,
+                                    full=True)
+    eager = td.differentiate_samples(y, spacing=h, accuracy=accuracy, order=order, full=True)
+    assert isinstance(lazy.values, da.Array) and lazy.values.shape == eager.values.shape
+    values, kinks, codes, reasons = da.compute(lazy.values, lazy.kinks, lazy.codes, lazy.reasons)
+    assert np.array_equal(values, eager.values, equal_nan=True)  # bit for bit: the same NumPy arithmetic
+    assert np.array_equal(kinks, eager.kinks) and np.array_equal(codes, eager.codes)
+    assert list(reasons) == list(eager.reasons) and eager.kinks.sum() >= 8
+
+
+@settings(max_examples=25, deadline=None)
+@given(chunk=st.integers(128, 900), kinks=st.lists(st.floats(-4.9, 4.9), min_size=1, max_size=6),
+       accuracy=st.sampled_from([2, 4, 6]))
+def test_samples_in_any_chunks_with_kinks_anywhere_are_the_in_memory_ones(chunk, kinks, accuracy):
+    x = np.linspace(-5.0, 5.0, 3000)
+    y = np.cos(x) + sum(np.abs(x - c) for c in kinks)
+    lazy = td.differentiate_samples(da.from_array(y, chunks=chunk), spacing=x[1] - x[0], accuracy=accuracy,
+                                    full=True)
+    eager = td.differentiate_samples(y, spacing=x[1] - x[0], accuracy=accuracy, full=True)
+    values, codes = da.compute(lazy.values, lazy.codes)
+    assert np.array_equal(values, eager.values, equal_nan=True) and np.array_equal(codes, eager.codes)
+
+
+def test_samples_in_chunks_along_an_axis_of_a_2d_array():
+    y, h = kinked_samples(2000, 250)
+    table = np.stack([y, 2 * y, -y])
+    lazy = td.differentiate_samples(da.from_array(table, chunks=(2, 250)), spacing=h, axis=1)
+    assert np.array_equal(lazy.compute(), td.differentiate_samples(table, spacing=h, axis=1), equal_nan=True)
+
+
+def test_chunked_samples_with_coordinates_are_refused_with_the_way_out():
+    y, h = kinked_samples(1000, 100)
+    with pytest.raises(td.TridiffError, match="uniform spacing"):
+        td.differentiate_samples(da.from_array(y, chunks=100), np.linspace(-5, 5, 1000))
 
 
 @pytest.fixture(scope="module")

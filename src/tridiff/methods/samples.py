@@ -35,6 +35,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from ..analysis.sampled_kinks import MIN_SAMPLES_FOR_KINKS, PIECE, confirm, screen
+from ..compiler.chunked import as_chunked, is_chunked, is_zarr, map_reasons
 from ..definition.points import as_points
 from ..errors import TridiffError
 from ..reasons import BETWEEN_KINKS, KINK, NOT_FINITE_SAMPLES, reasons_of
@@ -64,10 +65,11 @@ class SampleDerivative:
 
     @cached_property
     def reasons(self) -> np.ndarray:
-        """Why a value is NaN, per sample ('' where it exists); an object array of str.
+        """Why a value is NaN, per sample ('' where it exists); an object array of str (lazy for a
+        Dask array of samples).
 
         Made on first use: an object array costs more than the derivative itself."""
-        return reasons_of(self.codes)
+        return map_reasons(self.codes) if is_chunked(self.codes) else reasons_of(self.codes)
 
     @property
     def undefined(self) -> np.ndarray:
@@ -120,6 +122,8 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
     >>> differentiate_samples([1.0, 3.0], edge_order=1)   # np.gradient([1.0, 3.0])
     array([2., 2.])
     """
+    if is_chunked(y) or is_zarr(y):
+        return _chunked(as_chunked(y, "y"), x, spacing, accuracy, axis, order, edge_order, full, find_kinks)
     ys, axis, dtype = _samples(y, axis)
     plan = _plan(ys.shape[axis], x, spacing, order, accuracy, edge_order, axis)
     out = np.empty_like(ys)
@@ -151,6 +155,49 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
     codes = np.where(np.isfinite(out), np.uint8(0), np.uint8(NOT_FINITE_SAMPLES))
     _along(codes, axis, plan)[flagged] = np.where(why != 0, why, _along(codes, axis, plan)[flagged])
     return SampleDerivative(out, kinks, codes)
+
+
+# -- chunked samples (Dask) -------------------------------------------------------------------------
+
+#: Samples a chunk borrows from each neighbour along the axis. Every value depends on samples at
+#: most a stencil (≤ 13 samples), the kink test's reach (12 intervals) and its confirming window
+#: (``BLOCK`` = 32 intervals) away: within this halo a chunk's values, kinks and reasons are the
+#: in-memory ones (tests put kinks and NaN on chunk edges).
+HALO = 128
+
+
+def _chunked(y, x, spacing, accuracy, axis, order, edge_order, full, find_kinks):
+    """differentiate_samples on a Dask array: one task per chunk with its halo (``map_overlap``),
+    lazily. The values (and, for ``full``, the kinks and reason codes packed in the imaginary part:
+    one task computes all three) are the in-memory ones."""
+    if x is not None and np.ndim(x) != 0:
+        raise TridiffError("chunked samples take a uniform spacing (spacing=h, or x a number): coordinates x "
+                           "are not chunked yet; differentiate a slice that fits in memory with its x")
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)) or not -y.ndim <= axis < y.ndim:
+        raise TridiffError(f"axis must be an integer from {-y.ndim} to {y.ndim - 1} for y with {y.ndim} "
+                           f"dimension(s), got {axis!r}")
+    axis = operator.index(axis) % y.ndim
+    _plan(y.shape[axis], x, spacing, order, accuracy, edge_order, axis)  # the arguments, checked here
+    if len(y.chunks[axis]) > 1 and min(y.chunks[axis]) < HALO:
+        y = y.rechunk({axis: max(HALO, max(y.chunks[axis]))})  # a neighbour lends at most its own length
+    dtype = np.dtype(np.float16) if y.dtype == np.float16 else np.result_type(y.dtype, np.float32)
+    options = dict(x=x, spacing=spacing, accuracy=accuracy, axis=axis, order=order, edge_order=edge_order,
+                   find_kinks=find_kinks)
+    depth = {a: HALO if a == axis else 0 for a in range(y.ndim)}
+    if not full:
+        return y.map_overlap(_block, depth=depth, boundary="none", dtype=dtype, full=False, **options)
+    packed = y.map_overlap(_block, depth=depth, boundary="none", dtype=np.result_type(dtype, np.complex64),
+                           full=True, **options)
+    kinds = packed.imag
+    return SampleDerivative(packed.real.astype(dtype), kinds % 2 == 1, (kinds // 2).astype(np.uint8))
+
+
+def _block(chunk, full: bool, **options):
+    """One chunk (with its halo) in memory: the values, or ``values + 1j * (2 * code + kink)``."""
+    r = differentiate_samples(chunk, full=full, **options)
+    if not full:
+        return r
+    return r.values + 1j * (2.0 * r.codes + r.kinks)
 
 
 # -- the plan: validated inputs and the stencils' shapes ---------------------------------------------
