@@ -158,6 +158,13 @@ def test_gradients_over_a_dask_batch_of_points(make):
     assert same(lazy.compute(), eager) and np.isnan(eager[[100, 299]]).any()
 
 
+def test_f_of_several_variables_over_a_dask_batch_of_rows():
+    f = td.function("x*y + abs(z)")
+    pts = np.random.default_rng(3).normal(size=(500, 3))
+    lazy = f(da.from_array(pts, chunks=(100, 2)))
+    assert lazy.shape == (500,) and lazy.chunks == ((100,) * 5,) and same(lazy.compute(), f(pts))
+
+
 def test_a_gradient_of_a_function_of_a_vector_over_a_dask_batch():
     g = td.gradient(lambda v: np.sum(v[1:] * v[:-1]))
     pts = np.arange(40.0).reshape(8, 5)

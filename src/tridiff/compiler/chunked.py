@@ -54,9 +54,11 @@ def map_rows(fn, points, tail: tuple[int, ...]):
     """``fn`` on each block of rows of ``points`` (shape (..., n): a block keeps all n coordinates),
     each row giving an array of shape ``tail``: a lazy array of shape (...) + ``tail``."""
     whole = points.rechunk({points.ndim - 1: -1})
+    chunks = whole.chunks[:-1] + tuple((k,) for k in tail)
+    if not tail:  # one number per row (f itself): the coordinates' axis goes
+        return whole.map_blocks(fn, dtype=np.float64, chunks=chunks, drop_axis=points.ndim - 1)
     added = list(range(points.ndim - 1, points.ndim + len(tail) - 2))  # the axes beyond one per coordinate
-    return whole.map_blocks(fn, dtype=np.float64, chunks=whole.chunks[:-1] + tuple((k,) for k in tail),
-                            new_axis=added or None)
+    return whole.map_blocks(fn, dtype=np.float64, chunks=chunks, new_axis=added or None)
 
 
 def map_outputs(fn, x, count: int, *args) -> list:
