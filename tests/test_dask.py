@@ -183,8 +183,9 @@ def kinked_samples(n=5000, chunk=500):
     return y, h
 
 
-@pytest.mark.parametrize("chunk", [500, 333, 128])
-@pytest.mark.parametrize("accuracy,order", [(2, 1), (4, 1), (6, 2), (8, 1)])
+@pytest.mark.parametrize("chunk", [500, pytest.param(333, marks=pytest.mark.slow), 128])
+@pytest.mark.parametrize("accuracy,order", [(2, 1), pytest.param(4, 1, marks=pytest.mark.slow), (6, 2),
+                                            pytest.param(8, 1, marks=pytest.mark.slow)])
 def test_samples_in_chunks_are_the_in_memory_ones_kinks_on_the_edges(chunk, accuracy, order):
     y, h = kinked_samples()
     lazy = td.differentiate_samples(da.from_array(y, chunks=chunk), spacing=h, accuracy=accuracy, order=order,
@@ -197,6 +198,7 @@ def test_samples_in_chunks_are_the_in_memory_ones_kinks_on_the_edges(chunk, accu
     assert list(reasons) == list(eager.reasons) and eager.kinks.sum() >= 8
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(chunk=st.integers(128, 900), kinks=st.lists(st.floats(-4.9, 4.9), min_size=1, max_size=6),
        accuracy=st.sampled_from([2, 4, 6]))

@@ -190,6 +190,7 @@ def test_the_step_study_is_the_librarys(server):
     assert 0 < best < len(central) - 1 and central[0] > 1e3 * central[best] and central[-1] > 1e3 * central[best]
 
 
+@pytest.mark.slow  # compiles and times three methods on 10^5 points
 def test_speed_measures_every_method(server):
     status, r = get(server, "/api/speed", f="sin(x)", lo=-1, hi=1)
     assert status == 200
