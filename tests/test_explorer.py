@@ -145,6 +145,7 @@ def test_the_server_keeps_answering_after_refusals(server):
     assert status == 200 and [row["value"] for row in r["at"]["rows"]] == [1.0, 1.0, pytest.approx(1.0, rel=1e-10)]
 
 
+@pytest.mark.slow
 def test_every_lab_function_can_be_explored(server):
     """What the page's list offers first: each of the lab's functions on its own range, drawn by
     every method, with the points the catalog knows f' to fail at marked as kinks."""
@@ -266,6 +267,7 @@ def test_typing_a_formula_redraws_the_plot_and_the_values(page, tmp_path):
     assert (tmp_path / "explorer.png").stat().st_size > 100_000
 
 
+@pytest.mark.slow
 def test_the_slider_moves_along_the_error_curves(page):
     study = page.evaluate("study")
     before = page.inner_text("#at-step tbody td.error")
@@ -276,6 +278,7 @@ def test_the_slider_moves_along_the_error_curves(page):
     assert after != before and float(after) == pytest.approx(first, rel=1e-9)
 
 
+@pytest.mark.slow
 def test_a_hostile_formula_is_refused_on_the_page(page):
     page.fill("#formula", "__import__('os').system('true')")
     page.wait_for_selector("#error:not([hidden])", timeout=60000)
