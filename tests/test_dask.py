@@ -219,10 +219,43 @@ def test_samples_in_chunks_along_an_axis_of_a_2d_array():
     assert np.array_equal(lazy.compute(), td.differentiate_samples(table, spacing=h, axis=1), equal_nan=True)
 
 
-def test_chunked_samples_with_coordinates_are_refused_with_the_way_out():
-    y, h = kinked_samples(1000, 100)
-    with pytest.raises(td.TridiffError, match="uniform spacing"):
-        td.differentiate_samples(da.from_array(y, chunks=100), np.linspace(-5, 5, 1000))
+def uneven_coordinates():
+    """Unequal spacings, but equal over a stretch of 300 samples (a chunk there looks uniform on its
+    own: it must be differentiated as the whole is)."""
+    x = np.cumsum(np.random.default_rng(0).uniform(0.5, 1.5, 3000)) / 300 - 5
+    x[1000:1300] = x[1000] + np.arange(300) * 0.004
+    x[1300:] = x[1300:] - x[1300] + x[1299] + 0.004
+    return x
+
+
+@pytest.mark.parametrize("chunk", [500, 300, 128])
+def test_samples_in_chunks_at_unequal_coordinates_are_the_in_memory_ones(chunk):
+    x = uneven_coordinates()
+    y = np.abs(x - x[500]) + np.abs(x - (x[1000] + x[1001]) / 2) + np.sin(x)
+    eager = td.differentiate_samples(y, x, full=True)
+    for coordinates in (x, da.from_array(x, chunks=700)):  # in memory, or chunked otherwise than y
+        lazy = td.differentiate_samples(da.from_array(y, chunks=chunk), coordinates, full=True)
+        values, codes = da.compute(lazy.values, lazy.codes)
+        assert np.array_equal(values, eager.values, equal_nan=True) and np.array_equal(codes, eager.codes)
+    assert eager.kinks.sum() >= 4
+
+
+def test_samples_in_chunks_at_decreasing_coordinates_and_along_axis_0():
+    x = np.linspace(5.0, -5.0, 1001)
+    assert same(td.differentiate_samples(da.from_array(np.abs(x), chunks=200), x).compute(),
+                td.differentiate_samples(np.abs(x), x))
+    x = uneven_coordinates()
+    table = np.stack([np.abs(x), np.sin(x)], axis=1)
+    lazy = td.differentiate_samples(da.from_array(table, chunks=(400, 1)), x, axis=0)
+    assert np.array_equal(lazy.compute(), td.differentiate_samples(table, x, axis=0), equal_nan=True)
+
+
+@pytest.mark.parametrize("x, message", [(np.r_[0.0, 2.0, 1.0, 3.0], "strictly increasing or strictly decreasing"),
+                                        (np.r_[0.0, 1.0, np.nan, 3.0], "finite"),
+                                        (np.arange(3.0), "one coordinate per sample")])
+def test_chunked_samples_check_the_coordinates_as_a_whole(x, message):
+    with pytest.raises(td.TridiffError, match=message):
+        td.differentiate_samples(da.from_array(np.arange(4.0), chunks=2), x)
 
 
 @pytest.fixture(scope="module")

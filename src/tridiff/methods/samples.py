@@ -124,8 +124,14 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
     """
     if is_chunked(y) or is_zarr(y):
         return _chunked(as_chunked(y, "y"), x, spacing, accuracy, axis, order, edge_order, full, find_kinks)
+    return _differentiate(y, x, spacing, accuracy, axis, order, edge_order, full, find_kinks)
+
+
+def _differentiate(y, x, spacing, accuracy, axis, order, edge_order, full, find_kinks, uniform=None):
+    """:func:`differentiate_samples` in memory; ``uniform=False``: x's spacings are taken as unequal
+    even where they are equal (a chunk of coordinates that are unequal as a whole)."""
     ys, axis, dtype = _samples(y, axis)
-    plan = _plan(ys.shape[axis], x, spacing, order, accuracy, edge_order, axis)
+    plan = _plan(ys.shape[axis], x, spacing, order, accuracy, edge_order, axis, uniform)
     out = np.empty_like(ys)
     yl, ol = _along(ys, axis, plan), _along(out, axis, plan)
     flagged, why = (np.empty(0, np.intp),) * ys.ndim, np.empty(0, np.uint8)
@@ -170,31 +176,71 @@ def _chunked(y, x, spacing, accuracy, axis, order, edge_order, full, find_kinks)
     """differentiate_samples on a Dask array: one task per chunk with its halo (``map_overlap``),
     lazily. The values (and, for ``full``, the kinks and reason codes packed in the imaginary part:
     one task computes all three) are the in-memory ones."""
-    if x is not None and np.ndim(x) != 0:
-        raise TridiffError("chunked samples take a uniform spacing (spacing=h, or x a number): coordinates x "
-                           "are not chunked yet; differentiate a slice that fits in memory with its x")
     if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)) or not -y.ndim <= axis < y.ndim:
         raise TridiffError(f"axis must be an integer from {-y.ndim} to {y.ndim - 1} for y with {y.ndim} "
                            f"dimension(s), got {axis!r}")
     axis = operator.index(axis) % y.ndim
-    _plan(y.shape[axis], x, spacing, order, accuracy, edge_order, axis)  # the arguments, checked here
-    if len(y.chunks[axis]) > 1 and min(y.chunks[axis]) < HALO:
-        y = y.rechunk({axis: max(HALO, max(y.chunks[axis]))})  # a neighbour lends at most its own length
+    coordinates = x is not None and np.ndim(x) != 0
+    _plan(y.shape[axis], None if coordinates else x, spacing, order, accuracy, edge_order, axis)  # the arguments
+    if min(y.chunks[axis]) < HALO:
+        y = y.rechunk({axis: _at_least(y.chunks[axis], HALO)})  # a neighbour lends at most its own length
     dtype = np.dtype(np.float16) if y.dtype == np.float16 else np.result_type(y.dtype, np.float32)
-    options = dict(x=x, spacing=spacing, accuracy=accuracy, axis=axis, order=order, edge_order=edge_order,
+    options = dict(spacing=spacing, accuracy=accuracy, axis=axis, order=order, edge_order=edge_order,
                    find_kinks=find_kinks)
+    out = np.result_type(dtype, np.complex64) if full else dtype
     depth = {a: HALO if a == axis else 0 for a in range(y.ndim)}
+    if coordinates:
+        if spacing is not None:
+            raise TridiffError("give x (coordinates) or spacing, not both")
+        import dask.array  # y is a Dask array: Dask is there; two arrays overlap only through its module
+
+        xs, uniform = _chunked_coordinates(x, y, axis)
+        packed = dask.array.map_overlap(_block, y, xs, depth=[depth, depth], boundary="none", dtype=out,
+                                        full=full, uniform=uniform, **options)
+    else:
+        packed = y.map_overlap(_block, depth=depth, boundary="none", dtype=out, full=full, x=x, **options)
     if not full:
-        return y.map_overlap(_block, depth=depth, boundary="none", dtype=dtype, full=False, **options)
-    packed = y.map_overlap(_block, depth=depth, boundary="none", dtype=np.result_type(dtype, np.complex64),
-                           full=True, **options)
+        return packed
     kinds = packed.imag
     return SampleDerivative(packed.real.astype(dtype), kinds % 2 == 1, (kinds // 2).astype(np.uint8))
 
 
-def _block(chunk, full: bool, **options):
+def _at_least(chunks: tuple[int, ...], size: int) -> tuple[int, ...]:
+    """``chunks`` with each one shorter than ``size`` merged into a neighbour."""
+    out: list[int] = []
+    for c in chunks:
+        if out and (c < size or out[-1] < size):
+            out[-1] += c
+        else:
+            out.append(c)
+    return tuple(out)
+
+
+def _chunked_coordinates(x, y, axis: int):
+    """x as a Dask array shaped to broadcast against y (its coordinates along ``axis``, in y's chunks),
+    checked as a whole (finite, strictly monotonic, one per sample): ``(x, uniform)``, uniform if its
+    spacings are all equal, as the in-memory path decides it, so that no chunk decides otherwise."""
+    import dask.array  # y is a Dask array: Dask is there
+
+    if np.ndim(x) != 1 or np.shape(x)[0] != y.shape[axis]:
+        raise TridiffError(f"x must be 1-d with one coordinate per sample along axis {axis} ({y.shape[axis]}), "
+                           f"got shape {np.shape(x)}")
+    x = as_chunked(x, "x") if is_chunked(x) else dask.array.from_array(np.asarray(x, dtype=np.float64))
+    x = x.astype(np.float64).rechunk((y.chunks[axis],))
+    steps = x[1:] - x[:-1]
+    low, high, finite = dask.compute(steps.min(), steps.max(), np.isfinite(x).all())
+    if not finite:
+        raise TridiffError("x must be finite")
+    if not (low > 0 or high < 0):
+        raise TridiffError("x must be strictly increasing or strictly decreasing")
+    return x.reshape(tuple(-1 if a == axis else 1 for a in range(y.ndim))), bool(low == high)
+
+
+def _block(chunk, xs=None, *, x=None, spacing=None, full: bool, uniform=None, accuracy, axis, order, edge_order,
+           find_kinks):
     """One chunk (with its halo) in memory: the values, or ``values + 1j * (2 * code + kink)``."""
-    r = differentiate_samples(chunk, full=full, **options)
+    r = _differentiate(chunk, x if xs is None else xs.ravel(), spacing, accuracy, axis, order, edge_order, full,
+                       find_kinks, uniform)
     if not full:
         return r
     return r.values + 1j * (2.0 * r.codes + r.kinks)
@@ -224,7 +270,7 @@ class _Plan:
         return self.order + self.accuracy
 
 
-def _plan(n, x, spacing, order, accuracy, edge_order, axis) -> _Plan:
+def _plan(n, x, spacing, order, accuracy, edge_order, axis, uniform=None) -> _Plan:
     order = _choice(order, ORDERS, "order", "the derivative's order")
     accuracy = _choice(accuracy, ACCURACIES, "accuracy", "an even order of accuracy")
     if edge_order is None:
@@ -236,7 +282,7 @@ def _plan(n, x, spacing, order, accuracy, edge_order, axis) -> _Plan:
         lower = [e for e in EDGE_ORDERS if order + e <= n and order + e < edge]
         fix = f"pass edge_order={lower[-1]} (lower-order ends) or give more samples" if lower else "give more samples"
         raise TridiffError(f"{asked} needs at least {edge} samples along axis {axis}, got {n}: {fix}")
-    coords, h, reverse = _coordinates(x, spacing, n, axis)
+    coords, h, reverse = _coordinates(x, spacing, n, axis, uniform)
     shifted = order + accuracy
     if coords is None:  # centred: symmetry makes 2*((m+1)//2) - 1 + p points accurate to order p
         half = (order + 1) // 2 - 1 + accuracy // 2
@@ -266,7 +312,7 @@ def _samples(y, axis) -> tuple[np.ndarray, int, np.dtype]:
     return ys, operator.index(axis) % ys.ndim, np.dtype(np.float16) if half else ys.dtype
 
 
-def _coordinates(x, spacing, n, axis) -> tuple[np.ndarray | None, float, bool]:
+def _coordinates(x, spacing, n, axis, uniform=None) -> tuple[np.ndarray | None, float, bool]:
     """``(x, h, reverse)``: increasing coordinates, or None and the spacing h of a uniform grid."""
     if x is not None and spacing is not None:
         raise TridiffError("give x (coordinates) or spacing, not both")
@@ -290,7 +336,7 @@ def _coordinates(x, spacing, n, axis) -> tuple[np.ndarray | None, float, bool]:
         raise TridiffError(f"x must be strictly increasing or strictly decreasing: x[{i}] = {xs[i]}, "
                            f"x[{i + 1}] = {xs[i + 1]}")
     reverse = high < 0
-    if low == high:  # np.gradient's rule: equal differences make a uniform grid
+    if low == high and uniform is not False:  # np.gradient's rule: equal differences make a uniform grid
         return None, abs(low), reverse
     return (xs[::-1] if reverse else xs), 0.0, reverse
 
