@@ -72,7 +72,12 @@ def _record_cases(record, schemes, orders):
             assert_same(a, b, f"{record.usage} order {order} {options}")
 
 
-@pytest.mark.parametrize("record", [r for r in RECORDS if r.text], ids=lambda r: r.name)
+#: The records whose SciPy/JAX special functions take 4-9 s here: checked with the slow tests.
+LONG = {"gamma", "lgamma", "digamma", "polygamma"}
+
+
+@pytest.mark.parametrize("record", [pytest.param(r, marks=pytest.mark.slow) if r.name in LONG else r
+                                    for r in RECORDS if r.text], ids=lambda r: r.name)
 def test_every_record_gives_the_same_answers_in_both_tiers(record):
     _record_cases(record, SCHEMES[:2], (1,))
 
