@@ -16,6 +16,15 @@ from ..reasons import reasons_of
 from ..translation import current_language, language
 
 
+def is_lazy(x) -> bool:
+    """A Dask or Zarr array: the everyday NumPy array, number or list is told apart by its type
+    alone (this runs on every call of a derivative)."""
+    return type(x) not in _EAGER and (is_chunked(x) or is_zarr(x))
+
+
+_EAGER = frozenset({np.ndarray, float, int, list, tuple, np.float64})
+
+
 def is_chunked(x) -> bool:
     """True for a Dask array (anything with a task graph, chunks and ``map_blocks``)."""
     return hasattr(x, "__dask_graph__") and hasattr(x, "map_blocks") and hasattr(x, "chunks")

@@ -12,7 +12,7 @@ import numpy as np
 import sympy as sp
 
 from ..compiler.backends import JAX, NUMPY, Backend
-from ..compiler.chunked import as_chunked, is_chunked, is_zarr, map_rows, map_values
+from ..compiler.chunked import as_chunked, is_lazy, map_rows, map_values
 from ..compiler.lowering import Lowering
 from ..compiler.runner import elementwise, x64
 from ..errors import BranchingError, TraceError, TridiffError
@@ -130,7 +130,7 @@ class Function:
     def __call__(self, xs):
         """f at the points ``xs``: any shape for one variable; shape (..., n) for n variables.
         A Dask array gives a lazy Dask array of the same chunks."""
-        if is_chunked(xs) or is_zarr(xs):
+        if is_lazy(xs):
             xs = as_chunked(xs)
             return map_rows(self, xs, ()) if len(self.variables) > 1 else map_values(self, xs)
         if len(self.variables) > 1:

@@ -16,7 +16,7 @@ import sympy as sp
 
 from ..analysis.switches import analyse, collect_switches, not_finite_code, variation_rates
 from ..compiler.backends import JAX, NUMPY, Backend
-from ..compiler.chunked import as_chunked, is_chunked, is_zarr, map_outputs, map_reasons, map_values
+from ..compiler.chunked import as_chunked, is_lazy, map_outputs, map_reasons, map_values
 from ..compiler.lowering import Lowering
 from ..compiler.runner import elementwise
 from ..definition.function import Function, KernelKey, function
@@ -147,7 +147,7 @@ class Derivative:
         A Dask array gives a lazy Dask array of the same chunks."""
         if type(xs) is float and self._fast is not None:  # the everyday scalar call: no shapes to keep
             return self._fast.scalar(xs)
-        if is_chunked(xs) or is_zarr(xs):
+        if is_lazy(xs):
             return map_values(self, as_chunked(xs))
         pts = as_points(xs)
         if pts.flat.size == 0:
@@ -175,7 +175,7 @@ class Derivative:
     def evaluate(self, xs) -> DerivativeResult:
         """f^(n) at ``xs`` with the undefined points, their reasons, one-sided values and error estimates.
         A Dask array gives a result of lazy Dask arrays of the same chunks (one task per chunk)."""
-        if is_chunked(xs) or is_zarr(xs):
+        if is_lazy(xs):
             value, code, left, right, error = map_outputs(_outputs, as_chunked(xs), 5, self)
             undefined = code != 0
             return DerivativeResult(value, undefined, map_reasons(code), left, right,

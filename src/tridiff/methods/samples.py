@@ -35,7 +35,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from ..analysis.sampled_kinks import MIN_SAMPLES_FOR_KINKS, PIECE, confirm, screen
-from ..compiler.chunked import as_chunked, is_chunked, is_zarr, map_reasons
+from ..compiler.chunked import as_chunked, is_chunked, is_lazy, map_reasons
 from ..definition.points import as_points
 from ..errors import TridiffError
 from ..reasons import BETWEEN_KINKS, KINK, NOT_FINITE_SAMPLES, reasons_of
@@ -122,7 +122,7 @@ def differentiate_samples(y, x=None, *, spacing=None, accuracy: int = 2, axis: i
     >>> differentiate_samples([1.0, 3.0], edge_order=1)   # np.gradient([1.0, 3.0])
     array([2., 2.])
     """
-    if is_chunked(y) or is_zarr(y):
+    if is_lazy(y):
         return _chunked(as_chunked(y, "y"), x, spacing, accuracy, axis, order, edge_order, full, find_kinks)
     return _differentiate(y, x, spacing, accuracy, axis, order, edge_order, full, find_kinks)
 
