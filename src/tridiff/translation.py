@@ -25,6 +25,9 @@ from .errors import TridiffError
 #: The languages a report can be written in: "en" (the code's own text) and "zh" (简体中文).
 LANGUAGES = ("en", "zh")
 
+#: Each language as an HTML page's ``lang`` attribute says it.
+HTML_LANG = {"en": "en", "zh": "zh-CN"}
+
 _current: ContextVar[str] = ContextVar("tridiff_language", default="en")
 
 

@@ -14,16 +14,17 @@ queue: a request that cannot be served says so (503) instead of piling up.
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import contextvars
+import logging
 import math
 import socket
 import threading
-from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from importlib.resources import files
 
-import anyio
-import anyio.to_thread
 import numpy as np
 import sympy as sp
 from jinja2 import Environment, PackageLoader
@@ -35,7 +36,7 @@ from starlette.staticfiles import StaticFiles
 from .. import __version__
 from ..definition.function import Function, function
 from ..definition.points import json_number
-from ..errors import MethodUnavailableError, TridiffError
+from ..errors import TridiffError
 from ..methods.derivative import derivative
 from ..methods.options import METHODS
 from ..studies.catalog import EXAMPLES
@@ -43,7 +44,7 @@ from ..studies.compare import compare
 from ..studies.derivation import steps
 from ..studies.graph import graph
 from ..studies.stepstudy import scheme_text, step_study
-from ..translation import LANGUAGES, language
+from ..translation import HTML_LANG, LANGUAGES, language
 from ..translation import gettext as _
 from ..views.plot import maths_svg, sample
 
@@ -51,7 +52,8 @@ POINTS = 401  # plot grid points (the kinks are added to them)
 SPEED_POINTS = 10**5  # the speed comparison's array
 MAX_TEXT = 2000  # characters of a formula: the parser's own limits apply too
 STEPS = tuple(10.0 ** -np.linspace(1, 16, 61))  # the step study's h: 10^-1 … 10^-16, four per decade
-FUNCTIONS_KEPT = 128  # parsed functions kept for the next request (their compiled kernels with them)
+
+log = logging.getLogger(__name__)
 
 #: The examples the page offers: the lab's functions, then traps at kinks and domain edges.
 CHOICES = tuple(e for e in EXAMPLES if e.lab) + tuple(e for e in EXAMPLES if not e.lab)
@@ -62,55 +64,50 @@ class Busy(Exception):
 
 
 class Workers:
-    """Runs the library's work off the event loop: at most ``workers`` threads at once, each call
-    within ``time_limit`` seconds, at most ``queue`` calls waiting. A call past its time limit is
-    answered (503) at once; its thread finishes in the background, bounded by the library's own
-    budgets, and holds its place among the workers until then."""
+    """Runs the library's work off the event loop: at most ``workers`` threads, at most ``queue``
+    calls pending (running or waiting), an answer within ``time_limit`` seconds (waiting included).
+    A call past its time limit is answered (503) at once; its thread finishes in the background,
+    bounded by the library's own budgets, and keeps its place among the workers and in the queue
+    until then, so that timed-out work cannot pile up beyond them."""
 
     def __init__(self, workers: int, time_limit: float, queue: int):
-        self.limiter = anyio.CapacityLimiter(workers)
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="tridiff-explorer")
         self.time_limit, self.queue = time_limit, queue
-        self.waiting = 0
+        self.pending, self.lock = 0, threading.Lock()
 
     async def run(self, work, *args, time_limit: float | None = None):
-        if self.waiting >= self.queue:
-            raise Busy(_("the explorer is busy: try again in a moment"))
-        self.waiting += 1
+        with self.lock:
+            if self.pending >= self.queue:
+                raise Busy(_("the explorer is busy: try again in a moment"))
+            self.pending += 1
+        # the request's context (its language) goes with the work to the worker thread
+        future = self.pool.submit(contextvars.copy_context().run, work, *args)
+        future.add_done_callback(self._finished)
+        limit = time_limit or self.time_limit
         try:
-            with anyio.fail_after(time_limit or self.time_limit):
-                return await anyio.to_thread.run_sync(work, *args, limiter=self.limiter, abandon_on_cancel=True)
+            return await asyncio.wait_for(asyncio.wrap_future(future), limit)
         except TimeoutError:
-            raise Busy(_("this took longer than {seconds} s: try a simpler formula or a narrower range").format(
-                seconds=f"{time_limit or self.time_limit:g}")) from None
-        finally:
-            self.waiting -= 1
+            raise Busy(_("no answer within {seconds} s (the explorer may be busy): try a simpler formula or a "
+                         "narrower range").format(seconds=f"{limit:g}")) from None
 
-
-class Functions:
-    """The parsed functions of recent requests, by their text (least recently used dropped)."""
-
-    def __init__(self, size: int = FUNCTIONS_KEPT):
-        self.size, self.kept, self.lock = size, OrderedDict(), threading.Lock()
-
-    def __call__(self, text: str) -> Function:
-        if not isinstance(text, str) or not text.strip():
-            raise TridiffError(_("type a formula in x, such as sin(x)**2"))
-        if len(text) > MAX_TEXT:
-            raise TridiffError(_("the formula is {n} characters long: the explorer takes at most {limit}").format(
-                n=len(text), limit=MAX_TEXT))
+    def _finished(self, _future) -> None:
         with self.lock:
-            if text in self.kept:
-                self.kept.move_to_end(text)
-                return self.kept[text]
-        fn = function(text)
-        if len(fn.variables) != 1:
-            raise TridiffError(_("the explorer draws functions of one variable; this one has {names}").format(
-                names=", ".join(v.name for v in fn.variables)))
-        with self.lock:
-            self.kept[text] = fn
-            while len(self.kept) > self.size:
-                self.kept.popitem(last=False)
-        return fn
+            self.pending -= 1
+
+
+def checked_function(text) -> Function:
+    """The Function of a formula the page sent (``td.function`` keeps the recent ones, compiled
+    kernels and all), refused when it is not one formula in one variable."""
+    if not isinstance(text, str) or not text.strip():
+        raise TridiffError(_("type a formula in x, such as sin(x)**2"))
+    if len(text) > MAX_TEXT:
+        raise TridiffError(_("the formula is {n} characters long: the explorer takes at most {limit}").format(
+            n=len(text), limit=MAX_TEXT))
+    fn = function(text)
+    if len(fn.variables) != 1:
+        raise TridiffError(_("the explorer draws functions of one variable; this one has {names}").format(
+            names=", ".join(v.name for v in fn.variables)))
+    return fn
 
 
 # -- the answers --------------------------------------------------------------------------------
@@ -181,7 +178,10 @@ def speed(fn: Function, lo: float, hi: float) -> dict:
     """Setup, evaluation time, peak memory and error of each method on ``SPEED_POINTS`` points."""
     c = compare(fn, np.linspace(lo, hi, SPEED_POINTS), repeat=5)
     out = c.to_dict()
-    out["methods"] = [{**report, "label": _(method)} for method, report in out["methods"].items()]
+    # every undefined point and its reason (up to 10^5 each) is more than the page shows: their count
+    out["methods"] = [{**{k: v for k, v in report.items() if k not in ("undefined", "undefined_reasons")},
+                       "undefined_count": len(report["undefined"]), "label": _(method)}
+                      for method, report in out["methods"].items()]
     return out
 
 
@@ -202,7 +202,7 @@ def create_app(*, workers: int = 2, time_limit: float = 15.0, queue: int = 256) 
     >>> sorted(r.path for r in app.routes)
     ['/', '/api/explore', '/api/inside', '/api/speed', '/api/steps', '/static']
     """
-    pool, functions = Workers(workers, time_limit, queue), Functions()
+    pool = Workers(workers, time_limit, queue)
     pages = Environment(loader=PackageLoader("tridiff.apps", "templates"), autoescape=True,
                         extensions=["jinja2.ext.i18n"])
     pages.install_gettext_callables(_, lambda one, many, n: _(one) if n == 1 else _(many), newstyle=True)
@@ -212,22 +212,25 @@ def create_app(*, workers: int = 2, time_limit: float = 15.0, queue: int = 256) 
         with language(lang):
             choices = [(e.text if len(e.text) <= 32 else e.name.replace("_", " "), e.text, e.domain) for e in CHOICES]
             html = pages.get_template("explorer.html").render(
-                lang={"en": "en", "zh": "zh-CN"}[lang], code=lang, languages=LANGUAGES, version=__version__,
+                lang=HTML_LANG[lang], code=lang, languages=LANGUAGES, version=__version__,
                 choices=choices)
         return HTMLResponse(html)
 
     def endpoint(answer, *names, time_limit=None):
         async def respond(request):
-            try:
-                lang = _language(request)
-                args = [_number(request, n) for n in names]
-                text = request.query_params.get("f", "")
-                result = await pool.run(partial(_answer, functions, answer, lang, text, args), time_limit=time_limit)
-                return JSONResponse(result)
-            except TridiffError as err:
-                return JSONResponse({"error": str(err)}, status_code=400)
-            except Busy as err:
-                return JSONResponse({"error": str(err)}, status_code=503)
+            with language(_language(request)):
+                try:
+                    args = [_number(request, n) for n in names]
+                    work = partial(_answer, answer, request.query_params.get("f", ""), args)
+                    return JSONResponse(await pool.run(work, time_limit=time_limit))
+                except TridiffError as err:
+                    return JSONResponse({"error": str(err)}, status_code=400)
+                except Busy as err:
+                    return JSONResponse({"error": str(err)}, status_code=503)
+                except Exception:  # noqa: BLE001 - a bug of tridiff's: logged, and said on the page as such
+                    log.exception("explorer: %s", request.url)
+                    return JSONResponse({"error": _("tridiff failed on this request (a bug: the server's log has "
+                                                    "the details)")}, status_code=500)
         return respond
 
     static = StaticFiles(directory=str(files("tridiff.apps").joinpath("static")))
@@ -241,12 +244,8 @@ def create_app(*, workers: int = 2, time_limit: float = 15.0, queue: int = 256) 
     ])
 
 
-def _answer(functions: Functions, answer, lang: str, text: str, args: list):
-    with language(lang):
-        try:
-            return answer(functions(text), *args)
-        except MethodUnavailableError as err:
-            raise TridiffError(str(err)) from None
+def _answer(answer, text: str, args: list):
+    return answer(checked_function(text), *args)
 
 
 def _explore(fn: Function, lo: float, hi: float, at: float) -> dict:
@@ -289,6 +288,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, echo=print) -> None:
     try:
         sock.bind((host, port))
     except OSError as err:
+        sock.close()
         raise TridiffError(f"cannot listen on {host}:{port} ({err.strerror}): choose another --port") from None
     shown = f"[{host}]" if ":" in host else host
     echo(_("tridiff explorer at http://{host}:{port}/ (Ctrl+C stops it)").format(host=shown,

@@ -36,7 +36,7 @@ from ..studies.graph import swell
 from ..studies.stepstudy import SQUIRE_TRAPP, step_study
 from ..studies.sweeps import sweep_depth, sweep_sizes
 from ..studies.timing import format_seconds, measure
-from ..translation import N_, check_language, current_language, language
+from ..translation import HTML_LANG, N_, check_language, current_language, language
 from ..translation import gettext as _
 from ..views.plot import figure_fonts, maths_svg, plot, plot_gallery
 from .progress import stepwise
@@ -568,7 +568,7 @@ def _page(report: Report, elapsed: float) -> str:
     template = Environment(loader=PackageLoader("tridiff.apps", "templates"), autoescape=True,
                            trim_blocks=True, lstrip_blocks=True).get_template("lab.html")
     return template.render(
-        lang={"en": "en", "zh": "zh-CN"}[current_language()],
+        lang=HTML_LANG[current_language()],
         title=_("Differentiation in Python: symbolic, numerical and automatic — rerun with tridiff"),
         meta=meta, sections=report.sections,
         intro=_("The lab compares SymPy, np.gradient and JAX, and finds where each fails or misleads. Here every "

@@ -21,7 +21,8 @@ async function ask(kind, extra) {
   if (pending[kind]) pending[kind].abort();
   const control = (pending[kind] = new AbortController());
   const response = await fetch(`api/${kind}?${params(extra)}`, { signal: control.signal });
-  const body = await response.json();
+  const json = (response.headers.get("content-type") || "").includes("application/json");
+  const body = json ? await response.json() : { error: `${response.status} ${response.statusText}` };
   if (!response.ok) throw new Error(body.error || response.statusText);
   return body;
 }
@@ -66,13 +67,12 @@ async function refresh() {
   const { lo, hi, at } = range();
   document.body.classList.add("busy");
   try {
-    const [explored] = await Promise.all([
+    await Promise.all([
       ask("explore", { lo, hi, at }).then(drawExplore),
       ask("inside", { at }).then(drawInside),
       ask("steps", { at }).then(drawStudy),
     ]);
     showError(null);
-    return explored;
   } catch (err) {
     showError(err);
   } finally {
@@ -102,7 +102,9 @@ function drawExplore(r) {
   ];
   if (plot) plot.destroy();
   plot = new uPlot({ width: chartWidth(), height: 380, series, scales: { x: { time: false } },
-                     cursor: { drag: { x: true, y: false, setScale: false } },
+                     cursor: { drag: { x: true, y: false, setScale: false },
+                               // Shift + drag pans (below): uPlot's own selection ignores it
+                               bind: { mousedown: (u, target, handler) => (e) => (e.shiftKey ? null : handler(e)) } },
                      hooks: { setSelect: [zoomToSelection] }, plugins: [wheelAndPan()] }, data, $("plot"));
   plot.root.dataset.points = String(r.x.length);
   const rows = plot.root.querySelectorAll(".u-legend .u-series");
@@ -146,13 +148,13 @@ function wheelAndPan() {
   return { hooks: { ready: (u) => {
     const over = u.over;
     over.addEventListener("wheel", (e) => {
-      e.preventDefault();
+      e.preventDefault();  // the range changes at once; the curves are asked for once the wheel rests
       const { lo, hi } = range(), x = u.posToVal(e.offsetX, "x"), k = e.deltaY < 0 ? 0.8 : 1.25;
-      setRange(x - (x - lo) * k, x + (hi - x) * k);
+      showRange(x - (x - lo) * k, x + (hi - x) * k);
+      redrawLater();
     });
     over.addEventListener("mousedown", (e) => {
       if (!e.shiftKey) return;
-      e.stopPropagation();
       const start = e.clientX, { lo, hi } = range(), perPixel = (hi - lo) / over.clientWidth;
       const up = (m) => {
         document.removeEventListener("mouseup", up);
@@ -160,16 +162,26 @@ function wheelAndPan() {
         if (dx) setRange(lo - dx, hi - dx);
       };
       document.addEventListener("mouseup", up);
-    }, true);
+    });
     over.addEventListener("dblclick", () => home && setRange(home.lo, home.hi));
   } } };
 }
 
-function setRange(lo, hi) {
-  const digits = (v) => Number(v.toPrecision(6));
+function showRange(lo, hi) {
+  const digits = (v) => Number(v.toPrecision(12));  // enough for a deep zoom to keep lo < hi
   $("lo").value = digits(lo);
   $("hi").value = digits(hi);
+}
+
+function redraw() {
   ask("explore", range()).then(drawExplore).then(() => showError(null), showError);
+}
+
+const redrawLater = debounce(redraw, 250);
+
+function setRange(lo, hi) {
+  showRange(lo, hi);
+  redraw();
 }
 
 // -- steps and graph -------------------------------------------------------------------------------
