@@ -125,6 +125,41 @@ def test_functions_and_derivatives_pickle_by_their_definition_and_are_rebuilt_on
     assert pickle.loads(pickle.dumps(g)).names == ("x", "y", "z")
 
 
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.int8, np.int64])
+def test_chunked_answers_have_the_in_memory_dtype_declared_and_computed(dtype):
+    x = np.arange(-300, 300).astype(dtype)
+    lazy_x = da.from_array(x, chunks=200)
+    d, f = td.derivative("abs(x)*x"), td.function("x**2")
+    for lazy, eager in ((d(lazy_x), d(x)), (d.evaluate(lazy_x).values, d.evaluate(x).values),
+                        (d.evaluate(lazy_x).left, d.evaluate(x).left), (f(lazy_x), f(x)),
+                        (td.differentiate_samples(lazy_x), td.differentiate_samples(x))):
+        assert lazy.dtype == eager.dtype == lazy.compute().dtype, (dtype, eager.dtype)
+
+
+def test_short_chunked_samples_need_no_halo():
+    y = np.abs(np.linspace(-1.0, 1.0, 50))
+    assert same(td.differentiate_samples(da.from_array(y, chunks=20)).compute(), td.differentiate_samples(y))
+
+
+def weighted(a, b):
+    return a * b**2
+
+
+def squares(v):
+    return np.sum(v**2)
+
+
+def test_callables_keep_their_variables_through_pickling():
+    """A callable travels as itself (by reference here; Dask's cloudpickle, by value): its variables
+    and whether it takes a vector come along."""
+    f = td.function(weighted, variables=("b", "a"))  # its parameters named b and a, in that order
+    copy = pickle.loads(pickle.dumps(f))
+    assert copy.names == ("b", "a") and copy.expr == f.expr
+    point = np.array([2.0, 1.0])
+    assert same(td.gradient(copy)(point), td.gradient(f)(point))
+    assert pickle.loads(pickle.dumps(td.function(squares))).vector_from_points
+
+
 def test_a_zarr_array_is_read_chunk_by_chunk(tmp_path):
     zarr = pytest.importorskip("zarr")
     x = points()

@@ -2,8 +2,8 @@
 
 Nothing here imports Dask. A chunked array brings its own ``map_blocks``; what a task carries to a
 worker process (a :class:`~tridiff.Function`, a :class:`~tridiff.Derivative`) pickles by its
-definition and is rebuilt there once per process, compiled kernels and all (see
-``Function.__reduce__``). A Zarr array, which has chunks but no lazy operations, is read through
+definition; one defined by text or a SymPy formula is rebuilt there once per process, compiled
+kernels and all (see ``Function.__reduce__``). A Zarr array, which has chunks but no lazy operations, is read through
 Dask: that needs the ``dask`` extra.
 """
 
@@ -54,9 +54,15 @@ def as_chunked(x, name: str = "x"):
     return x
 
 
-def map_values(fn, x, dtype=np.float64):
+def value_dtype(dtype) -> np.dtype:
+    """The dtype of values computed at points of ``dtype``, as in memory: float32 and float16 in
+    float32, everything else in float64."""
+    return np.dtype(np.float32) if np.dtype(dtype) in (np.float16, np.float32) else np.dtype(np.float64)
+
+
+def map_values(fn, x):
     """``fn`` on each chunk of ``x`` (same shape out): a lazy array of the same chunks."""
-    return x.map_blocks(fn, dtype=dtype)
+    return x.map_blocks(fn, dtype=value_dtype(x.dtype))
 
 
 def map_rows(fn, points, tail: tuple[int, ...]):
@@ -71,9 +77,11 @@ def map_rows(fn, points, tail: tuple[int, ...]):
 
 
 def map_outputs(fn, x, count: int, *args) -> list:
-    """``fn(chunk, *args)`` returns ``count`` float64 arrays of the chunk's shape: each as a lazy
-    array, all from one task per chunk (stacked along a new first axis, then taken apart)."""
-    stacked = x.map_blocks(_stacked, fn, *args, new_axis=0, chunks=((count,),) + x.chunks, dtype=np.float64)
+    """``fn(chunk, *args)`` returns ``count`` arrays of the chunk's shape (values, or codes that fit
+    in them): each as a lazy array, all from one task per chunk (stacked along a new first axis,
+    then taken apart)."""
+    dtype = value_dtype(x.dtype)
+    stacked = x.map_blocks(_stacked, fn, dtype, *args, new_axis=0, chunks=((count,),) + x.chunks, dtype=dtype)
     return [stacked[i] for i in range(count)]
 
 
@@ -82,8 +90,8 @@ def map_reasons(codes):
     return codes.map_blocks(_reasons, current_language(), dtype=object)
 
 
-def _stacked(chunk, fn, *args):
-    return np.stack([np.asarray(a, dtype=np.float64) for a in fn(chunk, *args)])
+def _stacked(chunk, fn, dtype, *args):
+    return np.stack([np.asarray(a, dtype=dtype) for a in fn(chunk, *args)])
 
 
 def _reasons(codes, code: str):

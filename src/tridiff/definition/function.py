@@ -125,7 +125,7 @@ class Function:
     def __reduce__(self):
         # A Function travels to another process (a Dask worker) by its definition: its compiled
         # kernels do not pickle, and the process that receives it rebuilds it once (see _rebuilt).
-        return _rebuilt, (self.source, self.names if self.kind in ("text", "sympy") else None)
+        return _rebuilt, (self.source, None if self.vector_from_points else self.names)
 
     def __call__(self, xs):
         """f at the points ``xs``: any shape for one variable; shape (..., n) for n variables.
@@ -165,7 +165,8 @@ class Function:
 
 def _rebuilt(source, variables) -> Function:
     """The Function of ``source`` in this process, made once for a text or a formula (a Dask worker
-    gets one per task: they share it, and its compiled kernels, by this)."""
+    gets one per task: they share it, and its compiled kernels, by this); a callable, which
+    arrives as a new object with each task, is traced again."""
     if isinstance(source, (str, sp.Basic)):
         return _rebuilt_once(source, variables)
     return function(source, variables)

@@ -139,7 +139,7 @@ class Derivative:
         return f"$\\displaystyle {self.latex}$" if self.expr is not None else None
 
     def __reduce__(self):
-        # to another process (a Dask worker) by its definition: its Function is rebuilt there once
+        # to another process (a Dask worker) by its definition (see Function.__reduce__)
         return Derivative, (self.function, self.method, self.order, self.scheme, self.accuracy, self.step)
 
     def __call__(self, xs):
@@ -302,7 +302,7 @@ class Derivative:
 def _outputs(chunk: np.ndarray, d: Derivative):
     """A Dask task: one chunk's (value, code, left, right, error estimate), the estimate NaN where
     f^(n) does not exist (as evaluate gives it)."""
-    value, code, left, right, error = d._outputs(np.ascontiguousarray(chunk, dtype=np.float64).ravel())
+    value, code, left, right, error = d._outputs(as_points(chunk).flat)
     error = np.where(code != 0, np.nan, error)
     return tuple(np.reshape(a, chunk.shape) for a in (value, code, left, right, error))
 

@@ -23,7 +23,7 @@ import numpy as np
 import sympy as sp
 from jax.tree_util import tree_flatten, tree_unflatten
 
-from ..compiler.chunked import is_chunked
+from ..compiler.chunked import is_lazy
 from ..compiler.runner import x64
 from ..definition.function import Function, Symbols, function, one_parameter, trace_callable
 from ..definition.jaxpr import program_reason
@@ -153,7 +153,7 @@ class PerDimension:
     def __call__(self, points):
         """The derivative at ``points`` (shape (..., n)), NaN where it does not exist (a Dask array of
         points: a lazy Dask array)."""
-        if is_chunked(points):
+        if is_lazy(points):
             return self.for_dimension(points.shape[-1])(points)
         return self.evaluate(points).values
 

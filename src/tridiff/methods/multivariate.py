@@ -33,7 +33,7 @@ import sympy as sp
 from ..analysis.program_switches import Instrumented, any_weight, has_switches
 from ..analysis.switches import Switch, analyse, collect_switches, variation, variation_rates
 from ..compiler.backends import JAX, NUMPY, Backend
-from ..compiler.chunked import as_chunked, is_chunked, map_rows
+from ..compiler.chunked import as_chunked, is_lazy, map_rows
 from ..compiler.lowering import Lowering
 from ..compiler.runner import elementwise
 from ..definition.function import Function, function, names_of
@@ -142,15 +142,19 @@ class MultiDerivative:
 
     # -- evaluation --------------------------------------------------------------------------
     def __reduce__(self):
-        # to another process (a Dask worker) by its definition: its Functions are rebuilt there once
+        # to another process (a Dask worker) by its definition (see Function.__reduce__)
         return MultiDerivative, (self.functions, self.variables, self.kind, self.method, self.weights, self.scheme,
                                  self.accuracy)
 
     def __call__(self, points):
         """The derivative at ``points`` (shape (..., n)): shape (...) + :attr:`shape`, NaN where it does not exist.
         A Dask array of points (rows in chunks) gives a lazy Dask array, one task per block of rows."""
-        if is_chunked(points):
-            return map_rows(self, as_chunked(points, "points"), self.shape)
+        if is_lazy(points):
+            points = as_chunked(points, "points")
+            if points.ndim == 0 or points.shape[-1] != len(self.variables):
+                raise TridiffError(f"points of a chunked array must have shape (..., {len(self.variables)}), "
+                                   f"got {points.shape}")
+            return map_rows(self, points, self.shape)
         return self.evaluate(points).values
 
     def evaluate(self, points) -> MultiResult:

@@ -35,7 +35,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from ..analysis.sampled_kinks import MIN_SAMPLES_FOR_KINKS, PIECE, confirm, screen
-from ..compiler.chunked import as_chunked, is_chunked, is_lazy, map_reasons
+from ..compiler.chunked import as_chunked, is_chunked, is_lazy, map_reasons, value_dtype
 from ..definition.points import as_points
 from ..errors import TridiffError
 from ..reasons import BETWEEN_KINKS, KINK, NOT_FINITE_SAMPLES, reasons_of
@@ -184,11 +184,12 @@ def _chunked(y, x, spacing, accuracy, axis, order, edge_order, full, find_kinks)
     _plan(y.shape[axis], None if coordinates else x, spacing, order, accuracy, edge_order, axis)  # the arguments
     if min(y.chunks[axis]) < HALO:
         y = y.rechunk({axis: _at_least(y.chunks[axis], HALO)})  # a neighbour lends at most its own length
-    dtype = np.dtype(np.float16) if y.dtype == np.float16 else np.result_type(y.dtype, np.float32)
+    dtype = np.dtype(np.float16) if y.dtype == np.float16 else value_dtype(y.dtype)
     options = dict(spacing=spacing, accuracy=accuracy, axis=axis, order=order, edge_order=edge_order,
                    find_kinks=find_kinks)
     out = np.result_type(dtype, np.complex64) if full else dtype
-    depth = {a: HALO if a == axis else 0 for a in range(y.ndim)}
+    # one chunk along the axis (short data) borrows from no neighbour
+    depth = {a: HALO if a == axis and len(y.chunks[axis]) > 1 else 0 for a in range(y.ndim)}
     if coordinates:
         if spacing is not None:
             raise TridiffError("give x (coordinates) or spacing, not both")
