@@ -129,6 +129,17 @@ def test_figures_in_chinese_have_a_glyph_for_every_character(caplog):
     assert re.search(r'id="[A-Za-z]*CJK[A-Za-z]*-Regular-', svg)  # glyphs drawn from a CJK font
 
 
+def test_a_studys_figure_in_chinese_has_its_glyphs_too(caplog):
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        with td.language("zh"):
+            fig = td.step_study("exp(x)", 1.0, steps=[1e-2, 1e-4], schemes=(("central", 2),)).plot()
+        svg = svg_of(fig)
+    assert not [w for w in caught if "glyph" in str(w.message).lower()]
+    assert not [r for r in caplog.records if "glyph" in r.getMessage().lower()]
+    assert "相对步长" in svg and re.search(r'id="[A-Za-z]*CJK[A-Za-z]*-Regular-', svg)
+
+
 def test_figures_in_english_keep_their_fonts():
     svg = svg_of(td.plot("abs(x)", x_range=(-1, 1), points=51))
     assert "<!-- $f'(x)$ symbolic -->" in svg and "CJK" not in svg

@@ -33,12 +33,13 @@ from ..studies.catalog import nested_polynomial
 from ..studies.derivation import steps
 from ..studies.graph import graph as td_graph
 from ..studies.graph import swell
+from ..studies.presentation import figure_fonts
 from ..studies.stepstudy import SQUIRE_TRAPP, step_study
 from ..studies.sweeps import sweep_depth, sweep_sizes
 from ..studies.timing import format_seconds, measure
 from ..translation import HTML_LANG, N_, check_language, current_language, language
 from ..translation import gettext as _
-from ..views.plot import figure_fonts, maths_svg, plot, plot_gallery
+from ..views.plot import maths_svg, plot, plot_gallery
 from .progress import stepwise
 
 

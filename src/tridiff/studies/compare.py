@@ -17,7 +17,7 @@ from ..errors import TridiffError
 from ..methods.derivative import derivative
 from ..methods.options import METHODS, check_methods, check_order, prime
 from ..methods.reference import exact_reference, scaled_error
-from .presentation import ERROR_FLOOR, METHOD_STYLES, Presented, Section
+from .presentation import ERROR_FLOOR, METHOD_STYLES, Presented, Section, in_figure_fonts
 from .timing import Timing, format_seconds, measure, once
 
 REFERENCE_POINTS = 2000  # mpmath is ~100 µs a point: the reference uses at most this many
@@ -126,6 +126,7 @@ class Comparison(Presented):
         return ["setup: derive + compile (the first call); evaluation: median ± half the interquartile range "
                 "of (n×) calls on the same points after a warm-up"]
 
+    @in_figure_fonts
     def plot(self, *, bins: int = 100, figsize=(8, 5)):
         """A Figure: each method's absolute error against the reference on a log scale.
 

@@ -11,7 +11,12 @@ from __future__ import annotations
 import html
 import io
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import wraps
+
+from ..errors import TridiffError
+from ..translation import current_language
 
 #: Each method's line style, as the lab draws f' in blue; the others overlap it, told apart by style.
 METHOD_STYLES = {
@@ -101,3 +106,61 @@ class Presented:
         if notes:
             parts.append("<ul>" + "".join(f"<li>{esc(note)}</li>" for note in notes) + "</ul>")
         return "".join(parts)
+
+
+#: Families with Chinese characters, in order of preference. The CJK family comes first in the
+#: font list: mathtext sets the text beside a formula (a legend's "$f'(x)$ 符号微分") in the first
+#: family only; elsewhere matplotlib (3.6+) falls back along the list glyph by glyph, to DejaVu Sans.
+CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Source Han Sans SC",
+                "WenQuanYi Zen Hei", "Droid Sans Fallback")
+
+
+@contextmanager
+def figure_fonts():
+    """Fonts for the figures made and saved inside the block, for the current language: for
+    Chinese, a CJK family with DejaVu Sans behind it.
+
+    matplotlib's settings are the process's: figures in two languages are not made at once in two
+    threads (the explorer draws with the browser, not matplotlib).
+
+    Raises:
+        TridiffError: no font with Chinese characters is installed.
+    """
+    if current_language() == "en":
+        yield
+        return
+    import matplotlib
+
+    with matplotlib.rc_context({"font.family": [_cjk_family(), "DejaVu Sans"]}):
+        yield
+
+
+def _cjk_family() -> str:
+    """The first installed family of :data:`CJK_FAMILIES` (fonts installed after matplotlib made its
+    font cache are looked for on the system too)."""
+    from matplotlib import font_manager
+
+    def first_known():
+        known = {f.name for f in font_manager.fontManager.ttflist}
+        return next((family for family in CJK_FAMILIES if family in known), None)
+
+    if first_known() is None:
+        for path in font_manager.findSystemFonts():
+            if any(part in path for part in ("CJK", "SourceHan", "wqy", "DroidSansFallback")):
+                font_manager.fontManager.addfont(path)
+    family = first_known()
+    if family is None:
+        raise TridiffError("the figures need a font with Chinese characters, and none is installed: install Noto "
+                           "CJK (apt install fonts-noto-cjk; scripts/install-system-packages does)")
+    return family
+
+
+def in_figure_fonts(draw):
+    """``draw`` (a function making a figure) with the current language's fonts (:func:`figure_fonts`):
+    its labels are set in them, and keep them when the figure is saved later."""
+    @wraps(draw)
+    def drawn(*args, **kwargs):
+        with figure_fonts():
+            return draw(*args, **kwargs)
+
+    return drawn

@@ -29,7 +29,7 @@ from ..methods.options import prime
 from ..methods.reference import REFERENCE_DIGITS, reference
 from ..translation import N_
 from ..translation import gettext as _
-from .presentation import Presented, Section
+from .presentation import Presented, Section, in_figure_fonts
 
 #: (scheme, accuracy) pairs studied by default; accuracy None: the scheme's default.
 DEFAULT_SCHEMES = (("central", 2), ("central", 4), ("central", 8), ("richardson", 8), ("complex-step", None))
@@ -136,6 +136,7 @@ class StepStudy(Presented):
         return template.format(derivative=prime(self.order), x0=f"{self.x0:g}", function=self.function,
                                digits=REFERENCE_DIGITS)
 
+    @in_figure_fonts
     def plot(self, *, estimates: bool = False, figsize=(7.0, 4.5)):
         """A Figure: log-log error against relative step, one V per scheme, its default step marked.
 

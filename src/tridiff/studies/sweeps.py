@@ -39,7 +39,7 @@ from ..methods.options import METHODS, check_methods
 from ..translation import N_
 from ..translation import gettext as _
 from .catalog import nested_polynomial
-from .presentation import METHOD_STYLES, Presented, Section
+from .presentation import METHOD_STYLES, Presented, Section, in_figure_fonts
 from .timing import Timing, format_seconds, measure, once
 
 if TYPE_CHECKING:
@@ -212,6 +212,7 @@ class Sweep(Presented):
             function=self.function, where=where, cpus=self.cpus, load=load)
 
     # -- plot ------------------------------------------------------------------------------------
+    @in_figure_fonts
     def plot(self, *, setup: bool = True, ops: bool | None = None, figsize=None) -> Figure:
         """A Figure: evaluation time per series (log scale; tridiff solid, the lab's ways dashed grey).
 

@@ -13,9 +13,8 @@ from __future__ import annotations
 import io
 import textwrap
 import threading
-from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import lru_cache, wraps
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -31,8 +30,7 @@ from ..methods.reference import REFERENCE_DIGITS, exact_reference
 from ..reasons import JUMP, OUTSIDE_DOMAIN, reason_text
 from ..studies.catalog import BY_NAME
 from ..studies.kinks import Kink, kinks
-from ..studies.presentation import ERROR_FLOOR, METHOD_STYLES
-from ..translation import current_language
+from ..studies.presentation import ERROR_FLOOR, METHOD_STYLES, in_figure_fonts
 from ..translation import gettext as _
 
 if TYPE_CHECKING:
@@ -62,17 +60,7 @@ class Curves:
     unavailable: dict[str, str]  # method -> why it cannot differentiate f
 
 
-def _in_figure_fonts(draw):
-    """``draw`` with the current language's fonts (:func:`figure_fonts`): its labels are set in them."""
-    @wraps(draw)
-    def drawn(*args, **kwargs):
-        with figure_fonts():
-            return draw(*args, **kwargs)
-
-    return drawn
-
-
-@_in_figure_fonts
+@in_figure_fonts
 def plot(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int = 1001,
          error_panel: bool = False, ax: Axes | None = None, title: str | None = None) -> Figure:
     """Plot f and its derivative by each method, in the lab's style, honest at kinks.
@@ -122,7 +110,7 @@ def plot(f, methods=METHODS, x_range=(-5, 5), *, order: int = 1, points: int = 1
     return ax.figure
 
 
-@_in_figure_fonts
+@in_figure_fonts
 def plot_gallery(functions=LAB_GALLERY, x_range=(-5, 5), methods=METHODS, *, order: int = 1,
                  points: int = 401, ncols: int = 3, title: str | None = None) -> Figure:
     """One figure with a grid of :func:`plot` panels, one per function (default: the lab's gallery).
@@ -476,47 +464,3 @@ def _figure(figsize) -> Figure:
     from matplotlib.figure import Figure  # heavy: imported on first plot
 
     return Figure(figsize=figsize, layout="constrained")
-
-
-#: Families with Chinese characters, in order of preference. The CJK family comes first in the
-#: font list: mathtext sets the text beside a formula (a legend's "$f'(x)$ 符号微分") in the first
-#: family only; elsewhere matplotlib (3.6+) falls back along the list glyph by glyph, to DejaVu Sans.
-CJK_FAMILIES = ("Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Sans CJK TC", "Source Han Sans SC",
-                "WenQuanYi Zen Hei", "Droid Sans Fallback")
-
-
-@contextmanager
-def figure_fonts():
-    """Fonts for the figures made and saved inside the block, for the current language: for
-    Chinese, a CJK family with DejaVu Sans behind it.
-
-    Raises:
-        TridiffError: no font with Chinese characters is installed.
-    """
-    if current_language() == "en":
-        yield
-        return
-    import matplotlib
-
-    with matplotlib.rc_context({"font.family": [_cjk_family(), "DejaVu Sans"]}):
-        yield
-
-
-def _cjk_family() -> str:
-    """The first installed family of :data:`CJK_FAMILIES` (fonts installed after matplotlib made its
-    font cache are looked for on the system too)."""
-    from matplotlib import font_manager
-
-    def first_known():
-        known = {f.name for f in font_manager.fontManager.ttflist}
-        return next((family for family in CJK_FAMILIES if family in known), None)
-
-    if first_known() is None:
-        for path in font_manager.findSystemFonts():
-            if any(part in path for part in ("CJK", "SourceHan", "wqy", "DroidSansFallback")):
-                font_manager.fontManager.addfont(path)
-    family = first_known()
-    if family is None:
-        raise TridiffError("the figures need a font with Chinese characters, and none is installed: install Noto "
-                           "CJK (apt install fonts-noto-cjk; scripts/install-system-packages does)")
-    return family
