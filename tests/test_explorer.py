@@ -201,6 +201,15 @@ def test_speed_measures_every_method(server):
         assert m["max_rel_error"] < 1e-8
 
 
+def test_a_request_for_another_host_name_is_turned_away(server):
+    """Served on the loopback, the explorer answers only to its loopback names (DNS rebinding)."""
+    url, _ = server
+    request = urllib.request.Request(url, headers={"Host": "attacker.example"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=30)
+    assert refused.value.code == 400
+
+
 def test_the_page_needs_nothing_from_outside(server):
     url, _ = server
     page = urllib.request.urlopen(url, timeout=30).read().decode("utf-8")

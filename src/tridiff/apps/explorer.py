@@ -29,6 +29,8 @@ import numpy as np
 import sympy as sp
 from jinja2 import Environment, PackageLoader
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
@@ -48,6 +50,7 @@ from ..translation import HTML_LANG, LANGUAGES, language
 from ..translation import gettext as _
 from ..views.plot import maths_svg, sample
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")  # the names a server on this machine only answers to
 POINTS = 401  # plot grid points (the kinks are added to them)
 SPEED_POINTS = 10**5  # the speed comparison's array
 MAX_TEXT = 2000  # characters of a formula: the parser's own limits apply too
@@ -195,8 +198,10 @@ def _svg_uri(svg: bytes | None) -> str | None:
 
 # -- the app ------------------------------------------------------------------------------------
 
-def create_app(*, workers: int = 2, time_limit: float = 15.0, queue: int = 256) -> Starlette:
+def create_app(*, workers: int = 2, time_limit: float = 15.0, queue: int = 256, hosts=("*",)) -> Starlette:
     """The explorer as an ASGI app (serve it with any ASGI server; ``tridiff serve`` uses uvicorn).
+    ``hosts``: the names a request may address it by (a page elsewhere renaming itself to 127.0.0.1,
+    DNS rebinding, is turned away when only the loopback names are allowed).
 
     >>> app = create_app()
     >>> sorted(r.path for r in app.routes)
@@ -234,7 +239,7 @@ def create_app(*, workers: int = 2, time_limit: float = 15.0, queue: int = 256) 
         return respond
 
     static = StaticFiles(directory=str(files("tridiff.apps").joinpath("static")))
-    return Starlette(routes=[
+    return Starlette(middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))], routes=[
         Route("/", page),
         Route("/api/explore", endpoint(_explore, "lo", "hi", "at")),
         Route("/api/inside", endpoint(inside, "at")),
@@ -293,5 +298,6 @@ def serve(host: str = "127.0.0.1", port: int = 8000, *, echo=print) -> None:
     shown = f"[{host}]" if ":" in host else host
     echo(_("tridiff explorer at http://{host}:{port}/ (Ctrl+C stops it)").format(host=shown,
                                                                                  port=sock.getsockname()[1]))
-    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning"))
+    hosts = LOOPBACK if host in LOOPBACK else ("*",)
+    server = uvicorn.Server(uvicorn.Config(create_app(hosts=hosts), log_level="warning"))
     server.run(sockets=[sock])

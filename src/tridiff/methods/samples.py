@@ -226,7 +226,7 @@ def _chunked_coordinates(x, y, axis: int):
     if np.ndim(x) != 1 or np.shape(x)[0] != y.shape[axis]:
         raise TridiffError(f"x must be 1-d with one coordinate per sample along axis {axis} ({y.shape[axis]}), "
                            f"got shape {np.shape(x)}")
-    x = as_chunked(x, "x") if is_chunked(x) else dask.array.from_array(np.asarray(x, dtype=np.float64))
+    x = as_chunked(x, "x") if is_chunked(x) else dask.array.from_array(as_points(x, "x").flat)
     x = x.astype(np.float64).rechunk((y.chunks[axis],))
     steps = x[1:] - x[:-1]
     low, high, finite = dask.compute(steps.min(), steps.max(), np.isfinite(x).all())
