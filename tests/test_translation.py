@@ -16,6 +16,7 @@ import string
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import tridiff as td
@@ -98,6 +99,14 @@ def test_reasons_are_written_in_the_language_of_the_call():
                              "f is not defined here (outside its domain, or a pole)", ""]
     assert list(chinese) == ["尖点：左导数与右导数不相等", "f 在此处无定义（在定义域之外，或是极点）", ""]
     assert list(d.evaluate(x).reasons) == list(english)
+
+
+def test_the_reasons_of_sampled_data_follow_the_language_they_are_read_in():
+    r = td.differentiate_samples([1.0, 2.0, np.nan, 4.0, 5.0], full=True)
+    english = list(r.reasons)
+    with language("zh"):
+        chinese = list(r.reasons)
+    assert english[2].startswith("y is NaN") and chinese[2].startswith("差分模板内的 y") and list(r.reasons) == english
 
 
 def test_steps_name_their_rules_in_chinese():

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import math
 import operator
-from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -39,6 +39,7 @@ from ..compiler.chunked import as_chunked, is_chunked, is_lazy, map_reasons, val
 from ..definition.points import as_points
 from ..errors import TridiffError
 from ..reasons import BETWEEN_KINKS, KINK, NOT_FINITE_SAMPLES, reasons_of
+from ..translation import current_language
 from .numeric import fornberg
 
 ACCURACIES = (2, 4, 6, 8)
@@ -62,14 +63,18 @@ class SampleDerivative:
     values: np.ndarray
     kinks: np.ndarray
     codes: np.ndarray
+    _texts: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    @cached_property
+    @property
     def reasons(self) -> np.ndarray:
-        """Why a value is NaN, per sample ('' where it exists); an object array of str (lazy for a
-        Dask array of samples).
+        """Why a value is NaN, per sample ('' where it exists), in the current language; an object
+        array of str (lazy for a Dask array of samples).
 
-        Made on first use: an object array costs more than the derivative itself."""
-        return map_reasons(self.codes) if is_chunked(self.codes) else reasons_of(self.codes)
+        Made on first use in each language: an object array costs more than the derivative itself."""
+        language = current_language()
+        if language not in self._texts:
+            self._texts[language] = map_reasons(self.codes) if is_chunked(self.codes) else reasons_of(self.codes)
+        return self._texts[language]
 
     @property
     def undefined(self) -> np.ndarray:
