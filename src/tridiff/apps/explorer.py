@@ -132,10 +132,9 @@ def explore(fn: Function, lo: float, hi: float, at: float) -> dict:
     formula = None
     if "symbolic" not in curves.unavailable:
         d = derivative(fn)
-        formula = {"text": str(d.expr), "latex": d.latex, "svg": _svg_uri(maths_svg(d.latex))}
+        formula = {"text": str(d.expr), **_typeset(d.latex)}
     return {
-        "function": str(fn), "latex": sp.latex(fn.expr), "svg": _svg_uri(maths_svg(sp.latex(fn.expr))),
-        "derivative": formula,
+        "function": str(fn), **_typeset(sp.latex(fn.expr)), "derivative": formula,
         "x": _numbers(curves.x), "f": _numbers(curves.f),
         "methods": [{"method": m, "label": _(m), "values": _numbers(curves.derivatives[m])}
                     for m in METHODS if m in curves.derivatives],
@@ -150,10 +149,9 @@ def inside(fn: Function, at: float) -> dict:
     out: dict = {}
     try:
         derivation = steps(fn)
-        out["steps"] = [{"rule": s.rule, "latex": s.latex(derivation.variable), "caveat": s.caveat,
-                         "svg": _svg_uri(maths_svg(s.latex(derivation.variable)))} for s in derivation.steps]
-        result = sp.latex(derivation.derivative)
-        out["result"] = {"latex": result, "svg": _svg_uri(maths_svg(result))}
+        out["steps"] = [{"rule": s.rule, "caveat": s.caveat, **_typeset(s.latex(derivation.variable))}
+                        for s in derivation.steps]
+        out["result"] = _typeset(sp.latex(derivation.derivative))
     except TridiffError as err:
         out["steps_error"] = str(err)
     try:
@@ -190,6 +188,11 @@ def speed(fn: Function, lo: float, hi: float) -> dict:
 
 def _numbers(a) -> list:
     return [json_number(v) for v in np.asarray(a, dtype=float).tolist()]
+
+
+def _typeset(latex: str) -> dict:
+    """LaTeX and the picture of it (an SVG data URI; None where mathtext cannot set it)."""
+    return {"latex": latex, "svg": _svg_uri(maths_svg(latex))}
 
 
 def _svg_uri(svg: bytes | None) -> str | None:

@@ -185,14 +185,19 @@ class Derivative:
         return _result(pts, value, code, left, right, error if self.method == "numeric" else None, self.method)
 
     def _outputs(self, flat: np.ndarray):
-        """(value, code, left, right, error estimate) at the points ``flat``."""
+        """(value, code, left, right, error estimate) at the points ``flat``; the estimate (the numeric
+        method's) is NaN where f^(n) does not exist."""
         if flat.size == 0:
             empty = np.empty(0, flat.dtype)
             return empty, np.zeros(0, np.int8), empty, empty, empty
         if self.function.expr is None:
-            return self._opaque(flat)
-        kernel = self.function.cache.kernel(self._kernel_key("rich"), lambda: self._kernel(fast=False))
-        return kernel(flat)
+            value, code, left, right, error = self._opaque(flat)
+        else:
+            kernel = self.function.cache.kernel(self._kernel_key("rich"), lambda: self._kernel(fast=False))
+            value, code, left, right, error = kernel(flat)
+        if self.method == "numeric":
+            error = np.where(code != 0, np.nan, error)
+        return value, code, left, right, error
 
     # -- kernels -------------------------------------------------------------------------------
     def _fast_kernel(self):
@@ -302,20 +307,17 @@ class Derivative:
 def _outputs(chunk: np.ndarray, d: Derivative):
     """A Dask task: one chunk's (value, code, left, right, error estimate), the estimate NaN where
     f^(n) does not exist (as evaluate gives it)."""
-    value, code, left, right, error = d._outputs(as_points(chunk).flat)
-    error = np.where(code != 0, np.nan, error)
-    return tuple(np.reshape(a, chunk.shape) for a in (value, code, left, right, error))
+    return tuple(np.reshape(a, chunk.shape) for a in d._outputs(as_points(chunk).flat))
 
 
 def _result(pts, value, code, left, right, error, method) -> DerivativeResult:
-    undefined = code != 0
     return DerivativeResult(
         values=pts.shaped(value),
-        undefined=pts.shaped(undefined),
+        undefined=pts.shaped(code != 0),
         reasons=pts.shaped(reasons_of(code)),
         left=pts.shaped(left),
         right=pts.shaped(right),
-        error_estimate=None if error is None else pts.shaped(np.where(undefined, np.nan, error)),
+        error_estimate=None if error is None else pts.shaped(error),
         method=method,
     )
 

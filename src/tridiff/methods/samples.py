@@ -181,10 +181,7 @@ def _chunked(y, x, spacing, accuracy, axis, order, edge_order, full, find_kinks)
     """differentiate_samples on a Dask array: one task per chunk with its halo (``map_overlap``),
     lazily. The values (and, for ``full``, the kinks and reason codes packed in the imaginary part:
     one task computes all three) are the in-memory ones."""
-    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)) or not -y.ndim <= axis < y.ndim:
-        raise TridiffError(f"axis must be an integer from {-y.ndim} to {y.ndim - 1} for y with {y.ndim} "
-                           f"dimension(s), got {axis!r}")
-    axis = operator.index(axis) % y.ndim
+    axis = _axis(axis, y.ndim)
     coordinates = x is not None and np.ndim(x) != 0
     _plan(y.shape[axis], None if coordinates else x, spacing, order, accuracy, edge_order, axis)  # the arguments
     if min(y.chunks[axis]) < HALO:
@@ -309,13 +306,17 @@ def _samples(y, axis) -> tuple[np.ndarray, int, np.dtype]:
     if not pts.shape:
         raise TridiffError("y must be an array of samples (at least 1-d), got a scalar")
     ys = pts.flat.reshape(pts.shape)
+    half = np.asarray(y).dtype == np.float16  # as_points widens it: compute in float32, return float16
+    return ys, _axis(axis, ys.ndim), np.dtype(np.float16) if half else ys.dtype
+
+
+def _axis(axis, ndim: int) -> int:
+    """``axis`` of y (``ndim`` dimensions) checked, as an index from 0."""
     if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
         raise TridiffError(f"axis must be an integer (one axis), got {axis!r}")
-    if not -ys.ndim <= axis < ys.ndim:
-        raise TridiffError(f"axis {axis} is out of range for y with {ys.ndim} dimension(s) "
-                           f"(use {-ys.ndim} to {ys.ndim - 1})")
-    half = np.asarray(y).dtype == np.float16  # as_points widens it: compute in float32, return float16
-    return ys, operator.index(axis) % ys.ndim, np.dtype(np.float16) if half else ys.dtype
+    if not -ndim <= axis < ndim:
+        raise TridiffError(f"axis {axis} is out of range for y with {ndim} dimension(s) (use {-ndim} to {ndim - 1})")
+    return operator.index(axis) % ndim
 
 
 def _coordinates(x, spacing, n, axis, uniform=None) -> tuple[np.ndarray | None, float, bool]:
