@@ -338,7 +338,7 @@ def serve_command(host, port):
         from .explorer import serve
     except ModuleNotFoundError as err:
         raise TridiffError(f"the explorer needs {err.name}: pip install 'tridiff[serve]'") from None
-    serve(host, port, echo=lambda line: click.echo(line))
+    serve(host, port, echo=click.echo)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ import io
 import json
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import wraps
+from functools import cache, wraps
 
 from ..errors import TridiffError
 from ..translation import current_language
@@ -135,6 +135,7 @@ def figure_fonts():
         yield
 
 
+@cache  # looked up for every figure made in Chinese: found once
 def _cjk_family() -> str:
     """The first installed family of :data:`CJK_FAMILIES` (fonts installed after matplotlib made its
     font cache are looked for on the system too)."""
