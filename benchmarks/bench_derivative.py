@@ -35,6 +35,7 @@ from interleave import interleaved  # benchmarks/interleave.py, beside this scri
 import tridiff as td
 from tridiff.compiler.runner import settle, tier
 from tridiff.studies.catalog import BY_NAME, nested_polynomial
+from tridiff.studies.timing import cache_bytecode
 
 N_POINTS = 10**6
 METHODS = ("symbolic", "automatic", "numeric")
@@ -268,6 +269,7 @@ COLD_MODES = [  # (mode, method label, target in ms, what "setup" is)
 
 def run_cold(runs: int, lab_runs: int) -> list[Row]:
     """Each sample in a fresh interpreter; the modes take turns so drift falls on all alike."""
+    cache_bytecode()
     samples: dict[str, list[dict]] = {mode: [] for mode, *_ in COLD_MODES}
     for r in range(max(runs, lab_runs)):
         for mode, method, *_ in COLD_MODES:

@@ -37,7 +37,7 @@ from ..definition.points import json_number
 from ..methods.derivative import derivative
 from ..methods.gradients import gradient
 from .presentation import Presented, Section
-from .timing import format_seconds, measure
+from .timing import cache_bytecode, format_seconds, measure
 
 TEXT = "exp(-2*x) + 3*sin(3*x)"  # the lab's first function
 GRADIENT = "(1 - x)**2 + 100*(y - x**2)**2"  # Rosenbrock's function of 2 variables
@@ -129,6 +129,7 @@ def everyday(quick: bool = False) -> Everyday:
         figures.append(_first_and_warm("memory offset", f"d on base[{k}:{k + 1000}]", lambda k=k: d(base[k:k + 1000]),
                                        repeat))
     figures += _small_calls(d, repeat * 40)
+    cache_bytecode()  # fresh processes from here on
     figures += _start_up(runs)
     figures += _large(10**7 if quick else 10**8)
     figures.append(_long_vector(10**4 if quick else 10**5))
