@@ -150,9 +150,11 @@ class Elementwise:
             if callable(kernel):
                 with x64():
                     return _each(kernel(batch[:head], batch[head:]), to_numpy)
-            self._meet(exact)
             if n > chunk:
-                return self._chunked(batch, head, chunk)
+                out = self._chunked(batch, head, chunk)
+                self._meet(exact)  # after the call's own work (see _numpy_or_later)
+                return out
+            self._meet(exact)
         return self._padded(batch, size)
 
     def _padded(self, batch: np.ndarray, size: int) -> Result:
@@ -196,6 +198,10 @@ class Elementwise:
         """The batch by NumPy, its kernel (``key``) not being compiled; compiling it starts the
         second time it is needed, as does that of the batch's ``exact`` length, if it would get one
         (see :meth:`__call__`): both are ready when the chunks are."""
+        out = self._numpy(batch)
+        # A compile queued before this call's own work slowed it 10-30x: tracing holds the GIL,
+        # and NumPy, which lets it go around each large operation, waited up to Python's switch
+        # interval (5 ms) to have it back each time.
         if _forced is None:
             if key not in self.warm:
                 if key in self.met:
@@ -203,7 +209,7 @@ class Elementwise:
                 self.met.add(key)
             if exact is not None:
                 self._meet(exact)
-        return self._numpy(batch)
+        return out
 
     def _meet(self, exact) -> None:
         """Count a meeting of a length that would get a kernel of its own: the second queues its compile."""
