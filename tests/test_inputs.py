@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 import tridiff as td
-from tridiff.compiler.runner import settle
+from tridiff.compiler.runner import settle, tier
 
 METHODS = ("symbolic", "automatic", "numeric")
 
@@ -472,6 +472,35 @@ def test_every_length_and_offset_gives_the_formulas_values(n, offset):
     assert set(r.reasons[x == 0]) == {"kink: the left and right derivatives differ"}
     np.testing.assert_allclose(r.left[x == 0], 0.0, atol=1e-15)
     np.testing.assert_allclose(r.right[x == 0], 2.0, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("formula", ["abs(x) + sin(x)", "1/x + x**3"], ids=["branching", "straight"])
+def test_a_kernel_of_its_own_reads_an_unaligned_batch_in_place(formula, dtype):
+    """A long batch that does not start on a 64-byte boundary is read from the boundary before it (XLA
+    reads an aligned buffer in place): whatever lies there, a kink's 0, NaN or inf, changes none of
+    the batch's values, flags or reasons, whether the program branches (a kink test) or not."""
+    d = td.derivative(formula, method="symbolic")
+    n, per_block = 70_001, 64 // np.dtype(dtype).itemsize
+    memory = np.empty(n + 2 * per_block, dtype)
+    start = (-memory.ctypes.data % 64) // memory.itemsize  # memory[start] sits on a 64-byte boundary
+    for back in (1, 3, per_block - 1):
+        block = memory[start:start + back + n]
+        block[:back] = [0.0, np.nan, np.inf, -0.0][:back] + [0.0] * max(back - 4, 0)
+        block[back:] = np.linspace(-3, 3, n, dtype=dtype)
+        block[back + n // 2] = 0.0
+        x = block[back:]
+        with tier("numpy"):
+            want, rich = d(x), d.evaluate(x)
+        for _ in range(2):  # the second call of each starts the compile of the kernel for this length
+            d(x), d.evaluate(x)
+        assert settle(120), "compiles still queued after 120 s"
+        assert (back, n, (), np.dtype(dtype)) in d._fast.exact, d._fast.exact.keys()
+        np.testing.assert_allclose(d(x), want, rtol=1e-6 if dtype == np.float32 else 1e-15, atol=1e-7)
+        r = d.evaluate(x)
+        np.testing.assert_array_equal(r.undefined, rich.undefined)
+        np.testing.assert_array_equal(r.reasons, rich.reasons)
+        assert r.undefined.sum() == 1 and np.isnan(d(x)[n // 2])
 
 
 def test_a_length_met_again_gets_its_own_kernel_with_the_same_values():
