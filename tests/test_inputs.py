@@ -474,8 +474,8 @@ def test_every_length_and_offset_gives_the_formulas_values(n, offset):
     np.testing.assert_allclose(r.right[x == 0], 2.0, atol=1e-15)
 
 
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("formula", ["abs(x) + sin(x)", "1/x + x**3"], ids=["branching", "straight"])
+@pytest.mark.parametrize("formula, dtype", [("abs(x) + sin(x)", np.float64), ("abs(x) + sin(x)", np.float32),
+                                            ("1/x + x**3", np.float64)], ids=["branching", "float32", "straight"])
 def test_a_kernel_of_its_own_reads_an_unaligned_batch_in_place(formula, dtype):
     """A long batch that does not start on a 64-byte boundary is read from the boundary before it (XLA
     reads an aligned buffer in place): whatever lies there, a kink's 0, NaN or inf, changes none of
@@ -484,7 +484,7 @@ def test_a_kernel_of_its_own_reads_an_unaligned_batch_in_place(formula, dtype):
     n, per_block = 70_001, 64 // np.dtype(dtype).itemsize
     memory = np.empty(n + 2 * per_block, dtype)
     start = (-memory.ctypes.data % 64) // memory.itemsize  # memory[start] sits on a 64-byte boundary
-    for back in (1, 3, per_block - 1):
+    for back in (1, per_block - 1):
         block = memory[start:start + back + n]
         block[:back] = [0.0, np.nan, np.inf, -0.0][:back] + [0.0] * max(back - 4, 0)
         block[back:] = np.linspace(-3, 3, n, dtype=dtype)
