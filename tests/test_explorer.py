@@ -222,6 +222,21 @@ def test_the_page_needs_nothing_from_outside(server):
     assert '<html lang="zh-CN">' in zh and "步长如何影响误差" in zh
 
 
+def test_every_response_carries_the_security_headers(server):
+    """The page, the API (answers and refusals) and the static files: only the server's own files and
+    data: images may load, nothing may frame the page, no type is sniffed."""
+    url, _ = server
+    responses = [urllib.request.urlopen(url + path, timeout=30) for path in
+                 ("", "api/explore?f=x**2&lo=-1&hi=1&at=0.5", "static/explorer.js")]
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url + "api/explore?f=import%20os&lo=-1&hi=1&at=0.5", timeout=30)
+    for headers in [r.headers for r in responses] + [refused.value.headers]:
+        policy = headers["Content-Security-Policy"]
+        assert "default-src 'self'" in policy and "frame-ancestors 'none'" in policy, policy
+        assert "unsafe" not in policy, policy
+        assert headers["X-Content-Type-Options"] == "nosniff"
+
+
 # -- in a browser ------------------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -243,6 +258,9 @@ def page(server, browser):
     view = browser.new_page(viewport={"width": 1200, "height": 900})
     view.outside, view.errors = [], []
     view.on("pageerror", lambda err: view.errors.append(str(err)))
+    # what the page's Content-Security-Policy blocks, were it to block anything the page needs
+    view.add_init_script("window.blocked = []; document.addEventListener('securitypolicyviolation', "
+                         "e => window.blocked.push(e.violatedDirective + ' ' + e.blockedURI));")
 
     def route(r):
         if r.request.url.startswith((url, "data:")):
@@ -257,7 +275,17 @@ def page(server, browser):
     view.wait_for_selector("#at-step tbody tr", timeout=60000)
     yield view
     assert view.outside == [] and view.errors == []
+    assert view.evaluate("window.blocked") == []
     view.close()
+
+
+def wait_until(view, expression: str, timeout: float = 60.0) -> None:
+    """Poll a JavaScript expression in the page until it is true. (Playwright's wait_for_function
+    builds its predicate with eval, which the page's Content-Security-Policy forbids, as it should.)"""
+    end = time.monotonic() + timeout
+    while not view.evaluate(expression):
+        assert time.monotonic() < end, f"still false after {timeout} s: {expression}"
+        time.sleep(0.05)
 
 
 def values_shown(view) -> dict[str, str]:
@@ -269,7 +297,7 @@ def test_typing_a_formula_redraws_the_plot_and_the_values(page, tmp_path):
     assert values_shown(page) == {m: f"{float(exact(0.5)):.10g}" for m in ("symbolic", "automatic")} | \
         {"numeric": values_shown(page)["numeric"]}
     page.fill("#formula", "x**3")
-    page.wait_for_function("document.querySelector('#values tbody td.value').textContent === '0.75'", timeout=60000)
+    wait_until(page, "document.querySelector('#values tbody td.value').textContent === '0.75'")
     assert set(values_shown(page).values()) == {"0.75"}
     assert "3x^{2}" in page.inner_text("#formulas").replace(" ", "") or page.query_selector("#formulas img.maths")
     page.screenshot(path=str(tmp_path / "explorer.png"), full_page=True)
@@ -300,9 +328,8 @@ def test_a_hostile_formula_is_refused_on_the_page(page):
 def test_the_wheel_zooms_and_the_curves_are_computed_again(page):
     page.hover("#plot .u-over")
     page.mouse.wheel(0, -200)
-    page.wait_for_function("Number(document.getElementById('hi').value) - Number(document.getElementById('lo').value)"
-                           " < 9.99", timeout=60000)
-    page.wait_for_function("plot && plot.data[0][0] > -5", timeout=60000)
+    wait_until(page, "Number(document.getElementById('hi').value) - Number(document.getElementById('lo').value) < 9.99")
+    wait_until(page, "plot && plot.data[0][0] > -5")
 
 
 @pytest.mark.slow
@@ -315,7 +342,7 @@ def test_shift_and_drag_pans_the_plot(page):
     page.mouse.move(box["x"] + 200, y, steps=5)
     page.mouse.up()
     page.keyboard.up("Shift")
-    page.wait_for_function("Number(document.getElementById('lo').value) > -5", timeout=60000)
+    wait_until(page, "Number(document.getElementById('lo').value) > -5")
     lo, hi = (float(page.input_value(f"#{name}")) for name in ("lo", "hi"))
     assert hi - lo == pytest.approx(10.0) and lo > -5  # moved right by 100 px, not zoomed
 

@@ -29,6 +29,7 @@ import numpy as np
 import sympy as sp
 from jinja2 import Environment, PackageLoader
 from starlette.applications import Starlette
+from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import HTMLResponse, JSONResponse
@@ -242,7 +243,8 @@ def create_app(*, workers: int = 2, time_limit: float = 15.0, queue: int = 256, 
         return respond
 
     static = StaticFiles(directory=str(files("tridiff.apps").joinpath("static")))
-    return Starlette(middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts))], routes=[
+    return Starlette(middleware=[Middleware(TrustedHostMiddleware, allowed_hosts=list(hosts)), Middleware(_Fenced)],
+                     routes=[
         Route("/", page),
         Route("/api/explore", endpoint(_explore, "lo", "hi", "at")),
         Route("/api/inside", endpoint(inside, "at")),
@@ -250,6 +252,35 @@ def create_app(*, workers: int = 2, time_limit: float = 15.0, queue: int = 256, 
         Route("/api/speed", endpoint(_speed, "lo", "hi", time_limit=60.0)),
         Mount("/static", static, name="static"),
     ])
+
+
+#: Sent with every response. The page may load and run only its own server's files and the data: URIs
+#: of its typeset formulas and graph, and nothing may frame it: every text of the user's or the server's
+#: already goes in as text, and this is the second fence, should one ever not.
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+                               "frame-ancestors 'none'; form-action 'self'",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+
+
+class _Fenced:
+    """ASGI middleware: :data:`SECURITY_HEADERS` on every HTTP response."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def fenced(message):
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).update(SECURITY_HEADERS)
+            await send(message)
+
+        await self.app(scope, receive, fenced)
 
 
 def _answer(answer, text: str, args: list):
