@@ -193,6 +193,24 @@ def test_gradients_over_a_dask_batch_of_points(make):
     assert same(lazy.compute(), eager) and np.isnan(eager[[100, 299]]).any()
 
 
+@pytest.mark.parametrize("method", td.METHODS)
+def test_evaluate_of_a_gradient_over_a_dask_batch_is_lazy_and_the_same(method):
+    """Values, undefined points, reasons and (numeric) error estimates: lazy, in the rows' chunks, and
+    those of the in-memory batch (kinks on a block's edge and inside one, a NaN row)."""
+    pts = np.random.default_rng(2).normal(size=(2, 150, 3))
+    pts[0, 49] = pts[1, 100] = [0.5, 0.5, 0.0]
+    pts[1, 7] = [np.nan, 1.0, 1.0]
+    h = td.hessian("abs(x - y) + x*y*z + sin(z)", method=method)
+    lazy, eager = h.evaluate(da.from_array(pts, chunks=(1, 50, 2))), h.evaluate(pts)
+    for field in ("values", "undefined", "reasons") + (("error_estimate",) if method == "numeric" else ()):
+        got = getattr(lazy, field)
+        assert isinstance(got, da.Array) and got.chunks[:2] == ((1, 1), (50,) * 3), field
+        assert same(got.compute(), getattr(eager, field)), field
+    assert lazy.values.shape == (2, 150, 3, 3) and (lazy.error_estimate is None) == (method != "numeric")
+    assert eager.undefined[0, 49] and eager.undefined[1, 100] and eager.undefined[1, 7]
+    assert set(lazy.reasons.compute()[eager.undefined]) == set(eager.reasons[eager.undefined])
+
+
 def test_f_of_several_variables_over_a_dask_batch_of_rows():
     f = td.function("x*y + abs(z)")
     pts = np.random.default_rng(3).normal(size=(500, 3))

@@ -21,8 +21,9 @@ x = y, max(x, y) and max(x, 0) + max(−x, 0) are undefined there, |x|·y at the
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 from typing import Callable
 
 import jax
@@ -33,7 +34,7 @@ import sympy as sp
 from ..analysis.program_switches import Instrumented, any_weight, has_switches
 from ..analysis.switches import Switch, analyse, collect_switches, variation, variation_rates
 from ..compiler.backends import JAX, NUMPY, Backend
-from ..compiler.chunked import as_chunked, is_lazy, map_rows
+from ..compiler.chunked import as_chunked, is_lazy, map_reasons, map_rows
 from ..compiler.lowering import Lowering
 from ..compiler.runner import elementwise
 from ..definition.function import Function, function, names_of
@@ -150,35 +151,56 @@ class MultiDerivative:
         """The derivative at ``points`` (shape (..., n)): shape (...) + :attr:`shape`, NaN where it does not exist.
         A Dask array of points (rows in chunks) gives a lazy Dask array, one task per block of rows."""
         if is_lazy(points):
-            points = as_chunked(points, "points")
-            if points.ndim == 0 or points.shape[-1] != len(self.variables):
-                raise TridiffError(f"points of a chunked array must have shape (..., {len(self.variables)}), "
-                                   f"got {points.shape}")
-            return map_rows(self, points, self.shape)
+            return map_rows(self, self._chunked(points), self.shape)
         return self.evaluate(points).values
 
     def evaluate(self, points) -> MultiResult:
-        """Values, the undefined points with reasons, and error estimates (numeric) at ``points``."""
+        """Values, the undefined points with reasons, and error estimates (numeric) at ``points``.
+        A Dask array of points gives a result of lazy Dask arrays, one task per block of rows."""
+        if is_lazy(points):
+            return self._lazy(self._chunked(points))
         rows = as_rows(points, self._names)
-        if rows.table.shape[0] == 0:
-            empty = np.empty((0,) + self.shape)
-            return MultiResult(rows.shaped(empty, self.shape), rows.shaped(np.zeros(0, bool)),
-                               rows.shaped(np.zeros(0, object)), None, self.method)
+        value, code, error = self._outputs(rows.table)
+        undefined = code != 0
+        # the common case, nothing undefined: no reasons to look up
+        reasons = reasons_of(code) if undefined.any() else np.full(len(code), "", object)
+        return MultiResult(rows.shaped(value, self.shape), rows.shaped(undefined), rows.shaped(reasons),
+                           None if error is None else rows.shaped(error, self.shape), self.method)
+
+    def _outputs(self, table: np.ndarray):
+        """(values, reason codes, error estimates or None) at the rows of ``table``, each row's estimate
+        NaN where the derivative does not exist."""
+        if table.shape[0] == 0:
+            return np.empty((0,) + self.shape), np.zeros(0, np.int8), None
         if "rich" not in self._kernels:
             # a symbolic formula also runs in NumPy (first calls: no compile); AD and the loops over
             # coordinates are JAX's
             in_numpy = self.formula and self.method == "symbolic"
             self._kernels["rich"] = elementwise(lambda t: self._program(JAX, t),
                                                 (lambda t: self._program(NUMPY, t)) if in_numpy else None)
-        value, code, error = self._kernels["rich"](rows.table)  # error: None unless numeric
-        undefined = code != 0
-        if undefined.any():
-            reasons = reasons_of(code)
-            error = None if error is None else np.where(undefined[:, None], np.nan, error)
-        else:  # the common case: no reasons to look up, no error estimates to blank out
-            reasons = np.full(len(code), "", object)
-        return MultiResult(rows.shaped(value, self.shape), rows.shaped(undefined), rows.shaped(reasons),
-                           None if error is None else rows.shaped(error, self.shape), self.method)
+        value, code, error = self._kernels["rich"](table)  # error: None unless numeric
+        if error is not None and code.any():
+            error = np.where((code != 0)[:, None], np.nan, error)
+        return value, code, error
+
+    def _chunked(self, points):
+        points = as_chunked(points, "points")
+        if points.ndim == 0 or points.shape[-1] != len(self.variables):
+            raise TridiffError(f"points of a chunked array must have shape (..., {len(self.variables)}), "
+                               f"got {points.shape}")
+        return points
+
+    def _lazy(self, points) -> MultiResult:
+        # One task per block of rows: each row's values, its reason code and (numeric) its error
+        # estimates side by side in one row of floats, then taken apart lazily.
+        size = math.prod(self.shape)
+        numeric = self.method == "numeric"
+        packed = map_rows(partial(_packed, d=self), points, (size * (2 if numeric else 1) + 1,))
+        batch = packed.shape[:-1]
+        code = packed[..., size]
+        error = packed[..., size + 1:].reshape(batch + self.shape) if numeric else None
+        return MultiResult(packed[..., :size].reshape(batch + self.shape), code != 0, map_reasons(code), error,
+                           self.method)
 
     def _program(self, backend: Backend, table):
         if not self.formula:
@@ -473,6 +495,14 @@ class MultiDerivative:
 def _number(w: float) -> sp.Expr:
     """A direction's component as SymPy: an integer when it is one (1·y reads as y, not 1.0·y)."""
     return sp.Integer(int(w)) if float(w).is_integer() else sp.Float(w)
+
+
+def _packed(block: np.ndarray, d: MultiDerivative) -> np.ndarray:
+    """A Dask task: a block of rows' values, reason codes and error estimates, a row of floats each
+    (see :meth:`MultiDerivative._lazy`)."""
+    value, code, error = d._outputs(as_rows(block, d._names).table)
+    parts = [value.reshape(len(code), -1), code[:, None]] + ([] if error is None else [error.reshape(len(code), -1)])
+    return np.concatenate(parts, axis=1).reshape(block.shape[:-1] + (-1,))
 
 
 def _not_finite_code(out, xp):
