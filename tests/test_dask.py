@@ -125,6 +125,17 @@ def test_functions_and_derivatives_pickle_by_their_definition_and_are_rebuilt_on
     assert pickle.loads(pickle.dumps(g)).names == ("x", "y", "z")
 
 
+def test_a_callable_pickles_by_value_and_is_rebuilt_once():
+    """A lambda with a closure travels by its bytes: each copy in a process is the same Function, traced
+    once, with the closure's value."""
+    k = 3.0
+    d = td.derivative(lambda t: np.sin(k * t) + np.abs(t))
+    copy, again = (pickle.loads(pickle.dumps(d)) for _ in range(2))
+    assert copy.function is again.function and copy.function is not d.function
+    x = points()
+    assert same(copy(x), d(x)) and np.isnan(copy(np.array([0.0])))[0]
+
+
 @pytest.mark.parametrize("dtype", [np.float16, np.float32, np.int8, np.int64])
 def test_chunked_answers_have_the_in_memory_dtype_declared_and_computed(dtype):
     x = np.arange(-300, 300).astype(dtype)
@@ -331,11 +342,28 @@ def test_on_a_local_cluster_of_processes_each_worker_builds_the_kernel_once(clus
     assert same(values, eager.values) and same(reasons, eager.reasons)
 
     def rebuilt():
-        from tridiff.definition.function import _rebuilt_once
+        from tridiff.definition.function import _rebuilt
 
-        return _rebuilt_once.cache_info().misses
+        return _rebuilt.cache_info().misses
 
     assert set(cluster.run(rebuilt).values()) == {1}  # ten tasks, two workers: one Function each
+
+
+@pytest.mark.slow
+def test_on_a_local_cluster_a_callable_is_traced_once_per_worker(cluster):
+    def rebuilt():
+        from tridiff.definition.function import _rebuilt
+
+        return _rebuilt.cache_info().misses
+
+    before = cluster.run(rebuilt)
+    k = 2.0
+    d = td.derivative(lambda t: np.exp(-k * t) + np.abs(t - 1))
+    x = np.linspace(-3.0, 3.0, 200_001)
+    (values,) = cluster.compute([d(chunked(x, 20_000))], sync=True)
+    assert same(values, d(x))
+    after = cluster.run(rebuilt)
+    assert {worker: after[worker] - before[worker] for worker in after} == dict.fromkeys(after, 1)
 
 
 @pytest.mark.slow

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import pickle
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
@@ -125,7 +126,8 @@ class Function:
     def __reduce__(self):
         # A Function travels to another process (a Dask worker) by its definition: its compiled
         # kernels do not pickle, and the process that receives it rebuilds it once (see _rebuilt).
-        return _rebuilt, (self.source, None if self.vector_from_points else self.names)
+        names = None if self.vector_from_points else self.names
+        return _rebuilt, (self.source if isinstance(self.source, (str, sp.Basic)) else _pickled(self.source), names)
 
     def __call__(self, xs):
         """f at the points ``xs``: any shape for one variable; shape (..., n) for n variables.
@@ -163,18 +165,22 @@ class Function:
         return elementwise(lambda table: program(*table.T), lambda table: in_numpy(*table.T))
 
 
-def _rebuilt(source, variables) -> Function:
-    """The Function of ``source`` in this process, made once for a text or a formula (a Dask worker
-    gets one per task: they share it, and its compiled kernels, by this); a callable, which
-    arrives as a new object with each task, is traced again."""
-    if isinstance(source, (str, sp.Basic)):
-        return _rebuilt_once(source, variables)
-    return function(source, variables)
-
-
 @lru_cache(maxsize=256)
-def _rebuilt_once(source, variables) -> Function:
-    return function(source, variables)
+def _rebuilt(source, variables) -> Function:
+    """The Function of ``source`` (a text, a formula, or a callable's pickled bytes) in this process,
+    made once: a Dask worker gets one per task, and they share it, and its compiled kernels, by this.
+    (A callable would arrive as a new object with each task, and be traced again; its bytes do not.)"""
+    return function(pickle.loads(source) if isinstance(source, bytes) else source, variables)
+
+
+def _pickled(fn: Callable) -> bytes:
+    """A callable's bytes: cloudpickle's (by value where it has no importable name: a lambda), which
+    Dask brings along; plain pickle's (by name) without it."""
+    try:
+        import cloudpickle
+    except ImportError:
+        return pickle.dumps(fn)
+    return cloudpickle.dumps(fn)
 
 
 def function(source, variables=None) -> Function:
