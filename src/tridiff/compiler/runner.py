@@ -419,40 +419,25 @@ def _behind(batch: np.ndarray) -> int:
     return batch.ctypes.data % 64 // batch.itemsize
 
 
-class _Span:
-    """The batch with the ``back`` elements before it, for NumPy to view: they lie in the batch's
-    64-byte block, hence in its page, so reading them is always safe; the batch stays alive as the
-    view's base."""
+class _Memory:
+    """Memory for NumPy to view, at ``address``, with ``owner`` (what holds it) kept alive as the view's base."""
 
-    def __init__(self, batch: np.ndarray, back: int):
-        self.batch = batch
-        self.__array_interface__ = {
-            "shape": (back + batch.shape[0],), "typestr": batch.dtype.str,
-            "data": (batch.ctypes.data - back * batch.itemsize, True), "version": 3,
-        }
+    def __init__(self, owner, address: int, shape: tuple[int, ...], dtype, writable: bool):
+        self.owner = owner
+        self.__array_interface__ = {"shape": tuple(shape), "typestr": np.dtype(dtype).str,
+                                    "data": (address, not writable), "version": 3}
 
 
 def _widen(batch: np.ndarray, back: int) -> np.ndarray:
     """The batch read from ``back`` elements before it (see :func:`_behind`): a 64-byte aligned view,
-    which XLA reads in place. The kernel's outputs are then shifted by ``back`` too, which keeps every
-    load and store of its loop in step: splitting off an unaligned head instead and padding the
+    which XLA reads in place. Those elements lie in the batch's 64-byte block, hence in its page, so
+    reading them is always safe. The kernel's outputs are then shifted by ``back`` too, which keeps
+    every load and store of its loop in step: splitting off an unaligned head instead and padding the
     output back into place made XLA's loop 1.4-2x slower."""
-    return batch if not back else np.asarray(_Span(batch, back))
-
-
-class _Owner:
-    """Lends a JAX CPU buffer to NumPy as a writable array and keeps it alive as the array's base.
-
-    The buffer is the kernel's private output, so handing it out writable is safe, and it spares
-    the copy that ``np.asarray`` (read-only) followed by ``.copy()`` would cost.
-    """
-
-    def __init__(self, array):
-        self.array = array
-        self.__array_interface__ = {
-            "shape": tuple(array.shape), "typestr": np.dtype(array.dtype).str,
-            "data": (array.unsafe_buffer_pointer(), False), "version": 3,
-        }
+    if not back:
+        return batch
+    return np.asarray(_Memory(batch, batch.ctypes.data - back * batch.itemsize, (back + batch.shape[0],),
+                              batch.dtype, writable=False))
 
 
 def to_numpy(array) -> np.ndarray:
@@ -461,4 +446,6 @@ def to_numpy(array) -> np.ndarray:
     if array.size <= SMALL_COPY:
         return np.array(array)
     array.block_until_ready()  # JAX dispatches asynchronously: the buffer may not be written yet
-    return np.asarray(_Owner(array))
+    # The buffer is the kernel's private output: lent writable, it spares the copy that np.asarray
+    # (read-only) followed by .copy() would cost.
+    return np.asarray(_Memory(array, array.unsafe_buffer_pointer(), array.shape, array.dtype, writable=True))
