@@ -5,8 +5,9 @@ timeout and ``COLUMNS=120`` for stable tables, in a scratch working directory. T
 are computed here, independently of tridiff: NumPy for derivatives, SymPy to read the printed
 formulas back, the PNG signature and an XML parser for the plots.
 
-Each CLI call costs an interpreter start (about 1 s: JAX and SymPy are imported), so calls that
-belong together run concurrently in one module-scoped fixture, and the two long ones
+Each CLI call costs an interpreter start (about 1 s: JAX and SymPy are imported), so each command
+runs once as a user runs it (subprocesses that belong together run concurrently in one module-scoped
+fixture), its other cases through the same entry point in this process, and the two long ones
 (``lab --quick`` and ``bench --quick``) are started in the background as soon as this module's
 tests begin, when a selected test needs them, and collected by the tests at the end of the file.
 """
@@ -14,7 +15,9 @@ tests begin, when a selected test needs them, and collected by the tests at the 
 from __future__ import annotations
 
 import base64
+import contextlib
 import html
+import io
 import json
 import math
 import os
@@ -27,12 +30,14 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from html.parser import HTMLParser
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
 import sympy
 
 import tridiff as td
+from tridiff.apps.cli import main
 
 METHODS = ("symbolic", "automatic", "numeric")
 DIFF_KEYS = {"function", "derivative", "points", "methods", "undefined"}
@@ -51,11 +56,28 @@ def run(*args: str, cwd: Path, timeout: float = TIMEOUT) -> subprocess.Completed
     return subprocess.run(command(*args), capture_output=True, text=True, env=ENV, cwd=cwd, timeout=timeout)
 
 
-def run_all(cases: dict[str, tuple[str, ...]], cwd: Path) -> dict[str, subprocess.CompletedProcess]:
-    """Run several independent CLI calls concurrently (each is mostly interpreter start-up)."""
+def here(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The CLI's entry point called in this process, as ``python -m tridiff.apps.cli`` calls it: its exit
+    status, stdout and stderr (an exception it lets out fails the test, as a traceback would)."""
+    out, err = io.StringIO(), io.StringIO()
+    with (contextlib.redirect_stdout(out), contextlib.redirect_stderr(err), contextlib.chdir(cwd),
+          mock.patch.dict(os.environ, {"COLUMNS": ENV["COLUMNS"]})):
+        try:
+            main(list(args))
+            status = 0
+        except SystemExit as done:
+            status = done.code if isinstance(done.code, int) else int(done.code is not None)
+    return subprocess.CompletedProcess(command(*args), status, out.getvalue(), err.getvalue())
+
+
+def run_all(cases: dict[str, tuple[str, ...]], cwd: Path, processes: tuple[str, ...] = ()
+            ) -> dict[str, subprocess.CompletedProcess]:
+    """Run several independent CLI calls: those named in ``processes`` as a user runs them (subprocesses,
+    concurrently: each is mostly interpreter start-up), the others meanwhile in this process."""
     with ThreadPoolExecutor(max_workers=4) as pool:
-        futures = {name: pool.submit(run, *args, cwd=cwd) for name, args in cases.items()}
-        return {name: future.result() for name, future in futures.items()}
+        futures = {name: pool.submit(run, *cases[name], cwd=cwd) for name in processes}
+        done = {name: here(*args, cwd=cwd) for name, args in cases.items() if name not in processes}
+        return {**done, **{name: future.result() for name, future in futures.items()}}
 
 
 def strict_json(text: str):
@@ -150,7 +172,7 @@ def diff_runs(workdir):
         "numeric": ("diff", KINKED, "--at", "-1,0,1", "--method", "numeric", "--json"),
         "order2": ("diff", "x**3", "--at", "-2,0.5,3", "--order", "2", "--json"),
         "human": ("diff", KINKED, "--at", "-1,0,1"),
-    }, workdir)
+    }, workdir, processes=("json",))
 
 
 @pytest.fixture(scope="module")
@@ -259,7 +281,7 @@ def several_runs(workdir):
         "partial": ("diff", SEVERAL, "--wrt", "z", *at),
         "grad json": ("grad", SEVERAL, *at, "--json"),
         "grad": ("grad", SEVERAL, *at),
-    }, workdir)
+    }, workdir, processes=("grad json",))
 
 
 def test_diff_wrt_is_the_partial_derivative_with_nan_on_the_kink(several_runs):
@@ -285,7 +307,7 @@ def test_grad_gives_the_gradient_by_every_method(several_runs):
 
 def test_steps_print_the_derivation_rule_by_rule(workdir):
     runs = run_all({"text": ("steps", "abs(x)*sin(x)"), "json": ("steps", "x*y + sin(y)", "--wrt", "y", "--json"),
-                    "latex": ("steps", "exp(-2*x)", "--latex")}, workdir)
+                    "latex": ("steps", "exp(-2*x)", "--latex")}, workdir, processes=("text",))
     text = ok(runs["text"]).stdout.splitlines()
     assert text[0] == "f(x) = sin(x)*Abs(x)" and text[1].startswith("1. product rule: d/dx[sin(x)*Abs(x)] = ")
     assert any("rule of abs" in line and "does not hold where x = 0" in line for line in text)
@@ -297,7 +319,8 @@ def test_steps_print_the_derivation_rule_by_rule(workdir):
 
 @pytest.fixture(scope="module")
 def bad_runs(workdir):
-    return run_all({name: args for name, (args, _) in BAD_INPUT.items()}, workdir)
+    return run_all({name: args for name, (args, _) in BAD_INPUT.items()}, workdir,
+                   processes=("incomplete expression", "invalid UTF-8"))
 
 
 @pytest.mark.parametrize("name", list(BAD_INPUT))
@@ -315,7 +338,7 @@ def test_user_error_is_one_clear_line(bad_runs, workdir, name):
 
 
 def test_diff_json_with_non_finite_points_is_valid_json_or_a_clear_error(workdir):
-    p = run("diff", "x", "--at", "1,nan,inf", "--json", cwd=workdir)
+    p = here("diff", "x", "--at", "1,nan,inf", "--json", cwd=workdir)
     assert "Traceback" not in p.stdout + p.stderr
     if p.returncode == 0:
         strict_json(p.stdout)
@@ -324,7 +347,7 @@ def test_diff_json_with_non_finite_points_is_valid_json_or_a_clear_error(workdir
 
 
 def test_plot_into_a_missing_folder_is_a_clear_error(workdir):
-    p = run("plot", "x", "-o", str(workdir / "no-such-folder" / "p.png"), cwd=workdir)
+    p = here("plot", "x", "-o", str(workdir / "no-such-folder" / "p.png"), cwd=workdir)
     assert "Traceback" not in p.stderr
     assert p.returncode == 2 and p.stderr.startswith("tridiff: error: ") and len(p.stderr.splitlines()) == 1
 
@@ -343,7 +366,7 @@ HELP = {
 
 @pytest.fixture(scope="module")
 def help_runs(workdir):
-    return run_all({name: (*name.split(), "--help") for name in HELP}, workdir)
+    return run_all({name: (*name.split(), "--help") for name in HELP}, workdir, processes=("",))
 
 
 @pytest.mark.parametrize("name", list(HELP))
@@ -361,7 +384,7 @@ def plot_runs(workdir):
     return run_all({
         "png": ("plot", "abs(x)", "-o", "abs.png"),
         "svg": ("plot", "abs(x)", "-o", "abs.svg", "--range", "-2", "3", "--methods", "symbolic,numeric"),
-    }, workdir)
+    }, workdir, processes=("png",))
 
 
 def test_plot_png(plot_runs, workdir):
@@ -386,7 +409,7 @@ def compare_runs(workdir):
     return run_all({
         "json": ("compare", "sin(x)", "--points", "1000", "--json"),
         "human": ("compare", "sin(x)", "--points", "1000", "--repeat", "3"),
-    }, workdir)
+    }, workdir, processes=("json",))
 
 
 def test_compare_json(compare_runs):
@@ -413,6 +436,7 @@ def bench_run(background):
     return background["bench"].wait()
 
 
+@pytest.mark.slow  # 18 s of CPU beside the other tests; test_sweeps checks the same sweeps and figures
 def test_bench_quick_prints_both_sweeps(bench_run):
     out = ok(bench_run).stdout
     assert "x**2" in out and "nested_polynomial" in out  # the size sweep and the depth (swell) sweep
@@ -422,6 +446,7 @@ def test_bench_quick_prints_both_sweeps(bench_run):
     assert re.search(r"\d (ms|µs)", out)
 
 
+@pytest.mark.slow
 def test_bench_quick_prints_the_everyday_figures(bench_run):
     out = ok(bench_run).stdout
     for group in ("new array size", "new batch size", "memory offset", "small calls", "start-up"):

@@ -474,7 +474,8 @@ def test_every_length_and_offset_gives_the_formulas_values(n, offset):
     np.testing.assert_allclose(r.right[x == 0], 2.0, atol=1e-15)
 
 
-@pytest.mark.parametrize("formula, dtype", [("abs(x) + sin(x)", np.float64), ("abs(x) + sin(x)", np.float32),
+@pytest.mark.parametrize("formula, dtype", [("abs(x) + sin(x)", np.float64),
+                                            pytest.param("abs(x) + sin(x)", np.float32, marks=pytest.mark.slow),
                                             ("1/x + x**3", np.float64)], ids=["branching", "float32", "straight"])
 def test_a_kernel_of_its_own_reads_an_unaligned_batch_in_place(formula, dtype):
     """A long batch that does not start on a 64-byte boundary is read from the boundary before it (XLA

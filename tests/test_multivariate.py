@@ -31,11 +31,16 @@ import pytest
 import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sampling import slow_except  # tests/ is on sys.path (pytest prepends it)
 
 import tridiff as td
 from tridiff.studies.catalog import EXAMPLES
 
 METHODS = ("symbolic", "automatic", "numeric")
+#: The methods, numeric in the slow run only (a numeric kernel of several variables compiles for 0.5-1 s),
+#: for the checks whose numeric side the default run makes elsewhere: the mpmath, Jacobian, batch and
+#: kink-line tests.
+METHODS_NUMERIC_SLOW = slow_except(METHODS, {"symbolic", "automatic"})
 GRADIENT_TOL = {"symbolic": 1e-13, "automatic": 1e-13, "numeric": 1e-9}
 # Numeric Hessians: second differences along each axis, and the 4-point formula (accuracy 2, step
 # eps^(1/4)) for mixed partials: measured worst 1.0e-7 (the logistic loss).
@@ -185,8 +190,15 @@ def test_callables_of_several_arguments_are_named_by_their_parameters():
 
 # -- 2. the standard functions: every method against mpmath -------------------------------------
 
-@pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("name", STANDARD)
+def _standard_cases():
+    """Each standard function by each method; the numeric ones of the costly functions (a numeric Hessian
+    of these compiles for 8-11 s) in the slow run."""
+    cases = [(name, method) for name in STANDARD for method in METHODS]
+    return slow_except(cases, {f"{name}-{method}" for name, method in cases
+                               if name in CHEAP or method != "numeric"}, "-".join)
+
+
+@pytest.mark.parametrize("name, method", _standard_cases())
 def test_gradient_matches_mpmath(name, method):
     text, names, points = STANDARD[name]
     g = made("gradient", text, method)
@@ -197,13 +209,7 @@ def test_gradient_matches_mpmath(name, method):
     assert err <= GRADIENT_TOL[method], f"{name} {method} gradient scaled error {err:.2e}"
 
 
-def _hessian_params():
-    for name in STANDARD:
-        for m in METHODS:
-            yield pytest.param(name, m, id=f"{name}-{m}")
-
-
-@pytest.mark.parametrize(("name", "method"), list(_hessian_params()))
+@pytest.mark.parametrize("name, method", _standard_cases())
 def test_hessian_matches_mpmath(name, method):
     text, names, points = STANDARD[name]
     n = len(names)
@@ -268,7 +274,7 @@ ROSEN = STANDARD["rosenbrock"][0]
 BATCH = np.array([[-1.2, 1.0], [1.0, 1.0], [0.3, -0.7], [2.0, 3.5], [-0.5, 0.25], [0.7, -1.1]])
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHODS_NUMERIC_SLOW)
 def test_batch_shapes(method):
     # (5, n): the gradient and Hessian of the table above (their kernels are compiled already).
     five = np.array(STANDARD["rosenbrock"][2])
@@ -312,7 +318,7 @@ SMOOTH3 = "x*y**2 + sin(z)*exp(x)"
 POINTS3 = np.array([[0.5, -1.0, 2.0], [1.5, 0.3, -0.7], [-2.0, 2.0, 0.1], [0.0, 0.0, 0.0]])
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHODS_NUMERIC_SLOW)
 def test_partial_via_derivative_wrt_is_the_gradient_component(method):
     grad = made("gradient", SMOOTH3, method)(POINTS3)
     for i, name in enumerate("xyz"):
@@ -323,7 +329,7 @@ def test_partial_via_derivative_wrt_is_the_gradient_component(method):
     np.testing.assert_allclose(td.partial(SMOOTH3, "y", method=method)(POINTS3), grad[:, 1], rtol=1e-10, atol=1e-14)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHODS_NUMERIC_SLOW)
 def test_directional_is_gradient_dot_direction(method):
     grad = made("gradient", SMOOTH3, method)(POINTS3)
     for w in [(1.0, 2.0, -0.5), (0.0, 0.0, 1.0)]:
@@ -403,7 +409,7 @@ def test_abs_difference_undefined_on_the_line(source, method):
     np.testing.assert_allclose(r.values[~expected_undefined], _sign_rows(OFF_LINE), rtol=1e-9, atol=1e-9)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHODS_NUMERIC_SLOW)
 def test_max_undefined_on_the_line(method):
     pts = np.array(ON_LINE + OFF_LINE)
     r = td.gradient("max(x, y)", method=method).evaluate(pts)
@@ -416,7 +422,7 @@ def test_max_undefined_on_the_line(method):
     np.testing.assert_allclose(r.values[~expected_undefined], np.stack([x_wins, 1 - x_wins], -1), atol=1e-9)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHODS_NUMERIC_SLOW)
 def test_norm_undefined_at_the_origin_only(method):
     r = td.gradient("sqrt(x**2 + y**2)", method=method).evaluate([[0.0, 0.0], [3.0, 4.0], [-3.0, 4.0], [1e-6, 0.0]])
     np.testing.assert_array_equal(r.undefined, [True, False, False, False])
@@ -431,7 +437,7 @@ def test_norm_at_the_origin_is_not_called_infinite():
     assert r.undefined[0] and "infinite" not in r.reasons[0] and "no finite value" in r.reasons[0], r.reasons[0]
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHODS_NUMERIC_SLOW)
 def test_abs_x_times_y_exists_at_origin_not_at_0_1(method):
     r = td.gradient("abs(x)*y", method=method).evaluate([[0.0, 0.0], [0.0, 1.0], [0.0, -2.0], [2.0, 3.0]])
     np.testing.assert_array_equal(r.undefined, [False, True, True, False])
@@ -442,7 +448,7 @@ def test_abs_x_times_y_exists_at_origin_not_at_0_1(method):
     np.testing.assert_allclose(dy, [0.0, 0.5], atol=1e-9)
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHODS_NUMERIC_SLOW)
 def test_directional_derivative_along_the_kink_line_exists(method):
     # |x − y| is 0 along the line x = y: its derivative along (1, 1) is 0 there; along (1, 0) it is |t|.
     pts = [[1.0, 1.0], [2.0, 0.0]]
@@ -476,7 +482,7 @@ def one_sided_partials(text, point):
     return np.array(right), np.array(left)
 
 
-@pytest.mark.parametrize("method", [m if m != "numeric" else pytest.param(m, marks=pytest.mark.slow) for m in METHODS])
+@pytest.mark.parametrize("method", METHODS_NUMERIC_SLOW)
 @pytest.mark.parametrize("text", OPPOSED)
 def test_switches_pointing_opposite_ways_are_kinks(text, method):
     for point in ([0.0, 0.0], [0.0, 1.5], [-1.0, 1.0], [0.5, 0.25]):
@@ -489,7 +495,7 @@ def test_switches_pointing_opposite_ways_are_kinks(text, method):
             assert r.undefined and "kink" in r.reasons, f"{text} at {point}: {r.values}, one-sided {right} {left}"
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHODS_NUMERIC_SLOW)
 def test_hessian_undefined_where_the_gradient_is(method):
     # On x = y the gradient of |x − y| and of max(x, y) does not exist, so neither does the Hessian
     # (it once came out 0, or ±37888 from a stencil across the kink); nor for |x|·y at (0, 1).
@@ -609,7 +615,7 @@ def test_bad_numeric_options_are_refused(options, match):
 CALL_POINTS = np.array([[1.0, 2.0], [0.5, -1.0], [-3.0, 0.25], [0.0, 0.0]])
 
 
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method", METHODS_NUMERIC_SLOW)
 def test_numpy_and_jax_callables_agree_with_text(method):
     text = made("gradient", "x*y + sin(y)", method)(CALL_POINTS)
     expected = np.stack([CALL_POINTS[:, 1], CALL_POINTS[:, 0] + np.cos(CALL_POINTS[:, 1])], -1)
@@ -727,8 +733,10 @@ def test_numeric_partials_at_large_coordinates_are_right_or_covered_by_their_est
     assert defined[[0, 1, 2, 4]].all()
 
 
-@pytest.mark.parametrize("batch", [1, 3, 17, 40_001])
-@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("method, batch", slow_except(
+    [(method, batch) for method in METHODS for batch in (1, 3, 17, 40_001)],
+    {"symbolic-1", "symbolic-17", "automatic-3", "automatic-40001", "numeric-1", "numeric-17"},
+    lambda case: f"{case[0]}-{case[1]}"))
 def test_batches_of_any_size_give_every_rows_values_and_reasons(batch, method):
     """Batches are padded to a power of two and long ones chunked (32,768 rows of 2 variables per
     call): every row comes back right and in place, a point on the kink line among them."""

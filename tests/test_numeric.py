@@ -387,6 +387,7 @@ def test_step_study_reproduces_squire_trapp(squire_trapp):
     assert np.all(np.diff(central[: np.argmin(central)]) < 0)  # truncation arm: falls steadily
 
 
+@pytest.mark.slow  # its kernels compile for 6 s; test_step_study_default_step_is_the_one_taken checks the same
 def test_step_study_values_are_the_librarys(squire_trapp):
     s = squire_trapp
     with tier("jax"):  # the study traces the step into JAX: the same kernel, bit for bit
