@@ -205,6 +205,29 @@ def test_a_long_batch_met_twice_compiles_its_chunks_and_its_own_length_at_once()
     np.testing.assert_allclose(d(x), expected, rtol=1e-12, atol=1e-12)
 
 
+def test_a_table_gets_a_kernel_of_its_length_only_where_padding_would_cost():
+    """17 rows of 2 variables padded to 32 cost microseconds, less than a compile: the padded kernel
+    keeps serving that length. 5 rows of 2,000 variables padded to 8 would compute 6,000 values more:
+    that length, met twice, gets a kernel of its own."""
+    rng = np.random.default_rng(5)
+    small = td.gradient("x*sin(y)")
+    pts = rng.standard_normal((17, 2))
+    for _ in range(3):
+        np.testing.assert_allclose(small(pts), np.stack([np.sin(pts[:, 1]), pts[:, 0] * np.cos(pts[:, 1])], -1),
+                                   rtol=1e-14, atol=1e-15)
+    assert settle(120), "compiles still queued after 120 s"
+    assert small._kernels["rich"].exact == {}
+    wide = td.gradient(lambda v: jnp.sum(jnp.sin(v) * v[::-1]), variables=2000)
+    rows = rng.standard_normal((5, 2000))
+    expected = np.cos(rows) * rows[:, ::-1] + np.sin(rows[:, ::-1])
+    for _ in range(2):
+        np.testing.assert_allclose(wide(rows), expected, rtol=1e-13, atol=1e-14)
+    assert settle(120), "compiles still queued after 120 s"
+    (state,) = wide._kernels["rich"].exact.values()
+    assert callable(state), wide._kernels["rich"].exact
+    np.testing.assert_allclose(wide(rows), expected, rtol=1e-13, atol=1e-14)
+
+
 @pytest.mark.slow  # 2 million rows, three times
 def test_a_long_table_of_points_met_twice_gets_a_kernel_of_its_own(monkeypatch):
     """A table of rows longer than one chunk (a gradient at many points) gets its own kernel too; a

@@ -27,15 +27,18 @@ import numpy as np
 #: a power of two (at least SMALLEST points, or 1 row of a table), and a longer one goes through in
 #: chunks of it, so a few kernels serve every size and memory offset (XLA compiles for one shape at
 #: a time: 100 ms for each new size). Chunks cost a large batch some speed (a dispatch each, the copy
-#: out, one core), and padding a table costs rows of work, so the second time such a batch of one
-#: length comes, a kernel for exactly that length is compiled in the background and serves it from
-#: then on: repeated work on one size runs at full speed.
+#: out, one core), and padding a table by many elements (:data:`PAD_WORTH`) costs rows of work, so the
+#: second time such a batch of one length comes, a kernel for exactly that length is compiled in the
+#: background and serves it from then on: repeated work on one size runs at full speed.
 CHUNK = 1 << 16
 TABLE_CHUNK = 1 << 22  # elements per call for a table of rows (a row's work is larger: chunks hold more)
 SMALLEST = 16
 AHEAD = 4  # chunks dispatched before the first is copied out: XLA computes while NumPy copies
 SMALL_COPY = 1024  # elements of a result copied out rather than lent (see to_numpy)
 MAX_EXACT = 16  # lengths per kernel that get one of their own
+#: Elements of padding that make a table's length worth a kernel of its own: a compile costs 0.2-0.6 s
+#: of CPU, 17 rows of 2 variables padded to 32 cost microseconds, 3 rows of 10^4 padded to 4 a third more.
+PAD_WORTH = 1 << 12
 MAX_SEEN = 1024
 #: Points per NumPy call: each node of the program keeps an array of this many values alive
 #: (a nested polynomial's hundred nodes: a few MB, in cache), not one of the whole batch.
@@ -133,9 +136,9 @@ class Elementwise:
         chunk = CHUNK if not row else max(1, TABLE_CHUNK // math.prod(row))  # points per call
         size = bucket(n, 1 if row else SMALLEST)
         # A length gets a kernel of its own when chunks would serve it, or (a row of a table being
-        # costly: a gradient of 10^4 variables) when padding would add rows to compute.
+        # costly: a gradient of 10^4 variables) when padding would add many elements to compute.
         exact = None
-        if n > chunk or (row and n != size):
+        if n > chunk or (row and (size - n) * math.prod(row) >= PAD_WORTH):
             exact = (_behind(batch), n, row, batch.dtype)
         if self.numpy_fn is not None and _forced != "jax":
             key = (min(size, chunk), row, batch.dtype)  # the padded or chunk kernel that would serve it
