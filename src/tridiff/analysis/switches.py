@@ -115,7 +115,7 @@ def real_diff(expr: sp.Expr, *symbols: sp.Symbol) -> sp.Expr:
     return expr
 
 
-def collect_switches(orders, variables, along: sp.Symbol | None = None) -> tuple[Switch, ...]:
+def collect_switches(orders, variables, along: sp.Symbol | None = None, budget=None) -> tuple[Switch, ...]:
     """The switches of the formulas ``orders`` (as :func:`switch_kinds` takes them: f's, then the
     derivatives needed, by order) that depend on the ``variables``.
 
@@ -124,14 +124,20 @@ def collect_switches(orders, variables, along: sp.Symbol | None = None) -> tuple
     every kink; the derivatives' are collected too when their formulas are evaluated at a kink,
     because forcing a branch there needs the very argument the derivative's formula uses.
     ``along``: the variable whose direction names the sides (one variable: left and right of x).
+    ``budget``: called with each formula the analysis evaluates as it is derived; it raises to stop.
     """
+    spend = budget or (lambda expr: None)
     switches = []
     for u, kind in switch_kinds(orders, variables).items():
+        spend(u)
         d1 = d2 = None
         if along is not None:
             d1 = real_diff(u, along)
+            spend(d1)
             # which side u has where d1 = 0: not asked of a pole (and 40 nested tan make d2 huge)
-            d2 = real_diff(d1, along) if kind != "pole" else None
+            if kind != "pole":
+                d2 = real_diff(d1, along)
+                spend(d2)
         switches.append(Switch(u, kind, tuple(real_diff(u, v) for v in variables), d1, d2))
     return tuple(switches)
 

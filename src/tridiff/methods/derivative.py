@@ -108,7 +108,6 @@ class Derivative:
                         raise
                     self._formulas = False
             self.switches = _switches(f, self.expressions if self._formulas else (f.expr,))
-            symbolic.check_analysis(self.switches)
         if method == "automatic" and order > 2:  # orders 1 and 2 are at most a few times f's program
             automatic.check_budget(f.program(), order)
 
@@ -335,9 +334,16 @@ def _derivatives(f: Function, order: int):
 
 
 def _switches(f: Function, exprs):
+    """The switches of f and its derivatives ``exprs``, within the analysis budget."""
     known = f.cache.switches
     if len(exprs) not in known:
-        known[len(exprs)] = collect_switches([(e,) for e in exprs], f.variables, along=f.symbol)
+        try:
+            known[len(exprs)] = collect_switches([(e,) for e in exprs], f.variables, along=f.symbol,
+                                                 budget=symbolic.AnalysisBudget())
+        except BudgetError as err:  # kept, as _derivatives keeps it: every method asks
+            known[len(exprs)] = err
+    if isinstance(known[len(exprs)], BudgetError):
+        raise known[len(exprs)]
     return known[len(exprs)]
 
 

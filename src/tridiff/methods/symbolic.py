@@ -40,9 +40,11 @@ def size(expr: sp.Expr, limit: int = MAX_NODES) -> int:
     return n
 
 
-def operations(expr: sp.Expr) -> int:
-    """The arithmetic operations evaluating ``expr`` takes, each distinct subexpression once."""
-    seen, todo, count = set(), [expr], 0
+def operations(expr: sp.Expr, seen: set | None = None) -> int:
+    """The arithmetic operations evaluating ``expr`` takes, each distinct subexpression once (and none
+    already in ``seen``, which it extends: the count of formulas evaluated together, one at a time)."""
+    seen = set() if seen is None else seen
+    todo, count = [expr], 0
     while todo:
         node = todo.pop()
         if node in seen or not node.args:
@@ -90,16 +92,24 @@ def diff(expr: sp.Expr, *symbols: sp.Symbol) -> sp.Expr:
     return out
 
 
-def check_analysis(switches) -> None:
-    """Refuse a formula whose kink analysis alone is over the operations budget: every method
-    evaluates each switch argument and its derivatives (30 nested asin: 60 switches, 19,669
-    operations, a minute to compile)."""
-    count = operations(sp.Tuple(*(e for s in switches for e in (s.arg, s.d1, s.d2) if e is not None)))
-    if count > MAX_OPERATIONS:
-        raise BudgetError(
-            f"checking where f' exists needs {count} operations ({len(switches)} switches: kinks, domain edges, "
-            f"poles; the budget is {MAX_OPERATIONS}): simplify f, or give it as a Python function that tridiff "
-            "cannot trace (the numeric method then finds kinks from its values)")
+class AnalysisBudget:
+    """The operations of a kink analysis, counted formula by formula as it is derived (see
+    :func:`tridiff.analysis.switches.collect_switches`): every method evaluates each switch argument and
+    its derivatives, so past :data:`MAX_OPERATIONS` the formula is refused, at once rather than after
+    deriving the rest (30 nested asin: 90 switches, 30,523 operations; 9 s to derive them all, and a
+    minute to compile)."""
+
+    def __init__(self):
+        self.seen, self.count, self.formulas = set(), 0, 0
+
+    def __call__(self, expr: sp.Expr) -> None:
+        self.count += operations(expr, self.seen)
+        self.formulas += 1
+        if self.count > MAX_OPERATIONS:
+            raise BudgetError(
+                f"checking where f' exists needs over {MAX_OPERATIONS} operations, its budget ({self.count} in the "
+                f"first {self.formulas} formulas of its kinks, domain edges and poles): simplify f, or give it as "
+                "a Python function that tridiff cannot trace (the numeric method then finds kinks from its values)")
 
 
 def _over_budget(order: int, what: str) -> BudgetError:
