@@ -176,8 +176,9 @@ def test_branching_on_a_jax_vector_is_opaque_with_the_where_advice():
 
 
 def test_a_program_too_large_for_a_formula_stays_a_program(monkeypatch):
-    # 600 data rows times 10 weights: 6000 products in X @ w alone, more than MAX_TRACE_WORK
-    X = RNG.standard_normal((600, 10))
+    # 120 data rows times 10 weights: 1200 products in X @ w alone, more than MAX_TRACE_WORK
+    X = RNG.standard_normal((120, 10))
+    assert X.size > jaxpr.MAX_TRACE_WORK
     loss = lambda w: jnp.mean(jnp.log1p(jnp.exp(-(X @ w))))  # noqa: E731
     monkeypatch.setattr(jaxpr, "_read_jaxpr", None)  # never interpreted: refused from its size
     f = td.function(loss, variables=10)
@@ -321,18 +322,18 @@ def test_a_logistic_loss_with_logaddexp_is_a_program_at_any_n():
 
 
 def test_a_gradient_at_a_dict_of_parameters_has_their_structure():
-    """As jax.grad: the loss of a two-layer network of a dict of weights (a program: 650 parameters)
+    """As jax.grad: the loss of a two-layer network of a dict of weights (a program: 250 parameters)
     and of a linear model (a formula: 5), the gradient a dict of the same keys and shapes."""
     X, y = RNG.standard_normal((40, 8)), RNG.standard_normal(40)
 
     def network(p):
         return jnp.mean((jnp.tanh(X @ p["W1"] + p["b1"]) @ p["w2"] - y) ** 2)
 
-    def linear(p):  # on 10 rows: SymPy differentiates a sum of squares with float coefficients slowly
-        return jnp.mean((X[:10, :4] @ p["w"] + p["b"] - y[:10]) ** 2)
+    def linear(p):  # on 6 rows: SymPy differentiates a sum of squares with float coefficients slowly
+        return jnp.mean((X[:6, :4] @ p["w"] + p["b"] - y[:6]) ** 2)
 
-    for loss, params in ((network, {"W1": RNG.standard_normal((8, 70)), "b1": RNG.standard_normal(70),
-                                    "w2": RNG.standard_normal(70)}),
+    for loss, params in ((network, {"W1": RNG.standard_normal((8, 25)), "b1": RNG.standard_normal(25),
+                                    "w2": RNG.standard_normal(25)}),
                          (linear, {"w": RNG.standard_normal(4), "b": np.array(0.5)})):
         g = td.gradient(loss)
         got = g(params)

@@ -191,11 +191,11 @@ def test_callables_of_several_arguments_are_named_by_their_parameters():
 # -- 2. the standard functions: every method against mpmath -------------------------------------
 
 def _standard_cases():
-    """Each standard function by each method; the numeric ones of the costly functions (a numeric Hessian
-    of these compiles for 8-11 s) in the slow run."""
+    """Each standard function by each method; of the costly functions (a numeric Hessian of these
+    compiles for 8-11 s, the network's automatic one for 4 s) only the symbolic one by default."""
     cases = [(name, method) for name in STANDARD for method in METHODS]
     return slow_except(cases, {f"{name}-{method}" for name, method in cases
-                               if name in CHEAP or method != "numeric"}, "-".join)
+                               if name in CHEAP or method == "symbolic"}, "-".join)
 
 
 @pytest.mark.parametrize("name, method", _standard_cases())
@@ -482,8 +482,10 @@ def one_sided_partials(text, point):
     return np.array(right), np.array(left)
 
 
-@pytest.mark.parametrize("method", METHODS_NUMERIC_SLOW)
-@pytest.mark.parametrize("text", OPPOSED)
+@pytest.mark.parametrize("text, method", slow_except(  # symbolic for each; automatic and numeric for some
+    [(text, method) for text in OPPOSED for method in METHODS],
+    {(text, "symbolic") for text in OPPOSED} | {(OPPOSED[1], "automatic"), (OPPOSED[3], "automatic")},
+    lambda case: case))
 def test_switches_pointing_opposite_ways_are_kinks(text, method):
     for point in ([0.0, 0.0], [0.0, 1.5], [-1.0, 1.0], [0.5, 0.25]):
         right, left = one_sided_partials(text, [sp.Rational(p) for p in point])
@@ -627,6 +629,7 @@ def test_numpy_and_jax_callables_agree_with_text(method):
         np.testing.assert_allclose(h, [[[0.0, 1.0], [1.0, -np.sin(2.0)]]], atol=1e-14)
 
 
+@pytest.mark.slow  # a 300 x 300 Hessian: 6 s; test_jax_vectors checks long-vector programs' gradients
 def test_automatic_derivatives_of_a_long_vector_program():
     # A program function (more variables than tridiff traces into a formula): f is evaluated once,
     # as the primal of the derivative's own pass, and still decides where the derivative exists.

@@ -178,6 +178,7 @@ def test_progress_goes_to_stderr_only_on_a_terminal(capsys, monkeypatch):
     assert out == "" and "symbolic at points" in err
 
 
+@pytest.mark.slow  # fresh interpreters for the start-up and large-array figures: 10 s of CPU
 def test_everyday_figures_are_measured_against_references_in_the_same_run():
     """The figures `tridiff bench` prints (issue 14): each a positive time beside its reference's;
     what they are is for the benchmark to say, not a test."""

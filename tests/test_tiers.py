@@ -73,8 +73,8 @@ def _record_cases(record, schemes, orders):
             assert_same(a, b, f"{record.usage} order {order} {options}")
 
 
-#: Records of each kind: smooth, with poles, with domain edges, of two arguments, with kinks and jumps.
-RECORD_SAMPLE = {"sin", "tan", "log", "sqrt", "asin", "atan2", "abs", "max", "heaviside", "softplus"}
+#: Records of each kind: smooth, with poles, with a domain edge, of two arguments, with kinks and a jump.
+RECORD_SAMPLE = {"sin", "tan", "sqrt", "atan2", "abs", "max", "heaviside"}
 
 
 @pytest.mark.parametrize("record", slow_except([r for r in RECORDS if r.text], RECORD_SAMPLE, lambda r: r.name),
