@@ -6,6 +6,7 @@ f = x**2, so f' = 2x: the expected values are computed here by NumPy from that f
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -344,6 +345,16 @@ def test_branching_callable_is_right_or_undefined_close_to_its_kink():
     # an error estimate, where one is given, must cover the actual error
     actual = np.abs(result.values - np.sign(xs))[defined]
     assert (actual <= result.error_estimate[defined]).all()
+
+
+def test_branching_callable_at_non_finite_points_is_nan_with_a_reason_and_no_numpy_warning():
+    # the stencil's points around x = inf are inf - inf: NaN is tridiff's answer, not the user's warning
+    d = td.derivative(branching_abs, method="numeric")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = d.evaluate(np.array([np.inf, -np.inf, np.nan, 2.0]))
+    np.testing.assert_array_equal(result.undefined, [True, True, True, False])
+    assert all(result.reasons[:3]) and result.values[3] == pytest.approx(1.0, rel=1e-8)
 
 
 def test_branching_callable_takes_ints_and_shapes():

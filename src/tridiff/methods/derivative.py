@@ -293,7 +293,8 @@ class Derivative:
         fx = f.numpy_values(x)
         # f computed in a coarser float type (float32 code): difference it at that precision, with
         # the step and error estimate for it, not as if its values were exact to float64.
-        est = self._numeric(f.numpy_values, x.astype(fx.dtype, copy=False), NUMPY, opaque=True)
+        with np.errstate(all="ignore"):  # the stencil's own points (x ± h with x = inf: inf - inf): NaN is an answer
+            est = self._numeric(f.numpy_values, x.astype(fx.dtype, copy=False), NUMPY, opaque=True)
         with np.errstate(invalid="ignore"):
             code = np.where(np.isfinite(est.value), est.code, np.where(est.code == 0, NOT_FINITE, est.code))
             code = np.where(np.isfinite(fx), code, OUTSIDE_DOMAIN)
