@@ -240,10 +240,13 @@ def _check_power(base, exponent, text: str) -> None:
         # any constant base, not only numbers: sqrt(3)**999999 and pi**1000000 are as large
         try:
             size = abs(float(exponent)) * abs(math.log10(abs(float(base))))
+            if base.is_Rational:  # exactly p**n / q**n: (1 + 1e-9)**999999 is near 1 in 9 million digits
+                size = max(size, abs(float(exponent)) * math.log10(max(abs(base.p), base.q)))
         except (OverflowError, ValueError, TypeError):
             size = math.inf
         if size > MAX_DIGITS:
-            raise ParseError(f"power {text!r} is too large to compute exactly (about 10^{size:.3g})")
+            raise ParseError(f"power {text!r} is too large to compute exactly ({size:,.0f} digits; "
+                             f"the limit is {MAX_DIGITS})")
     if exponent.is_Number and abs(exponent) > 1_000_000:
         raise ParseError(f"exponent in {text!r} is too large (limit 10^6)")
 
