@@ -322,30 +322,27 @@ def _result(pts, value, code, left, right, error, method) -> DerivativeResult:
     )
 
 
-def _derivatives(f: Function, order: int):
-    known = f.cache.derivatives
-    if order not in known:
+def _kept(known: dict, key, make):
+    """``known[key]``, made once; a BudgetError is kept too and raised again (`auto`'s fallback and
+    every other method would otherwise work up to the budget again)."""
+    if key not in known:
         try:
-            known[order] = symbolic.derivatives(f.expr, f.symbol, order)
-        except BudgetError as err:  # kept: `auto`'s fallback and later calls would derive up to the budget again
-            known[order] = err
-    if isinstance(known[order], BudgetError):
-        raise known[order]
-    return known[order]
+            known[key] = make()
+        except BudgetError as err:
+            known[key] = err
+    if isinstance(known[key], BudgetError):
+        raise known[key]
+    return known[key]
+
+
+def _derivatives(f: Function, order: int):
+    return _kept(f.cache.derivatives, order, lambda: symbolic.derivatives(f.expr, f.symbol, order))
 
 
 def _switches(f: Function, exprs):
     """The switches of f and its derivatives ``exprs``, within the analysis budget."""
-    known = f.cache.switches
-    if len(exprs) not in known:
-        try:
-            known[len(exprs)] = collect_switches([(e,) for e in exprs], f.variables, along=f.symbol,
-                                                 budget=symbolic.AnalysisBudget())
-        except BudgetError as err:  # kept, as _derivatives keeps it: every method asks
-            known[len(exprs)] = err
-    if isinstance(known[len(exprs)], BudgetError):
-        raise known[len(exprs)]
-    return known[len(exprs)]
+    return _kept(f.cache.switches, len(exprs), lambda: collect_switches(
+        [(e,) for e in exprs], f.variables, along=f.symbol, budget=symbolic.AnalysisBudget()))
 
 
 def derivative(f, method: str = "auto", order: int = 1, *, wrt: str | None = None, scheme: str | None = None,
